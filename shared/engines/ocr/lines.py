@@ -1,0 +1,44 @@
+"""A text line read by OCR: the unit the field rules work on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.engines.base import Box
+
+
+@dataclass(frozen=True)
+class OcrLine:
+    text: str
+    box: Box  # x0, y0, x1, y1: the axis-aligned hull of the detected quadrilateral
+    score: float = 1.0  # recognizer confidence, 0-1
+
+    @property
+    def x0(self) -> float:
+        return self.box[0]
+
+    @property
+    def y0(self) -> float:
+        return self.box[1]
+
+    @property
+    def x1(self) -> float:
+        return self.box[2]
+
+    @property
+    def y1(self) -> float:
+        return self.box[3]
+
+    @property
+    def height(self) -> float:
+        return self.box[3] - self.box[1]
+
+    @property
+    def y_center(self) -> float:
+        return (self.box[1] + self.box[3]) / 2
+
+    @classmethod
+    def from_quad(cls, quad: list[list[float]], text: str, score: float) -> OcrLine:
+        xs = [float(p[0]) for p in quad]
+        ys = [float(p[1]) for p in quad]
+        return cls(text=text, box=(min(xs), min(ys), max(xs), max(ys)), score=float(score))

@@ -1,0 +1,1 @@
+"""Field rules of the CPU engine, one module per field kind; :mod:`..fields` dispatches to them."""

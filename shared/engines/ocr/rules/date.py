@@ -1,0 +1,113 @@
+"""The receipt's date, exactly as printed (time stripped)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from shared.engines.base import FieldValue
+from shared.engines.ocr.lines import OcrLine
+from shared.engines.ocr.rules.rows import Row
+
+MONTHS = "JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|SEPT|OCT|NOV|DEC"
+MONTH_NUMBER = {name: i + 1 for i, name in enumerate(MONTHS.replace("|SEPT", "").split("|"))}
+MONTH_NUMBER["SEPT"] = 9
+
+# dd/mm/yyyy, dd-mm-yy, dd.mm.yyyy (the separator must repeat).
+DMY_RE = re.compile(r"(?<![\d/.-])(\d{1,2})\s?([/.-])\s?(\d{1,2})\s?\2\s?(\d{4}|\d{2})(?![\d/])")
+# yyyy-mm-dd, yyyy/mm/dd.
+YMD_RE = re.compile(r"(?<![\d/.-])(\d{4})([/.-])(\d{1,2})\2(\d{1,2})(?![\d/])")
+# 30 DEC 17, 30-Dec-2017, 30/DEC/2017, 30DEC2017.
+DMONY_RE = re.compile(
+    rf"(?<!\d)(\d{{1,2}})([\s/-]?)({MONTHS})[A-Z]*\.?\2(\d{{4}}|\d{{2}})(?!\d)", re.IGNORECASE
+)
+# Dec 30, 2017.
+MONDY_RE = re.compile(
+    rf"\b({MONTHS})[A-Z]*\.?\s+(\d{{1,2}}),?\s+(\d{{4}})(?!\d)", re.IGNORECASE
+)
+# ddmmyyyy with no separators ("27032018"): weaker evidence, accepted for 20xx years only.
+COMPACT_RE = re.compile(r"(?<!\d)(\d{2})(\d{2})(20\d{2})(?!\d)")
+# A year glued to the time that follows it ("04/03/201815:41:52"): a space is put back first.
+GLUED_TIME_RE = re.compile(r"([/.-]\d{4})(?=\d{1,2}:\d{2})")
+# A "Date" label, on the row or the row above.
+DATE_KEYWORD_RE = re.compile(r"\b(DATE|TARIKH|DT)\b|DATE\s*:", re.IGNORECASE)
+# Rows with dates that are not the receipt's: expiry, validity, promotion periods.
+OTHER_DATE_RE = re.compile(r"\b(EXP|EXPIRY|VALID|UNTIL|BEFORE|PROMO|DUE)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    text: str
+    strength: float  # how sure the pattern is a date (a valid day/month/year)
+    line: OcrLine
+    row: Row
+
+
+def _valid(day: int, month: int, year: str) -> float:
+    """Plausibility of a day/month/year, 0 when impossible; mm/dd is tolerated at a cost."""
+    if len(year) == 4 and not 1990 <= int(year) <= 2035:
+        return 0.0
+    if 1 <= day <= 31 and 1 <= month <= 12:
+        return 1.0
+    if 1 <= month <= 31 and 1 <= day <= 12:
+        return 0.7
+    return 0.0
+
+
+def _find(line: OcrLine, row: Row) -> list[_Candidate]:
+    found: list[_Candidate] = []
+    text = GLUED_TIME_RE.sub(r"\1 ", line.text)
+    for m in DMY_RE.finditer(text):
+        strength = _valid(int(m.group(1)), int(m.group(3)), m.group(4))
+        if strength:
+            found.append(_Candidate(m.group(0).replace(" ", ""), strength, line, row))
+    for m in YMD_RE.finditer(text):
+        strength = _valid(int(m.group(4)), int(m.group(3)), m.group(1))
+        if strength:
+            found.append(_Candidate(m.group(0), strength, line, row))
+    for m in DMONY_RE.finditer(text):
+        strength = _valid(int(m.group(1)), 1, m.group(4))
+        if strength:
+            found.append(_Candidate(m.group(0), strength, line, row))
+    for m in MONDY_RE.finditer(text):
+        strength = _valid(int(m.group(2)), 1, m.group(3))
+        if strength:
+            found.append(_Candidate(m.group(0), strength, line, row))
+    for m in COMPACT_RE.finditer(text):
+        strength = 0.6 * _valid(int(m.group(1)), int(m.group(2)), m.group(3))
+        if strength:
+            found.append(_Candidate(m.group(0), strength, line, row))
+    return found
+
+
+def has_date(text: str) -> bool:
+    """Whether ``text`` holds a plausible date (used to skip date rows in the header)."""
+    line = OcrLine(text=text, box=(0.0, 0.0, 0.0, 0.0))
+    return bool(_find(line, Row(lines=(line,), index=0)))
+
+
+def extract_date(rows: list[Row]) -> FieldValue:
+    """The best date on the receipt.
+
+    A date labelled "Date" (on its row or the row above) wins; otherwise the first plausible date
+    from the top. Confidence rises with the label and the pattern's plausibility.
+    """
+    best: tuple[float, _Candidate] | None = None
+    for i, row in enumerate(rows):
+        keyword = bool(DATE_KEYWORD_RE.search(row.text)) or (
+            i > 0 and bool(DATE_KEYWORD_RE.search(rows[i - 1].text))
+            and len(rows[i - 1].lines) == 1
+        )
+        other = bool(OTHER_DATE_RE.search(row.text))
+        for line in row.lines:
+            for cand in _find(line, row):
+                score = cand.strength * (0.55 + (0.35 if keyword else 0.0))
+                score *= 0.5 if other else 1.0
+                score *= 0.8 + 0.2 * line.score
+                score -= 0.002 * i  # earlier rows slightly preferred among equals
+                if best is None or score > best[0]:
+                    best = (score, cand)
+    if best is None:
+        return FieldValue("", 0.0, None)
+    score, cand = best
+    return FieldValue(cand.text, round(max(0.05, min(score, 1.0)), 4), cand.line.box)

@@ -1,0 +1,244 @@
+"""The receipt's header: where the seller's name ends and its address begins and ends.
+
+Company and address are read from the same few rows at the top, so they are located together:
+
+    tan woon yann                      <- handwritten/stamped name: skipped (all lower case)
+    BOOK TA .K (TAMAN DAYA) SDN BHD    <- company: first prominent rows, up to a legal suffix
+    789417-W                           <- registration number: skipped
+    NO.53 55,57 & 59, JALAN SAGU 18,   <- address: from here ...
+    TAMAN DAYA,
+    81100 JOHOR BAHRU                  <- ... to the postcode row ...
+    JOHOR.                             <- ... plus a trailing state/city row
+    TEL: 07-...                        <- contact/tax rows end the header
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from shared.engines.ocr.rules.date import has_date
+from shared.engines.ocr.rules.rows import Row
+
+# The header never runs further than this many rows from the top.
+HEADER_ROWS = 16
+
+# A row ending the header: contact details, tax ids, document titles, the items table.
+STOP_RE = re.compile(
+    r"\b(TEL|TELEPHONE|PHONE|FAX|H/?P|MOBILE|HOTLINE|E-?MAIL|WEBSITE|WWW|GST|SST|TAX|INVOICE"
+    r"|RECEIPT|CASH\s*(BILL|SALES?)|BILL|DOC(UMENT)?\s*NO|CASHIER|DATE|TABLE|ORDER|SALES"
+    r"|OFFICIAL|REG(ISTRATION)?\.?\s*NO|QTY|ITEM|AMOUNT|WELCOME|GUEST|THANK)\b"
+    r"|INVOICE|RECEIPT|@|\.COM\b|\bT\s*:|\bF\s*:",
+    re.IGNORECASE,
+)
+# A company registration number such as "789417-W", "(CO.RFG : 86Q671-D)", "(JM0352019-K)".
+REG_RE = re.compile(
+    r"^\W*((CO(MPANY)?\.?\s*)?R[EF]G\.?\s*(NO)?\.?|ROC|BR\s*NO\.?|CO\.?\s*NO\.?)?\s*[:.]?\s*"
+    r"\(?\s*[A-Z]{0,3}\s*\d{4,12}\s*-?\s*[A-Z0-9]?\s*\)?\W*$"
+    r"|\b(CO\W{0,2}R[EF]G|COMPANY\s*(REG|NO)|ROC|BR\s*NO|CO\.?\s*NO)"
+    r"|^\W*\(?\s*\d{5,8}\s*[-‐]\s*[A-Z]\s*\)?\W*$",
+    re.IGNORECASE,
+)
+# A Malaysian postcode: five digits, not part of a longer number or a phone number.
+POSTCODE_RE = re.compile(r"(?<![\d-])\d{5}(?![\d-])")
+# A legal-form or trade word that usually ends the company name.
+COMPANY_SUFFIX_RE = re.compile(
+    r"\b(S[DO]N\.?\s*B[HN]D\.?|BHD\.?|BERHAD|ENTERPRISES?|TRADING|CO\.?|COMPANY|CORPORATION"
+    r"|RESTAURANT|RESTORAN|HARDWARE|MARKET|MART|STORE|SHOP|CAFE|BAKERY|STATIONERY|PHARMACY"
+    r"|ELECTRICAL|PLT|LTD\.?|LIMITED|INC\.?|HOLDINGS?|INDUSTRIES|SERVICES?|CENTRE|CENTER"
+    r"|PERNIAGAAN|KEDAI|TRADING\s+CO\.?)\W*$",
+    re.IGNORECASE,
+)
+# Where an address row stops being an address: a contact keyword inside the same row.
+ADDRESS_CUT_RE = re.compile(
+    r"\s*\b(TEL|FAX|H/?P|PHONE|GST|E-?MAIL)\b.*$|\s*\bT\s*:.*$", re.IGNORECASE
+)
+# A legal form: the strongest sign that a row is the seller's registered name.
+LEGAL_FORM_RE = re.compile(r"\b(S[DO]N\.?\s*B[HN]D|BERHAD|PLT|[S5]\s?/\s?[BD])\b|\bBHD\b", re.I)
+# A trade word strong enough to end a name even on a short row ("Ottogo Enterprise").
+STRONG_SUFFIX_RE = re.compile(r"\b(ENTERPRISES?|TRADING|HARDWARE)\b", re.I)
+# A counter/branch code before the name ("#000002 BAIFU (M) Sdn Bhd") and a registration number
+# printed after the name on the same row: "... SDN BHD (256864-P)".
+LEADING_CODE_RE = re.compile(r"^\s*#\S*\s+")
+TRAILING_REG_RE = re.compile(r"\s*\(?\s*[A-Z]{0,2}\s?[\dSO]\d{3,}[\s·.-]*[A-Z]?\s*\)?\W*$", re.I)
+# A row starting with a legal form: the second half of a name split over two rows.
+LEGAL_START_RE = re.compile(r"^\W*(CO\b|CO\.|\(M\)|S[DO]N|BHD|BERHAD|ENTERPRISE|TRADING)", re.I)
+# A row that starts like an address ("NO.53", "LOT 1851", "67,JLN", "JALAN ...").
+ADDRESS_START_RE = re.compile(
+    r"^\W*(NO\b|NO\.|LOT\b|\d+|JALAN|JLN|BLOK|BLOCK|UNIT|WISMA|TINGKAT|LEVEL|KM\b|PT\b|G\d)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Header:
+    """The rows holding the company name and the address (either may be empty)."""
+
+    company: list[Row]
+    address: list[Row]
+    postcode_found: bool
+
+
+def _letters(text: str) -> int:
+    return sum(ch.isalpha() for ch in text)
+
+
+def is_noise(row: Row) -> bool:
+    """Rows at the very top that are not part of the printed header.
+
+    SROIE scans often carry a handwritten or stamped name ("tan woon yann", all lower case) or a
+    stamped code ("A02045") above the printed header.
+    """
+    text = row.text.strip()
+    letters = _letters(text)
+    if letters < 3:
+        return True
+    # Printed headers are upper or title case; very uncertain reads are logos or smudges.
+    return text == text.lower() or row.score < 0.6
+
+
+def is_stamp(row: Row) -> bool:
+    """A code stamped or printed above the name ("A02045", "31803010", "#").
+
+    More digits than letters; only meaningful above the name, address rows are often digits.
+    """
+    text = row.text
+    return sum(ch.isdigit() for ch in text) > _letters(text) or is_noise(row)
+
+
+def is_stop(row: Row) -> bool:
+    return bool(STOP_RE.search(row.text))
+
+
+def is_registration(row: Row) -> bool:
+    return bool(REG_RE.search(row.text))
+
+
+def _is_date_row(row: Row) -> bool:
+    """A row holding a date: it may sit between the name and the address."""
+    return has_date(row.text)
+
+
+def _skippable(row: Row) -> bool:
+    """Header rows that are neither name nor address: noise, ids, titles, dates, contacts."""
+    return is_noise(row) or is_registration(row) or is_stop(row) or _is_date_row(row)
+
+
+def _postcode_row(top: list[Row]) -> int | None:
+    """Index of the first row carrying a postcode before any contact keyword on it."""
+    for i, row in enumerate(top):
+        cut = ADDRESS_CUT_RE.sub("", row.text)
+        if POSTCODE_RE.search(cut) and _letters(cut) >= 3 and not is_registration(row):
+            return i
+    return None
+
+
+def _company_rows(top: list[Row], end: int) -> list[int]:
+    """Indices of the company rows among ``top[:end]``.
+
+    The name is the first run of consecutive printed rows; when the run holds a legal-form row
+    (SDN BHD, ENTERPRISE...) the name ends there, and starts one row earlier only when that row
+    reads as the first half of the name ("POPULAR BOOK" / "CO. (M) SDN BHD").
+    """
+    candidates = [i for i in range(end) if not (_skippable(top[i]) or is_stamp(top[i]))]
+    if not candidates:
+        return []
+    run = [candidates[0]]
+    for i in candidates[1:]:
+        if i != run[-1] + 1 or ADDRESS_START_RE.match(top[i].text) or len(run) >= 3:
+            break
+        run.append(i)
+    legal = [i for i in candidates if LEGAL_FORM_RE.search(top[i].text)]
+    if legal:
+        # A legal name (SDN BHD) wins over a trade name above or below it: it is the seller.
+        i = legal[0]
+        if i - 1 in candidates and _continues(top[i - 1].text, top[i].text):
+            return [i - 1, i]
+        return [i]
+    for k, i in enumerate(run):
+        if COMPANY_SUFFIX_RE.search(top[i].text):
+            if k > 0 and _continues(top[run[k - 1]].text, top[i].text):
+                return [run[k - 1], i]
+            if k > 0:
+                return run[:1]
+            if top[i].text.rstrip().endswith("&") and len(run) > 1:
+                return run[:2]
+            return [i]
+    first = top[run[0]].text.rstrip()
+    if len(run) > 1 and first.endswith(("&", "-")):
+        return run[:2]
+    return run[:1]
+
+
+def _continues(above: str, row: str) -> bool:
+    """Whether ``row`` is the second half of a name that starts on the row ``above``.
+
+    True when the row above ends with a connector ("HOME MASTER HARDWARE &"), when ``row``
+    starts with a legal form ("CO. (M) SDN BHD") or is little more than one ("Ottogo
+    Enterprise", "STATIONERY SDN.BHD").
+    """
+    if above.rstrip().endswith(("&", "-", ",")) or LEGAL_START_RE.match(row):
+        return True
+    rest = LEGAL_FORM_RE.sub("", STRONG_SUFFIX_RE.sub("", row))
+    return len(rest.split()) <= 1 and len(row.split()) <= 3
+
+
+def _address_start(rows: list[Row]) -> list[Row]:
+    """Drop shop/branch names printed between the company and the address.
+
+    The address starts at its first row that reads like a street address ("NO.53", "LOT 1",
+    "12, JALAN"), or earlier only when the rows above end with a comma (continued address:
+    "S117, Second Floor,").
+    """
+    starts = [k for k, row in enumerate(rows) if ADDRESS_START_RE.match(row.text)]
+    if not starts:
+        return list(rows)
+    k = starts[0]
+    while k > 0 and rows[k - 1].text.rstrip().endswith(","):
+        k -= 1
+    return list(rows[k:])
+
+
+def find_header(rows: list[Row]) -> Header:
+    """Locate the company rows and the address rows at the top of the receipt.
+
+    The postcode row anchors the address (it is the most reliable thing in a header): the address
+    runs from below the company name down to it, skipping id/date rows printed in between, plus a
+    state row after it. Without a postcode the address is the few rows below the name.
+    """
+    top = rows[:HEADER_ROWS]
+    postcode = _postcode_row(top)
+    if postcode is not None and postcode > 10:
+        postcode = None
+    company_idx = _company_rows(top, postcode if postcode is not None else min(len(top), 10))
+    company = [top[i] for i in company_idx]
+    first = company_idx[-1] + 1 if company_idx else 0
+    address: list[Row] = []
+    if postcode is not None:
+        above = [
+            top[i] for i in range(first, postcode)
+            if not (_skippable(top[i]) or LEGAL_FORM_RE.search(top[i].text))
+        ][-5:]
+        address = _address_start(above)
+        address.append(top[postcode])
+        i = postcode + 1
+        # A state or city row may follow the postcode: "JOHOR.", "SELANGOR DARUL EHSAN".
+        while i < len(top) and len(address) < 7:
+            text = top[i].text
+            if _skippable(top[i]) or any(ch.isdigit() for ch in text) or len(text.split()) > 4:
+                break
+            address.append(top[i])
+            i += 1
+    else:
+        for row in top[first:]:
+            if is_registration(row) or is_noise(row):
+                continue
+            if is_stop(row) or _is_date_row(row) or len(address) >= 3:
+                break
+            address.append(row)
+    return Header(company=company, address=address, postcode_found=postcode is not None)
+
+
+def address_text(row: Row) -> str:
+    """The address part of a row: contact details printed on the same row are cut off."""
+    return ADDRESS_CUT_RE.sub("", row.text).strip()

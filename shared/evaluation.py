@@ -1,0 +1,93 @@
+"""Scoring an engine on a labelled folder (``images/`` + ``labels/``), as `receiptflow eval` and
+the trainer's held-out evaluation do."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from shared.engines.base import Engine
+from shared.images import ImageRejected, decode
+from shared.scoring import ScoreBoard
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
+
+
+@dataclass(frozen=True)
+class Example:
+    image_path: Path
+    label: dict[str, str]
+
+    @property
+    def name(self) -> str:
+        return self.image_path.stem
+
+
+def load_labelled_folder(root: Path) -> list[Example]:
+    """Pairs ``images/NAME.*`` with ``labels/NAME.json``; images without a label are skipped."""
+    images, labels = root / "images", root / "labels"
+    if not images.is_dir() or not labels.is_dir():
+        raise FileNotFoundError(f"{root} must hold images/ and labels/ folders")
+    examples = []
+    for path in sorted(images.iterdir()):
+        label_path = labels / f"{path.stem}.json"
+        if path.suffix.lower() in IMAGE_SUFFIXES and label_path.exists():
+            examples.append(Example(path, json.loads(label_path.read_text())))
+    if not examples:
+        raise FileNotFoundError(f"no labelled images in {root}")
+    return examples
+
+
+@dataclass
+class EvalReport:
+    board: ScoreBoard
+    seconds: float
+    predictions: dict[str, dict[str, str]] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def receipts_per_s(self) -> float:
+        return self.board.count / self.seconds if self.seconds else 0.0
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "receipts": self.board.count,
+            "mean": round(self.board.mean, 2),
+            "fields": {k: round(v, 2) for k, v in self.board.field_means().items()},
+            "receipts_per_s": round(self.receipts_per_s, 3),
+            "failures": len(self.failures),
+        }
+
+
+def evaluate(engine: Engine, examples: Sequence[Example], *, batch_size: int = 1,
+             max_pixels: int = 50_000_000, progress: bool = True) -> EvalReport:
+    board = ScoreBoard()
+    report = EvalReport(board=board, seconds=0.0)
+    bar = tqdm(total=len(examples), unit="receipt", disable=not progress)
+    started = time.perf_counter()
+    for start in range(0, len(examples), batch_size):
+        chunk = examples[start:start + batch_size]
+        images, readable = [], []
+        for ex in chunk:
+            try:
+                images.append(decode(ex.image_path.read_bytes(), max_pixels).image)
+                readable.append(ex)
+            except ImageRejected as exc:
+                report.failures[ex.name] = str(exc)
+                board.add(ex.label, {})
+        for ex, result in zip(readable, engine.extract(images), strict=True):
+            prediction = result.values()
+            if result.error:
+                report.failures[ex.name] = result.error
+            report.predictions[ex.name] = prediction
+            board.add(ex.label, prediction)
+        bar.update(len(chunk))
+        bar.set_postfix(mean=f"{board.mean:.1f}")
+    report.seconds = time.perf_counter() - started
+    bar.close()
+    return report

@@ -1,0 +1,21 @@
+"""Queue and task names, defined once. The web sends tasks by name; only workers import them."""
+
+from __future__ import annotations
+
+TASK_EXTRACT = "receiptflow.extract_receipt"
+TASK_TRAIN = "receiptflow.train"
+
+# Engines with different hardware needs consume different queues, so a CPU worker never takes
+# a receipt meant for the GPU engine.
+ENGINE_QUEUES: dict[str, str] = {
+    "ocr": "extract-cpu",
+    "internvl": "extract-gpu",
+}
+TRAINING_QUEUE = "training"
+
+
+def queue_for_engine(engine: str) -> str:
+    try:
+        return ENGINE_QUEUES[engine]
+    except KeyError:
+        raise ValueError(f"no queue for engine {engine!r}") from None

@@ -1,0 +1,7 @@
+"""The JSON API under /api/v1, documented as OpenAPI by flask-smorest."""
+
+from flask_smorest import Blueprint
+
+blp = Blueprint("api", __name__, url_prefix="/api/v1", description="Batches and receipts")
+
+from web.api import batches, receipts  # noqa: E402, F401  (routes register on blp)

@@ -1,0 +1,69 @@
+"""Receipt endpoints: detail, image, corrections."""
+
+from __future__ import annotations
+
+from flask import Response
+from flask_smorest import abort
+
+from shared.db.models import Correction, Receipt
+from shared.storage import StorageError, get_storage
+from web.api import blp
+from web.api.schemas import CorrectionInSchema, CorrectionSchema, ReceiptSchema
+from web.db import db
+from web.presenters import field_names, receipt_detail
+
+
+def get_receipt_or_404(receipt_id: int) -> Receipt:
+    receipt = db().get(Receipt, receipt_id)
+    if receipt is None:
+        abort(404, message=f"receipt {receipt_id} does not exist")
+    return receipt
+
+
+@blp.route("/receipts/<int:receipt_id>", methods=["GET"])
+@blp.response(200, ReceiptSchema)
+def show(receipt_id: int) -> dict:
+    """A receipt with its latest extraction and its corrections."""
+    return receipt_detail(get_receipt_or_404(receipt_id))
+
+
+@blp.route("/receipts/<int:receipt_id>/image", methods=["GET"])
+@blp.response(200, content_type="image/*")
+def receipt_image(receipt_id: int) -> Response:
+    """The stored receipt image."""
+    receipt = get_receipt_or_404(receipt_id)
+    if receipt.storage_key is None:
+        abort(404, message=f"receipt {receipt_id} has no stored image ({receipt.error})")
+    try:
+        data = get_storage().get(receipt.storage_key)
+    except StorageError as exc:
+        abort(404, message=str(exc))
+    return Response(data, mimetype=receipt.media_type or "application/octet-stream",
+                    headers={"Cache-Control": "private, max-age=86400"})
+
+
+def save_correction(receipt: Receipt, values: dict[str, str], author: str) -> Correction:
+    """Shared by the API and the receipt page."""
+    unknown = sorted(set(values) - set(field_names(receipt.batch)))
+    if unknown:
+        abort(422, message=f"unknown fields {unknown}; this batch has "
+                           f"{field_names(receipt.batch)}")
+    latest = receipt.latest_extraction
+    # Each correction holds every corrected field so far, so the latest one is the whole truth
+    # and earlier ones stay as the audit trail.
+    previous = receipt.latest_correction
+    merged = {**(previous.fields if previous else {}), **values}
+    correction = Correction(receipt_id=receipt.id, fields=merged, author=author,
+                            extraction_id=latest.id if latest else None)
+    db().add(correction)
+    db().commit()
+    return correction
+
+
+@blp.route("/receipts/<int:receipt_id>/corrections", methods=["POST"])
+@blp.arguments(CorrectionInSchema)
+@blp.response(201, CorrectionSchema)
+def correct(body: dict, receipt_id: int) -> Correction:
+    """Save a reviewer's corrected values (the audit trail keeps every correction)."""
+    receipt = get_receipt_or_404(receipt_id)
+    return save_correction(receipt, body["fields"], body["author"])

@@ -1,0 +1,44 @@
+"""Celery task bodies, registered on the shared app under the names in shared.queues."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Task
+from celery.signals import worker_process_init
+from sqlalchemy.exc import OperationalError
+
+from shared.broker import celery_app
+from shared.config import get_settings
+from shared.db.session import dispose_engines
+from shared.queues import TASK_EXTRACT
+from worker.extract import fail, process_receipt
+
+log = logging.getLogger(__name__)
+app = celery_app()
+
+# Errors worth another try: the database or the broker blinked.
+TRANSIENT = (OperationalError, ConnectionError, TimeoutError)
+
+
+@worker_process_init.connect
+def _after_fork(**_: object) -> None:
+    dispose_engines()
+
+
+@app.task(name=TASK_EXTRACT, bind=True, acks_late=True, reject_on_worker_lost=True,
+          max_retries=get_settings().task_max_retries)
+def extract_receipt(self: Task, receipt_id: int, job_id: str) -> str:
+    try:
+        return process_receipt(receipt_id, job_id).value
+    except TRANSIENT as exc:
+        log.warning("receipt %s: transient error, retrying: %s", receipt_id, exc)
+        raise self.retry(exc=exc, countdown=min(2 ** self.request.retries, 60)) from exc
+    except Exception as exc:
+        # An engine bug or an input the engine chokes on: retry a few times, then record it on
+        # the receipt instead of losing it silently.
+        if self.request.retries < self.max_retries:
+            log.exception("receipt %s: engine error, retrying", receipt_id)
+            raise self.retry(exc=exc, countdown=min(2 ** self.request.retries, 60)) from exc
+        log.exception("receipt %s: giving up", receipt_id)
+        return fail(receipt_id, job_id, f"extraction failed: {type(exc).__name__}: {exc}").value
