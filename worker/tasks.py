@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 
 from celery import Task
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_ready
 from sqlalchemy.exc import OperationalError
 
 from shared.broker import celery_app
 from shared.config import get_settings
-from shared.db.session import dispose_engines
+from shared.db.session import dispose_engines, session_scope
+from shared.dispatch import requeue_unsent
 from shared.queues import TASK_EXTRACT
 from worker.extract import fail, process_receipt
 
@@ -24,6 +25,19 @@ TRANSIENT = (OperationalError, ConnectionError, TimeoutError)
 @worker_process_init.connect
 def _after_fork(**_: object) -> None:
     dispose_engines()
+
+
+@worker_ready.connect
+def _send_unsent(**_: object) -> None:
+    """Receipts committed while the broker was unreachable are sent when a worker starts."""
+    try:
+        with session_scope() as session:
+            sent = requeue_unsent(session)
+    except Exception:
+        log.exception("could not sweep unsent receipts")
+        return
+    if sent:
+        log.warning("sent %d receipts that had never reached the queue", sent)
 
 
 @app.task(name=TASK_EXTRACT, bind=True, acks_late=True, reject_on_worker_lost=True,

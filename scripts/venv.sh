@@ -1,0 +1,25 @@
+# Sourced by the other scripts: make sure a virtualenv with the project's dependencies exists.
+#
+# The venv lives outside the checkout, keyed by a hash of pyproject.toml and the extras, so CI
+# and repeated runs reuse it, while any change to the pinned dependencies builds a fresh one
+# from nothing. The project itself is installed editable on every run (seconds).
+# Usage: EXTRAS=ocr,dev source scripts/venv.sh   -> sets $VENV and puts it first on PATH.
+
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+EXTRAS=${EXTRAS:-ocr}
+PYTHON=${PYTHON:-python3}
+key=$( (cat "$ROOT/pyproject.toml"; echo "$EXTRAS"; "$PYTHON" --version) | sha256sum | cut -c1-16)
+VENV=${RECEIPTFLOW_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/receiptflow/venv-$key}
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "building virtualenv $VENV (extras: $EXTRAS)" >&2
+  rm -rf "$VENV.partial"
+  "$PYTHON" -m venv "$VENV.partial"
+  # Dependencies only (the project is installed editable below, from wherever it is checked out).
+  "$VENV.partial/bin/python" -m pip install -q "$ROOT[$EXTRAS]"
+  "$VENV.partial/bin/python" -m pip uninstall -q -y receiptflow
+  mv "$VENV.partial" "$VENV"
+fi
+"$VENV/bin/python" -m pip install -q --no-deps -e "$ROOT" >/dev/null
+export PATH="$VENV/bin:$PATH"

@@ -1,0 +1,73 @@
+"""The single-machine product as a newcomer runs it: `receiptflow up` with embedded defaults
+(SQLite file, Redis-compatible server started for it), then `receiptflow submit`, then Ctrl-C."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from helpers import sample_images
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"`receiptflow up` exited:\n{log.read_text()[-3000:]}"
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"{url} never answered:\n{log.read_text()[-3000:]}")
+
+
+def test_up_submit_and_stop(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "REDIS_URL") and not k.startswith("RECEIPTFLOW_")}
+    env |= {"RECEIPTFLOW_DATA_DIR": str(tmp_path / "data"), "RECEIPTFLOW_OCR_THREADS": "1"}
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "up.log"
+    with log.open("wb") as fh:
+        up = subprocess.Popen([sys.executable, "-m", "cli.main", "up", "--port", str(port)],
+                              env=env, stdout=fh, stderr=subprocess.STDOUT)
+    try:
+        _wait_http(f"{url}/health", up, log)
+        assert (tmp_path / "data" / "receiptflow.db").exists()
+        assert "embedded Redis-compatible server" in log.read_text()
+
+        images = sample_images(2)
+        out = subprocess.run(
+            [sys.executable, "-m", "cli.main", "submit", *map(str, images), "--url", url,
+             "--format", "csv", "--timeout", "180"],
+            env=env, capture_output=True, text=True, timeout=240, check=False,
+        )
+        assert out.returncode == 0, out.stderr
+        rows = list(csv.DictReader(io.StringIO(out.stdout)))
+        assert [r["file"] for r in rows] == [p.name for p in images]
+        assert all(r["status"] == "done" and r["total"] for r in rows), rows
+    finally:
+        up.send_signal(signal.SIGINT)
+        code = up.wait(timeout=60)
+    assert code == 0, log.read_text()[-3000:]
+    assert "stopping" in log.read_text()
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{url}/health", timeout=2)

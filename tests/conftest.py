@@ -1,0 +1,134 @@
+"""Test services: the real PostgreSQL and Redis on 127.0.0.1 when reachable (CI), otherwise a
+SQLite file and an embedded Redis-compatible server, so a newcomer's machine works too.
+
+Set RECEIPTFLOW_TEST_REQUIRE_SERVICES=1 (CI does) to fail instead of falling back.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from helpers import WorkerProcess
+
+PG_ADMIN_URL = os.environ.get("RECEIPTFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_TEST_URL = os.environ.get("RECEIPTFLOW_TEST_REDIS", "redis://127.0.0.1:6379/15")
+REQUIRE = os.environ.get("RECEIPTFLOW_TEST_REQUIRE_SERVICES") == "1"
+
+
+def _postgres_schema_url() -> tuple[str, str] | None:
+    """A fresh schema in the test database, so runs never see each other's rows."""
+    import psycopg
+
+    try:
+        with psycopg.connect(PG_ADMIN_URL, connect_timeout=2, autocommit=True) as conn:
+            schema = f"rf_test_{uuid.uuid4().hex[:10]}"
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+    except psycopg.OperationalError:
+        return None
+    base = PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://", 1)
+    return f"{base}?options=-csearch_path%3D{schema}", schema
+
+
+def _drop_schema(schema: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, connect_timeout=2, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+_USED: dict[str, str] = {}
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _USED:
+        terminalreporter.write_line(
+            f"test services: database={_USED['database']}, redis={_USED['redis']}"
+        )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    from cli.services import EmbeddedRedis, redis_reachable
+
+    data_dir = tmp_path_factory.mktemp("receiptflow-data")
+    pg = _postgres_schema_url()
+    if pg is None and REQUIRE:
+        pytest.exit(f"PostgreSQL at {PG_ADMIN_URL} is required but not reachable", 2)
+    database_url = pg[0] if pg else f"sqlite:///{data_dir / 'test.db'}"
+
+    embedded = None
+    redis_url = REDIS_TEST_URL
+    if not redis_reachable(redis_url):
+        if REQUIRE:
+            pytest.exit(f"Redis at {redis_url} is required but not reachable", 2)
+        embedded = EmbeddedRedis(data_dir / "redis")
+        redis_url = embedded.start() + "/0"
+
+    env = {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "RECEIPTFLOW_DATA_DIR": str(data_dir),
+        # Short, so the kill -9 test sees the lost task redelivered quickly.
+        "RECEIPTFLOW_VISIBILITY_TIMEOUT_S": "8",
+        "RECEIPTFLOW_TASK_MAX_RETRIES": "2",
+        "RECEIPTFLOW_MAX_FILE_MB": "2",
+        "RECEIPTFLOW_MAX_IMAGE_PIXELS": "20000000",
+        "RECEIPTFLOW_OCR_THREADS": "1",
+    }
+    os.environ.update(env)
+    from shared.broker import reset_celery_app
+    from shared.config import reset_settings_cache
+    from shared.db.migrate import upgrade
+
+    reset_settings_cache()
+    reset_celery_app()
+    upgrade(database_url)
+    _USED["database"] = "postgresql" if pg else "sqlite (fallback)"
+    _USED["redis"] = "embedded valkey (fallback)" if embedded else redis_url
+    yield env
+    from shared.db.session import get_engine
+
+    get_engine(database_url).dispose()
+    if pg:
+        _drop_schema(pg[1])
+    if embedded:
+        embedded.stop()
+
+
+@pytest.fixture(scope="session")
+def app(services: dict[str, str]):  # type: ignore[no-untyped-def]
+    from web import create_app
+
+    return create_app({"TESTING": True})
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+@pytest.fixture
+def empty_queue(services: dict[str, str]) -> None:
+    """Drop tasks left by earlier tests, so a worker here only sees this test's receipts."""
+    import redis
+
+    redis.Redis.from_url(services["REDIS_URL"]).flushdb()
+
+
+@pytest.fixture
+def start_worker(services: dict[str, str], empty_queue: None,
+                 tmp_path: Path) -> Iterator[object]:
+    workers: list[WorkerProcess] = []
+
+    def start(concurrency: int = 1) -> WorkerProcess:
+        w = WorkerProcess(services, tmp_path / f"worker-{len(workers)}.log", concurrency)
+        workers.append(w)
+        return w
+
+    yield start
+    for w in workers:
+        w.stop()

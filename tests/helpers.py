@@ -1,0 +1,75 @@
+"""Helpers shared by the tests: a real worker subprocess, waiting on batches, sample data."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from flask.testing import FlaskClient
+
+DATA = Path(__file__).parent / "data"
+
+
+class WorkerProcess:
+    """A real `receiptflow worker` subprocess (its own process group, so kill -9 takes all)."""
+
+    def __init__(self, env: dict[str, str], log: Path, concurrency: int = 1) -> None:
+        self.log = log
+        self._fh = log.open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "cli.main", "worker", "-c", str(concurrency),
+             "--loglevel", "info"],
+            env={**os.environ, **env}, stdout=self._fh, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if b" ready." in self.log.read_bytes():
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        raise RuntimeError(f"worker did not start:\n{self.log.read_text()[-3000:]}")
+
+    def kill_pool_child(self) -> None:
+        """SIGKILL the prefork child running the task; the worker's main process survives."""
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
+        pids = [int(p) for p in children.split()]
+        assert pids, "the worker has no pool child"
+        for pid in pids:
+            os.kill(pid, 9)
+
+    def kill9(self) -> None:
+        os.killpg(self.proc.pid, 9)
+        self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, 15)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, 9)
+                self.proc.wait()
+        self._fh.close()
+
+
+def wait_for_batch(client: FlaskClient, batch_id: int, timeout: float = 180) -> dict:
+    deadline = time.monotonic() + timeout
+    body: dict = {}
+    while time.monotonic() < deadline:
+        body = client.get(f"/api/v1/batches/{batch_id}").get_json()
+        if body["finished"]:
+            return body
+        time.sleep(0.5)
+    raise AssertionError(f"batch {batch_id} not finished after {timeout} s: {body.get('counts')}")
+
+
+def sample_images(n: int) -> list[Path]:
+    return sorted(DATA.glob("sroie-*.jpg"))[:n]
