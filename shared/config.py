@@ -50,6 +50,7 @@ class Settings(BaseSettings):
         default=900, gt=0, description="Unacked task redelivered after this (worker lost)."
     )
     secret_key: str = Field(default="dev-only-change-me", description="Flask session key.")
+    ocr_threads: int = Field(default=-1, description="ONNX Runtime threads per OCR process.")
 
     @field_validator("engine")
     @classmethod

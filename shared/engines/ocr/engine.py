@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from importlib.metadata import version
 
 from PIL import Image
 
+from shared.config import get_settings
 from shared.engines.base import Engine, ExtractionResult
 from shared.engines.ocr.fields import extract_fields
 from shared.engines.ocr.reader import LineReader
@@ -20,7 +20,7 @@ class OcrEngine(Engine):
 
     def __init__(self, fields: Sequence[FieldSpec]) -> None:
         super().__init__(fields)
-        self._reader = LineReader(threads=int(os.environ.get("RECEIPTFLOW_OCR_THREADS", "-1")))
+        self._reader = LineReader(threads=get_settings().ocr_threads)
 
     @property
     def model_name(self) -> str:
