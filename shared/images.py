@@ -6,6 +6,7 @@ stored file is decoded the same way, so both sides agree on what is a readable r
 
 from __future__ import annotations
 
+import codecs
 import io
 import warnings
 from dataclasses import dataclass
@@ -36,6 +37,25 @@ def _sniff(data: bytes) -> str | None:
     if data.startswith(b"PK\x03\x04"):
         return "a zip archive (upload it as the batch's zip file, not as an image)"
     return None
+
+
+def _claimed_format(data: bytes) -> str | None:
+    """The accepted format whose signature the file starts with, if any."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    signatures = {"JPEG": (b"\xff\xd8\xff",), "PNG": (b"\x89PNG\r\n\x1a\n",),
+                  "TIFF": (b"II*\x00", b"MM\x00*"), "BMP": (b"BM",)}
+    return next((fmt for fmt, sigs in signatures.items() if data.startswith(sigs)), None)
+
+
+def _looks_like_text(data: bytes) -> bool:
+    """Printable UTF-8 (ASCII included) in the first 4 KB: a text file, not a binary format."""
+    try:
+        # Incremental, so a character cut at the 4 KB boundary is not an error.
+        sample = codecs.getincrementaldecoder("utf-8")().decode(data[:4096], final=False)
+    except UnicodeDecodeError:
+        return False
+    return bool(sample) and all(ch.isprintable() or ch in "\t\n\r\f" for ch in sample)
 
 
 def decode(data: bytes, max_pixels: int) -> DecodedImage:
@@ -71,6 +91,18 @@ def decode(data: bytes, max_pixels: int) -> DecodedImage:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageRejected(f"image dimensions are too large (decompression bomb?): {exc}") from exc
     except UnidentifiedImageError:
+        if _looks_like_text(data):
+            raise ImageRejected(
+                "not an image: the file is plain text; upload a photo or scan of the receipt "
+                "(JPEG, PNG, WEBP, TIFF or BMP)"
+            ) from None
+        claimed = _claimed_format(data)
+        if claimed:
+            # Pillow gave up on the header: "use PNG" would be no help for a broken PNG.
+            raise ImageRejected(
+                f"the image is truncated or corrupt (it starts like a {claimed} file but its "
+                "header cannot be read); re-export or re-scan it"
+            ) from None
         raise ImageRejected(
             "not a readable image: use JPEG, PNG, WEBP, TIFF or BMP files"
         ) from None

@@ -19,6 +19,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=int(settings.max_request_mb * 1024 * 1024),
+        # Werkzeug refuses more than 1000 multipart parts by default; a full batch needs more.
+        MAX_FORM_PARTS=settings.max_batch_files + 16,
         API_TITLE="ReceiptFlow",
         API_VERSION="v1",
         OPENAPI_VERSION="3.1.0",

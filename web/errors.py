@@ -2,8 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
+
+
+def _describe(messages: dict[str, Any]) -> str:
+    """One line from webargs' validation messages, which are keyed by request location first:
+    ``{"json": {"fields": {"total": {"value": ["Not a valid string."]}}}}`` gives
+    ``fields.total.value: Not a valid string.``"""
+    return "; ".join(line for errors in messages.values() for line in _flatten(errors))
+
+
+def _flatten(errors: Any, path: tuple[str, ...] = ()) -> list[str]:
+    if isinstance(errors, dict):
+        # "_schema" holds errors about the whole body, not about one field.
+        return [line for key, value in errors.items()
+                for line in _flatten(value, path if key == "_schema" else (*path, str(key)))]
+    if isinstance(errors, list | tuple):
+        return [line for item in errors for line in _flatten(item, path)]
+    return [f"{'.'.join(path)}: {errors}" if path else str(errors)]
 
 
 def _wants_json() -> bool:
@@ -23,6 +42,8 @@ def init_app(app: Flask) -> None:
             errors = getattr(exc, "data", {}).get("messages") if hasattr(exc, "data") else None
             if errors:
                 body["errors"] = errors
+                # Validation errors come with werkzeug's generic description; say what is wrong.
+                body["message"] = f"invalid request: {_describe(errors)}"
             if getattr(exc, "data", {}).get("message"):
                 body["message"] = exc.data["message"]  # type: ignore[attr-defined]
             return jsonify(body), exc.code

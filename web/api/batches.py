@@ -19,13 +19,13 @@ from web.api.schemas import (
     BatchUploadSchema,
     ExportQuerySchema,
 )
-from web.db import db
+from web.db import db, get_by_id
 from web.intake import UploadRejected, create_batch, expand_uploads
 from web.presenters import batch_dict
 
 
 def get_batch_or_404(batch_id: int) -> Batch:
-    batch = db().get(Batch, batch_id)
+    batch = get_by_id(Batch, batch_id)
     if batch is None:
         abort(404, message=f"batch {batch_id} does not exist")
     return batch
@@ -37,7 +37,11 @@ def new_batch_from_request(name: str, engine: str | None) -> Batch:
     engine = engine or settings.engine
     if engine not in ENGINE_NAMES:
         abort(422, message=f"unknown engine {engine!r}; choose one of {sorted(ENGINE_NAMES)}")
-    uploads = [(f.filename or "unnamed", f.read()) for f in request.files.getlist("files")]
+    uploads = []
+    for f in request.files.getlist("files"):
+        data = f.read()
+        if f.filename or data:  # a part with neither is an empty file input: no file chosen
+            uploads.append((f.filename or "unnamed", data))
     try:
         files = expand_uploads(uploads, settings)
     except UploadRejected as exc:

@@ -9,12 +9,12 @@ from shared.db.models import Correction, Receipt
 from shared.storage import StorageError, get_storage
 from web.api import blp
 from web.api.schemas import CorrectionInSchema, CorrectionSchema, ReceiptSchema
-from web.db import db
+from web.db import db, get_by_id
 from web.presenters import field_names, receipt_detail
 
 
 def get_receipt_or_404(receipt_id: int) -> Receipt:
-    receipt = db().get(Receipt, receipt_id)
+    receipt = get_by_id(Receipt, receipt_id)
     if receipt is None:
         abort(404, message=f"receipt {receipt_id} does not exist")
     return receipt
