@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -51,6 +52,23 @@ class Settings(BaseSettings):
     )
     secret_key: str = Field(default="dev-only-change-me", description="Flask session key.")
     ocr_threads: int = Field(default=-1, description="ONNX Runtime threads per OCR process.")
+    internvl_model: str = Field(
+        default="OpenGVLab/InternVL3-2B-hf",
+        description="InternVL checkpoint in the -hf format: a local folder or a hub id.",
+    )
+    internvl_device: str = Field(default="auto", description="cuda, cuda:N, cpu or auto.")
+    internvl_precision: Literal["4bit", "bf16", "fp32"] = Field(
+        default="bf16", description="4bit (NF4, bitsandbytes), bf16, or fp32 (CPU)."
+    )
+    internvl_max_tiles: int = Field(default=6, ge=1, le=40, description="Image tiles per receipt.")
+    internvl_batch_size: int = Field(default=16, ge=1, description="Receipts per generate call.")
+    internvl_max_new_tokens: int = Field(default=256, ge=8, description="Answer length cap.")
+    internvl_merge_adapter: bool = Field(
+        default=True, description="Merge the active LoRA into bf16 weights for serving speed."
+    )
+    adapter_check_s: float = Field(
+        default=5.0, ge=0, description="How often a worker looks for a new active model version."
+    )
 
     @field_validator("engine")
     @classmethod

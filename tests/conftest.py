@@ -124,11 +124,42 @@ def start_worker(services: dict[str, str], empty_queue: None,
                  tmp_path: Path) -> Iterator[object]:
     workers: list[WorkerProcess] = []
 
-    def start(concurrency: int = 1) -> WorkerProcess:
-        w = WorkerProcess(services, tmp_path / f"worker-{len(workers)}.log", concurrency)
+    def start(concurrency: int = 1, engine: str = "ocr",
+              env: dict[str, str] | None = None) -> WorkerProcess:
+        w = WorkerProcess({**services, **(env or {})}, tmp_path / f"worker-{len(workers)}.log",
+                          concurrency, engine)
         workers.append(w)
         return w
 
     yield start
     for w in workers:
         w.stop()
+
+
+@pytest.fixture(scope="session")
+def tiny_internvl(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random-weight InternVL checkpoint, built offline, loaded via from_pretrained."""
+    pytest.importorskip("torch")
+    from shared.engines.internvl.random_model import build
+
+    return build(tmp_path_factory.mktemp("tiny-internvl"), size="tiny")
+
+
+@pytest.fixture
+def internvl_settings(tiny_internvl: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Settings (and environment, for subprocesses) that serve the tiny model on the CPU."""
+    from shared.config import Settings, reset_settings_cache
+
+    env = {
+        "RECEIPTFLOW_INTERNVL_MODEL": str(tiny_internvl),
+        "RECEIPTFLOW_INTERNVL_PRECISION": "fp32",
+        "RECEIPTFLOW_INTERNVL_DEVICE": "cpu",
+        "RECEIPTFLOW_INTERNVL_MAX_NEW_TOKENS": "16",
+        "RECEIPTFLOW_INTERNVL_BATCH_SIZE": "4",
+        "RECEIPTFLOW_ADAPTER_CHECK_S": "0",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    reset_settings_cache()
+    yield Settings(), env
+    reset_settings_cache()

@@ -16,12 +16,13 @@ DATA = Path(__file__).parent / "data"
 class WorkerProcess:
     """A real `receiptflow worker` subprocess (its own process group, so kill -9 takes all)."""
 
-    def __init__(self, env: dict[str, str], log: Path, concurrency: int = 1) -> None:
+    def __init__(self, env: dict[str, str], log: Path, concurrency: int = 1,
+                 engine: str = "ocr") -> None:
         self.log = log
         self._fh = log.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "cli.main", "worker", "-c", str(concurrency),
-             "--loglevel", "info"],
+            [sys.executable, "-m", "cli.main", "worker", "--engine", engine,
+             "-c", str(concurrency), "--loglevel", "info"],
             env={**os.environ, **env}, stdout=self._fh, stderr=subprocess.STDOUT,
             start_new_session=True,
         )

@@ -21,6 +21,7 @@ from shared.fields import FieldSpec
 from shared.images import ImageRejected, decode
 from shared.storage import StorageError, get_storage
 from worker.engines import engine_for
+from worker.versions import sync_version
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,7 @@ def process_receipt(receipt_id: int, job_id: str) -> Outcome:
         return fail(receipt_id, job_id, str(exc))
 
     engine = engine_for(claim.engine, claim.fields)
+    sync_version(engine)  # between receipts: pick up a newly promoted adapter
     started = time.perf_counter()
     result = engine.extract([image])[0]
     duration_ms = (time.perf_counter() - started) * 1000
@@ -114,7 +116,7 @@ def process_receipt(receipt_id: int, job_id: str) -> Outcome:
         job_id=job_id,
         engine=claim.engine,
         model_name=engine.model_name,
-        model_version_id=None,
+        model_version_id=engine.model_version,
         fields={name: fv.to_json() for name, fv in result.fields.items()},
         raw_output=result.raw_output,
         duration_ms=duration_ms,

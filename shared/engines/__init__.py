@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 # name -> "module:Class"
 _REGISTRY: dict[str, str] = {
     "ocr": "shared.engines.ocr.engine:OcrEngine",
+    "internvl": "shared.engines.internvl.engine:InternVLEngine",
 }
 ENGINE_NAMES = frozenset(_REGISTRY)
 

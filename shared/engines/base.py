@@ -8,6 +8,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import ClassVar
 
 from PIL import Image
@@ -53,6 +54,8 @@ class Engine(ABC):
     """Reads receipts into fields. Instances are heavy: build one per process and reuse it."""
 
     name: ClassVar[str]
+    # Engines with trainable parts (adapters, learned extractors) serve model versions.
+    supports_versions: ClassVar[bool] = False
 
     def __init__(self, fields: Sequence[FieldSpec]) -> None:
         self.fields = tuple(fields)
@@ -66,6 +69,10 @@ class Engine(ABC):
     def model_version(self) -> str | None:
         """The active trained version (adapter, learned extractor), if any."""
         return None
+
+    def use_version(self, version_id: int | None, artifact_dir: Path | None) -> None:
+        """Serve this trained version (None: the untrained base) from now on."""
+        raise NotImplementedError(f"engine {self.name} has no trainable versions")
 
     @abstractmethod
     def extract(self, images: Sequence[Image.Image]) -> list[ExtractionResult]:

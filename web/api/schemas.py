@@ -106,3 +106,43 @@ class ErrorSchema(Schema):
     code = f.Integer()
     status = f.String()
     message = f.String()
+
+
+class TrainingRunInSchema(Schema):
+    params = f.Dict(load_default=dict, metadata={
+        "description": "trainer settings, e.g. epochs, batch_size, learning_rate, lora_r, "
+                       "precision (4bit|bf16), held_out (fraction), model (checkpoint path)"})
+    receipt_ids = f.List(f.Integer(), load_default=list,
+                         metadata={"description": "train on these reviewed receipts only"})
+    auto_promote = f.Boolean(load_default=False,
+                             metadata={"description": "promote if it beats the current model"})
+    requested_by = f.String(load_default="api", validate=validate.Length(min=1, max=120))
+
+
+class TrainingRunSchema(Schema):
+    id = f.Integer()
+    engine = f.String()
+    status = f.String()
+    params = f.Dict()
+    dataset = f.Dict()
+    progress = f.Float()
+    loss_log = f.List(f.Dict())
+    metrics = f.Dict()
+    error = f.String(allow_none=True)
+    requested_by = f.String()
+    created_at = f.DateTime()
+    started_at = f.DateTime(allow_none=True)
+    finished_at = f.DateTime(allow_none=True)
+
+
+class ModelVersionSchema(Schema):
+    id = f.Integer()
+    engine = f.String()
+    name = f.String()
+    base_model = f.String()
+    status = f.String()
+    metrics = f.Dict()
+    error = f.String(allow_none=True)
+    training_run_id = f.Integer(allow_none=True)
+    created_at = f.DateTime()
+    activated_at = f.DateTime(allow_none=True)

@@ -1,0 +1,1 @@
+"""InternVL engine: the receipt image goes straight into a multimodal LLM that answers in JSON."""

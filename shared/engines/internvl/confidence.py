@@ -1,0 +1,54 @@
+"""Per-field confidence from the probabilities of the generated tokens.
+
+Greedy decoding picks the most probable token, so its probability is the softmax maximum at each
+step; :class:`TopProbRecorder` records it during ``generate`` without keeping whole score
+tensors (which cost batch x steps x vocabulary floats). A field's confidence is the lowest
+probability among the tokens that spell its value: one doubtful digit makes a doubtful total.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from transformers import LogitsProcessor
+
+
+class TopProbRecorder(LogitsProcessor):
+    def __init__(self) -> None:
+        self.steps: list[torch.Tensor] = []
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        # Stays on the device: a copy to the host here would stall every decode step.
+        self.steps.append(scores.float().softmax(-1).max(-1).values)
+        return scores
+
+    def probabilities(self) -> torch.Tensor:
+        """(batch, generated steps) probabilities of the chosen tokens."""
+        return torch.stack(self.steps, dim=1).cpu() if self.steps else torch.empty(0, 0)
+
+
+def token_char_ends(tokenizer: Any, token_ids: Sequence[int]) -> list[int]:
+    """Where each token's text ends in the decoded answer (cumulative decode: byte-level BPE
+    tokens can split a character, so decoding tokens one by one would misplace offsets)."""
+    ends = []
+    for i in range(1, len(token_ids) + 1):
+        ends.append(len(tokenizer.decode(token_ids[:i], skip_special_tokens=True)))
+    return ends
+
+
+def span_confidence(span: tuple[int, int], ends: Sequence[int], probs: Sequence[float]) -> float:
+    """Lowest probability among the tokens overlapping ``span`` (an empty value: its quotes)."""
+    start, end = span
+    if end <= start:
+        start, end = start - 1, end + 1
+    lowest = 1.0
+    found = False
+    begin = 0
+    for tok_end, prob in zip(ends, probs, strict=False):
+        if tok_end > start and begin < end:
+            lowest = min(lowest, float(prob))
+            found = True
+        begin = tok_end
+    return lowest if found else 0.0

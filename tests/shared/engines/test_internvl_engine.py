@@ -1,0 +1,77 @@
+"""The InternVL engine on a tiny random-weight checkpoint, through the real loading code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers import sample_images
+from PIL import Image
+
+from shared.fields import SROIE_FIELDS
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture(scope="module")
+def receipts() -> list[Image.Image]:
+    return [Image.open(p).convert("RGB") for p in sample_images(3)]
+
+
+def _engine(settings):  # type: ignore[no-untyped-def]
+    from shared.engines.internvl.engine import InternVLEngine
+
+    return InternVLEngine(SROIE_FIELDS, settings)
+
+
+def test_batched_results_come_back_in_order(internvl_settings, receipts) -> None:
+    settings, _ = internvl_settings
+    engine = _engine(settings)
+    extreme = Image.new("RGB", (20, 3000), "white")  # extreme aspect ratio
+    images = [*receipts, extreme]
+    batched = engine.extract(images)
+    assert len(batched) == len(images)
+    singles = [engine.extract([img])[0] for img in images]
+    assert [r.raw_output for r in batched] == [r.raw_output for r in singles]
+    for result in batched:
+        assert set(result.fields) == {f.name for f in SROIE_FIELDS}
+        # Random weights do not write JSON: recorded as unparseable, never a crash.
+        if result.error:
+            assert result.error.startswith("unparseable answer")
+            assert all(v.value == "" and v.confidence == 0.0 for v in result.fields.values())
+
+
+def test_an_image_the_processor_cannot_read_fails_alone(internvl_settings, receipts) -> None:
+    settings, _ = internvl_settings
+    engine = _engine(settings)
+    bad = Image.new("RGB", (0, 0))  # zero-size: nothing to resize or tile
+    results = engine.extract([receipts[0], bad, receipts[1]])
+    assert len(results) == 3
+    assert results[1].error and "cannot read this image" in results[1].error
+    assert results[0].raw_output == engine.extract([receipts[0]])[0].raw_output
+
+
+def test_confidence_is_the_weakest_token_of_the_value() -> None:
+    from shared.engines.internvl.confidence import span_confidence
+
+    # Tokens end at chars 5, 10, 15 with these probabilities.
+    assert span_confidence((6, 14), [5, 10, 15], [0.9, 0.5, 0.8]) == 0.5
+    assert span_confidence((0, 4), [5, 10, 15], [0.9, 0.5, 0.8]) == 0.9
+    assert span_confidence((20, 25), [5, 10, 15], [0.9, 0.5, 0.8]) == 0.0
+
+
+def test_missing_or_corrupt_adapter_keeps_the_previous_model(internvl_settings, receipts,
+                                                             tmp_path: Path) -> None:
+    from shared.engines.internvl.adapters import AdapterError
+
+    settings, _ = internvl_settings
+    engine = _engine(settings)
+    before = engine.extract(receipts[:1])[0].raw_output
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "adapter_config.json").write_text("{not json")
+    for folder in (tmp_path / "missing", broken):
+        with pytest.raises(AdapterError, match="missing or corrupt"):
+            engine.use_version(7, folder)
+    assert engine.model_version is None
+    assert engine.extract(receipts[:1])[0].raw_output == before

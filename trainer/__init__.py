@@ -1,0 +1,1 @@
+"""Training: corrected receipts in, a scored model version out (QLoRA adapters for InternVL)."""

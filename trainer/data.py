@@ -1,0 +1,65 @@
+"""Labelled receipts for training and evaluation: from a folder or from reviewed receipts."""
+
+from __future__ import annotations
+
+import io
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.db.models import Correction, Receipt
+from shared.evaluation import load_labelled_folder
+from shared.results import final_values
+from shared.storage import Storage
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """One receipt with its true values; the image is decoded only when used."""
+
+    name: str
+    label: dict[str, str]
+    path: Path | None = None
+    data: bytes | None = None
+
+    def image(self) -> Image.Image:
+        source = self.path if self.path is not None else io.BytesIO(self.data or b"")
+        with Image.open(source) as img:
+            return img.convert("RGB")
+
+
+def from_folder(root: Path) -> list[Labelled]:
+    return [Labelled(ex.name, ex.label, path=ex.image_path) for ex in load_labelled_folder(root)]
+
+
+def from_corrections(session: Session, storage: Storage,
+                     receipt_ids: Sequence[int] | None = None) -> list[Labelled]:
+    """Receipts a reviewer has corrected; fields they left alone keep the extracted value,
+    which the reviewer thereby accepted."""
+    query = select(Receipt).where(
+        Receipt.id.in_(select(Correction.receipt_id)), Receipt.storage_key.is_not(None)
+    ).order_by(Receipt.id)
+    if receipt_ids:
+        query = query.where(Receipt.id.in_(list(receipt_ids)))
+    examples = []
+    for receipt in session.scalars(query):
+        names = [f["name"] for f in receipt.batch.fields]
+        examples.append(Labelled(
+            name=f"receipt-{receipt.id}", label=final_values(receipt, names),
+            data=storage.get(receipt.storage_key),  # type: ignore[arg-type]
+        ))
+    return examples
+
+
+def split(examples: Sequence[Labelled], held_out: float, seed: int = 0
+          ) -> tuple[list[Labelled], list[Labelled]]:
+    """A seeded shuffle, then the last ``held_out`` fraction (at least one) is held out."""
+    items = list(examples)
+    random.Random(seed).shuffle(items)
+    n_eval = max(1, round(len(items) * held_out)) if len(items) > 1 else 0
+    return items[: len(items) - n_eval], items[len(items) - n_eval:]

@@ -1,0 +1,73 @@
+"""Training runs and model versions: start a run, watch it, promote or roll back."""
+
+from __future__ import annotations
+
+from flask_smorest import abort
+from sqlalchemy import select
+
+from shared.broker import celery_app
+from shared.db.models import ModelVersion, TrainingRun
+from shared.model_versions import activate, deactivate_all
+from shared.queues import TASK_TRAIN, TRAINING_QUEUE
+from web.api import blp
+from web.api.schemas import ModelVersionSchema, TrainingRunInSchema, TrainingRunSchema
+from web.db import db, get_by_id
+
+
+@blp.route("/training-runs", methods=["POST"])
+@blp.arguments(TrainingRunInSchema)
+@blp.response(202, TrainingRunSchema)
+def start_training(body: dict) -> TrainingRun:
+    """Queue a training run on the reviewed receipts (all, or `receipt_ids`)."""
+    params = {**body["params"], "auto_promote": body["auto_promote"]}
+    run = TrainingRun(engine="internvl", params=params, requested_by=body["requested_by"],
+                      dataset={"receipt_ids": body["receipt_ids"]} if body["receipt_ids"] else {})
+    db().add(run)
+    db().commit()
+    celery_app().send_task(TASK_TRAIN, kwargs={"run_id": run.id}, queue=TRAINING_QUEUE)
+    return run
+
+
+@blp.route("/training-runs", methods=["GET"])
+@blp.response(200, TrainingRunSchema(many=True))
+def list_training_runs() -> list[TrainingRun]:
+    return list(db().scalars(select(TrainingRun).order_by(TrainingRun.id.desc()).limit(100)))
+
+
+@blp.route("/training-runs/<int:run_id>", methods=["GET"])
+@blp.response(200, TrainingRunSchema)
+def show_training_run(run_id: int) -> TrainingRun:
+    """Progress, loss log, and (when done) the held-out scores of current vs candidate."""
+    run = get_by_id(TrainingRun, run_id)
+    if run is None:
+        abort(404, message=f"training run {run_id} does not exist")
+    return run
+
+
+@blp.route("/model-versions", methods=["GET"])
+@blp.response(200, ModelVersionSchema(many=True))
+def list_model_versions() -> list[ModelVersion]:
+    return list(db().scalars(select(ModelVersion).order_by(ModelVersion.id.desc())))
+
+
+@blp.route("/model-versions/<int:version_id>/activate", methods=["POST"])
+@blp.response(200, ModelVersionSchema)
+def activate_version(version_id: int) -> ModelVersion:
+    """Promote (or roll back to) this version; workers switch to it between batches."""
+    version = get_by_id(ModelVersion, version_id)
+    if version is None:
+        abort(404, message=f"model version {version_id} does not exist")
+    try:
+        activate(db(), version)
+    except ValueError as exc:
+        abort(409, message=str(exc))
+    db().commit()
+    return version
+
+
+@blp.route("/model-versions/deactivate/<engine>", methods=["POST"])
+@blp.response(204)
+def serve_base(engine: str) -> None:
+    """Serve the engine's untrained base model again."""
+    deactivate_all(db(), engine)
+    db().commit()

@@ -1,0 +1,54 @@
+"""Keeping a worker's engine on the active model version, checked between batches.
+
+A version that cannot be loaded is marked failed with the reason, and the version the worker
+was serving is made active again, so the database says what is really served.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from shared.artifacts import unpack
+from shared.config import get_settings
+from shared.db.models import ModelStatus, ModelVersion
+from shared.db.session import session_scope
+from shared.engines.base import Engine
+from shared.model_versions import activate, active_version
+from shared.storage import get_storage
+
+log = logging.getLogger(__name__)
+_last_check: dict[int, float] = {}
+
+
+def sync_version(engine: Engine, *, force: bool = False) -> None:
+    if not engine.supports_versions:
+        return
+    now = time.monotonic()
+    if not force and now - _last_check.get(id(engine), -1e9) < get_settings().adapter_check_s:
+        return
+    _last_check[id(engine)] = now
+    with session_scope() as session:
+        version = active_version(session, engine.name)
+        wanted = version.id if version else None
+        if wanted == engine.model_version:
+            return
+        try:
+            folder = None
+            if version is not None:
+                if not version.artifact_key:
+                    raise RuntimeError("the version has no stored artifact")
+                settings = get_settings()
+                folder = unpack(version.artifact_key, get_storage(),
+                                settings.data_dir.resolve() / "models")
+            engine.use_version(wanted, folder)
+        except Exception as exc:
+            message = f"could not load model version {wanted}: {exc}"
+            log.error("%s; still serving version %s", message, engine.model_version)
+            assert version is not None
+            version.status = ModelStatus.FAILED
+            version.error = message[:2000]
+            previous = (session.get(ModelVersion, engine.model_version)
+                        if engine.model_version else None)
+            if previous is not None and previous.status == ModelStatus.RETIRED:
+                activate(session, previous)
