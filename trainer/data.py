@@ -7,15 +7,15 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PIL import Image
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from shared.db.models import Correction, Receipt
 from shared.evaluation import load_labelled_folder
-from shared.results import final_values
 from shared.storage import Storage
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,12 @@ def from_corrections(session: Session, storage: Storage,
                      receipt_ids: Sequence[int] | None = None) -> list[Labelled]:
     """Receipts a reviewer has corrected; fields they left alone keep the extracted value,
     which the reviewer thereby accepted."""
+    # Imported here: training from a folder (e.g. on a bare GPU box) needs no database stack.
+    from sqlalchemy import select
+
+    from shared.db.models import Correction, Receipt
+    from shared.results import final_values
+
     query = select(Receipt).where(
         Receipt.id.in_(select(Correction.receipt_id)), Receipt.storage_key.is_not(None)
     ).order_by(Receipt.id)
