@@ -61,7 +61,10 @@ class Settings(BaseSettings):
         default="bf16", description="4bit (NF4, bitsandbytes), bf16, or fp32 (CPU)."
     )
     internvl_max_tiles: int = Field(default=6, ge=1, le=40, description="Image tiles per receipt.")
-    internvl_batch_size: int = Field(default=16, ge=1, description="Receipts per generate call.")
+    internvl_batch_size: int = Field(default=64, ge=1, description="Receipts per generate call.")
+    internvl_static_cache: bool = Field(
+        default=False, description="Static KV cache (compiled on CUDA): fast for fixed shapes."
+    )
     internvl_max_new_tokens: int = Field(default=256, ge=8, description="Answer length cap.")
     internvl_merge_adapter: bool = Field(
         default=True, description="Merge the active LoRA into bf16 weights for serving speed."

@@ -294,7 +294,7 @@ def test_celery_command_exists(name: str, celery_env: None) -> None:
 
 
 @pytest.mark.parametrize("name", services_running("gunicorn"))
-def test_gunicorn_target_is_an_app_factory(name: str, celery_env: None) -> None:
+def test_gunicorn_target_is_an_app_factory(name: str, services: dict[str, str]) -> None:
     args = command_of(SERVICES[name])
     target = args[-1]
     match = re.fullmatch(r"([\w.]+):(\w+)(\(\))?", target)

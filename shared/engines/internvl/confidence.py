@@ -21,7 +21,8 @@ class TopProbRecorder(LogitsProcessor):
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         # Stays on the device: a copy to the host here would stall every decode step.
-        self.steps.append(scores.float().softmax(-1).max(-1).values)
+        logits = scores.float()
+        self.steps.append((logits.max(-1).values - logits.logsumexp(-1)).exp())
         return scores
 
     def probabilities(self) -> torch.Tensor:

@@ -1,0 +1,483 @@
+"""InternVL on one GPU, in one process: the recipe's way vs the engine's serving path vs training.
+
+Random-weight model (speed and memory do not depend on the weight values; see
+``../shared/docs/gpu.md``), synthetic 800x1800 receipts (3 tiles at max_tiles 6), 64 new tokens
+forced with ``min_new_tokens``. Sections:
+
+  (a) recipe: 4-bit NF4, one receipt at a time, plain ``model.generate``;
+  (b) serve:  ``InternVLEngine.extract`` in bf16 from JPEG bytes to parsed fields, per batch size;
+  (c) train:  ``trainer.qlora.fit`` (QLoRA r=128, gradient checkpointing), optionally bf16 LoRA.
+
+Prints a markdown table at the end and rewrites ``--out`` JSON after every section, so a run cut
+off by a time limit keeps what it measured. On an H100 (defaults, 2b):
+
+    python benchmarks/internvl_gpu.py --out $OUT/internvl_gpu.json
+
+CPU smoke run with the tiny model (about a minute on two cores):
+
+    python benchmarks/internvl_gpu.py --size tiny --device cpu --recipe-n 2 --serve-n 8 \\
+        --batch-sizes 4 --train-steps 2 --train-batch 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import io
+import json
+import platform
+import random
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch
+from PIL import Image, ImageDraw
+
+from shared.engines.internvl import prompt
+from shared.fields import SROIE_FIELDS
+
+WIDTH, HEIGHT = 800, 1800
+MAX_PIXELS = 50_000_000
+T0 = time.perf_counter()
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')} +{time.perf_counter() - T0:7.1f}s] {msg}", flush=True)
+
+
+# ---------------------------------------------------------------- synthetic receipts
+
+
+def receipt_image(seed: int) -> Image.Image:
+    """White page with lines of dark 'words' (rectangles), like a scanned till receipt."""
+    rng = random.Random(seed)
+    img = Image.new("RGB", (WIDTH, HEIGHT), "white")
+    draw = ImageDraw.Draw(img)
+    y = rng.randint(30, 80)
+    while y < HEIGHT - 40:
+        x = rng.randint(30, 120)
+        height = rng.randint(14, 26)
+        while x < WIDTH - 60:
+            w = rng.randint(20, 140)
+            shade = rng.randint(0, 80)
+            draw.rectangle([x, y, min(x + w, WIDTH - 30), y + height], fill=(shade,) * 3)
+            x += w + rng.randint(8, 30)
+            if rng.random() < 0.15:
+                break
+        y += height + rng.randint(10, 40)
+    return img
+
+
+def receipt_label(seed: int) -> dict[str, str]:
+    rng = random.Random(seed)
+    shop = rng.choice(["KEDAI RUNCIT", "BOOK TA .K", "SYARIKAT PERNIAGAAN", "GARDENIA BAKERIES"])
+    return {
+        "company": f"{shop} {rng.choice(['(TAMAN DAYA) ', ''])}SDN BHD",
+        "date": f"{rng.randint(1, 28):02d}/{rng.randint(1, 12):02d}/20{rng.randint(16, 19)}",
+        "address": f"NO.{rng.randint(1, 99)}, JALAN SAGU {rng.randint(1, 30)}, TAMAN DAYA, "
+                   f"{rng.randint(10000, 99999)} JOHOR BAHRU, JOHOR.",
+        "total": f"{rng.randint(1, 300)}.{rng.randint(0, 99):02d}",
+    }
+
+
+def write_jpegs(folder: Path, n: int, seed: int) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(n):
+        path = folder / f"receipt-{i:03d}.jpg"
+        receipt_image(seed + i).save(path, format="JPEG", quality=90)
+        paths.append(path)
+    return paths
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def free_memory() -> None:
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+        torch.cuda.empty_cache()
+
+
+def reset_peak(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+
+
+def peak_gb(device: str) -> float | None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+        return torch.cuda.max_memory_allocated() / 2**30
+    return None
+
+
+def sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+class Report:
+    """Results so far; rewritten to ``--out`` after every section."""
+
+    def __init__(self, out: Path | None, meta: dict[str, Any]) -> None:
+        self.out = out
+        self.data: dict[str, Any] = {"meta": meta, "rows": [], "sections": {}, "notes": []}
+
+    def row(self, path: str, batch: int, rate: float, unit: str, peak: float | None,
+            **extra: Any) -> None:
+        self.data["rows"].append({"path": path, "batch": batch, "rate": rate, "unit": unit,
+                                  "peak_gb": peak, **extra})
+        self.save()
+
+    def note(self, text: str) -> None:
+        log(f"note: {text}")
+        self.data["notes"].append(text)
+        self.save()
+
+    def save(self) -> None:
+        if self.out is not None:
+            self.out.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.out.with_suffix(self.out.suffix + ".tmp")
+            tmp.write_text(json.dumps(self.data, indent=2, default=str))
+            tmp.replace(self.out)
+
+
+def section(report: Report, name: str, fn: Callable[[], None]) -> None:
+    """Run one section; a failure is recorded and the next section still runs."""
+    log(f"=== {name} ===")
+    started = time.perf_counter()
+    status = "ok"
+    try:
+        fn()
+    except Exception as exc:  # a benchmark run should report every section it can
+        status = f"failed: {type(exc).__name__}: {exc}"
+        traceback.print_exc()
+        sys.stderr.flush()
+    free_memory()
+    seconds = time.perf_counter() - started
+    report.data["sections"][name] = {"status": status, "seconds": round(seconds, 2)}
+    report.save()
+    log(f"=== {name}: {status} in {seconds:.1f}s ===")
+
+
+# ---------------------------------------------------------------- (a) the recipe's way
+
+
+def run_recipe(args: argparse.Namespace, model_dir: Path, jpegs: list[bytes],
+               report: Report) -> None:
+    from shared.engines.internvl.loading import LoadSpec, load_model, load_processor
+    from shared.images import decode
+
+    t = time.perf_counter()
+    model = load_model(LoadSpec(str(model_dir), "4bit", args.device))
+    processor = load_processor(str(model_dir))
+    text = processor.apply_chat_template(prompt.messages(SROIE_FIELDS), add_generation_prompt=True)
+    log(f"recipe: 4-bit model loaded in {time.perf_counter() - t:.1f}s")
+
+    def one(data: bytes) -> int:
+        image = decode(data, MAX_PIXELS).image
+        inputs = processor(images=[image], text=[text], return_tensors="pt",
+                           images_kwargs={"max_patches": args.max_tiles}).to(model.device)
+        inputs["pixel_values"] = inputs["pixel_values"].to(model.dtype)
+        with torch.inference_mode():
+            out = model.generate(**inputs, max_new_tokens=args.new_tokens,
+                                 min_new_tokens=args.new_tokens, do_sample=False)
+        return out.shape[1] - inputs["input_ids"].shape[1]
+
+    reset_peak(args.device)
+    one(jpegs[0])  # warm-up
+    sync(args.device)
+    t = time.perf_counter()
+    new_tokens = [one(jpegs[i % len(jpegs)]) for i in range(args.recipe_n)]
+    sync(args.device)
+    seconds = time.perf_counter() - t
+    rate = args.recipe_n / seconds
+    report.row("recipe: 4-bit NF4, one at a time, plain generate", 1, rate, "receipts/s",
+               peak_gb(args.device), n=args.recipe_n, seconds=seconds,
+               new_tokens=sorted(set(new_tokens)))
+    log(f"recipe: {args.recipe_n} receipts in {seconds:.2f}s -> {rate:.3f} receipts/s "
+        f"(new tokens per receipt: {sorted(set(new_tokens))})")
+
+
+# ---------------------------------------------------------------- (b) the engine's serving path
+
+
+class Timer:
+    """Wraps a callable and sums its wall time (CUDA-synchronized)."""
+
+    def __init__(self, fn: Callable[..., Any], device: str) -> None:
+        self.fn, self.device, self.seconds, self.calls = fn, device, 0.0, 0
+
+    def __call__(self, *a: Any, **k: Any) -> Any:
+        t = time.perf_counter()
+        out = self.fn(*a, **k)
+        sync(self.device)
+        self.seconds += time.perf_counter() - t
+        self.calls += 1
+        return out
+
+
+def run_serve(args: argparse.Namespace, model_dir: Path, jpegs: list[bytes],
+              report: Report) -> None:
+    from shared.config import Settings
+    from shared.engines.internvl.engine import InternVLEngine
+    from shared.images import decode
+
+    batch_sizes = [int(b) for b in args.batch_sizes.split(",") if b.strip()]
+    settings = Settings(internvl_model=str(model_dir), internvl_precision=args.serve_precision,
+                        internvl_device=args.device, internvl_batch_size=max(batch_sizes),
+                        internvl_max_new_tokens=args.new_tokens, internvl_max_tiles=args.max_tiles)
+    t = time.perf_counter()
+    engine = InternVLEngine(SROIE_FIELDS, settings)
+    log(f"serve: {args.serve_precision} engine loaded in {time.perf_counter() - t:.1f}s")
+
+    # Break the time down without touching the engine's code: wrap its pieces on this instance.
+    engine._inputs = Timer(engine._inputs, args.device)  # type: ignore[method-assign]
+    engine._result = Timer(engine._result, "cpu")  # type: ignore[method-assign]
+    model = engine.model
+    model.generate = Timer(model.generate, args.device)
+
+    caches = ["static"] + (["dynamic"] if args.variants else [])
+    for cache in caches:
+        for bs in batch_sizes:
+            kwargs: dict[str, Any] = {"min_new_tokens": args.new_tokens}
+            if cache == "static":
+                kwargs["cache_implementation"] = "static"
+            label = f"serve: {args.serve_precision} engine.extract, {cache} cache"
+            try:
+                serve_one(args, engine, model, jpegs, bs, kwargs, label, report, decode)
+            except Exception as exc:
+                traceback.print_exc()
+                sys.stderr.flush()
+                report.note(f"{label}, batch {bs} failed: {type(exc).__name__}: {exc}"
+                            + (" (static cache on CPU: skipped)" if cache == "static"
+                               and args.device == "cpu" else ""))
+            free_memory()
+    del engine, model
+
+
+def serve_one(args: argparse.Namespace, engine: Any, model: Any, jpegs: list[bytes], bs: int,
+              kwargs: dict[str, Any], label: str, report: Report, decode: Any) -> None:
+    engine.batch_size = bs
+    engine.generate_kwargs = kwargs
+    if args.device.startswith("cuda"):
+        # Static cache auto-compiles the decode step on CUDA. Start each batch size from a clean
+        # compile state, so it gets its own static-shape graph rather than a dynamic-shape one
+        # traced after an earlier batch size (torch's automatic dynamic shapes).
+        torch._dynamo.reset()
+        if hasattr(model, "_compiled_call"):
+            del model._compiled_call
+    if args.serve_n % bs:
+        report.note(f"--serve-n {args.serve_n} is not a multiple of batch {bs}: the last, "
+                    "smaller batch is in the timing (with static cache it recompiles)")
+    n = args.serve_n
+    receipts = [jpegs[i % len(jpegs)] for i in range(n)]
+
+    def serve(chunk: list[bytes]) -> tuple[list[Any], float]:
+        t = time.perf_counter()
+        images = [decode(data, MAX_PIXELS).image for data in chunk]
+        decoded = time.perf_counter() - t
+        return engine.extract(images), decoded
+
+    reset_peak(args.device)
+    t = time.perf_counter()
+    serve(receipts[:bs])  # warm-up (static cache: torch.compile on CUDA happens here)
+    sync(args.device)
+    warm = time.perf_counter() - t
+    log(f"{label}, batch {bs}: warm-up batch {warm:.1f}s")
+
+    timers = [engine._inputs, engine._result, model.generate]
+    for timer in timers:
+        timer.seconds, timer.calls = 0.0, 0
+    decode_s = 0.0
+    results: list[Any] = []
+    t = time.perf_counter()
+    for start in range(0, n, bs):
+        out, decoded = serve(receipts[start:start + bs])
+        results.extend(out)
+        decode_s += decoded
+    sync(args.device)
+    seconds = time.perf_counter() - t
+    rate = n / seconds
+    unparsed = sum(1 for r in results if r.error)
+    breakdown = {"decode_s": round(decode_s, 3), "processor_s": round(engine._inputs.seconds, 3),
+                 "generate_s": round(model.generate.seconds, 3),
+                 "postprocess_s": round(engine._result.seconds, 3)}
+    report.row(label, bs, rate, "receipts/s", peak_gb(args.device), n=n, seconds=seconds,
+               warmup_s=warm, floor_fraction=rate / args.floor, unparsed=unparsed, **breakdown)
+    log(f"{label}, batch {bs}: {n} receipts in {seconds:.2f}s -> {rate:.2f} receipts/s "
+        f"({rate / args.floor:.1%} of the {args.floor:g}/s floor); {breakdown}; "
+        f"{unparsed}/{n} answers unparseable (expected with random weights)")
+
+
+# ---------------------------------------------------------------- (c) training
+
+
+def run_train(args: argparse.Namespace, model_dir: Path, paths: list[Path], precision: str,
+              report: Report) -> None:
+    from trainer.data import Labelled
+    from trainer.qlora import TrainParams, fit
+
+    n = args.train_steps * args.train_batch  # one epoch of exactly --train-steps steps
+    examples = [Labelled(f"synthetic-{i}", receipt_label(args.seed + i), path=paths[i % len(paths)])
+                for i in range(n)]
+    params = TrainParams(epochs=1.0, batch_size=args.train_batch, lora_r=128, lora_alpha=256,
+                         precision=precision, gradient_checkpointing=True, max_tiles=args.max_tiles,
+                         seed=args.seed)
+    stamps: list[float] = []
+
+    def progress(step: int, total: int, loss: float) -> None:
+        sync(args.device)
+        stamps.append(time.perf_counter())
+
+    with tempfile.TemporaryDirectory(prefix="internvl-adapter-") as out:
+        t = time.perf_counter()
+        result = fit(str(model_dir), examples, SROIE_FIELDS, params, Path(out),
+                     device=args.device, progress=progress)
+        log(f"train {precision}: fit() returned after {time.perf_counter() - t:.1f}s "
+            "(model load + steps + adapter save)")
+    # fit's own rate includes the first step (CUDA/cuBLAS warm-up); the steady rate leaves it out.
+    steady = None
+    if len(stamps) >= 2:
+        steady = (len(stamps) - 1) * args.train_batch / (stamps[-1] - stamps[0])
+    kind = "QLoRA 4-bit" if precision == "4bit" else f"LoRA {precision}"
+    peak = result.peak_memory_gb
+    report.row(f"train: {kind}, r=128, grad ckpt (fit's rate, first step included)",
+               args.train_batch, result.samples_per_s, "samples/s", peak, steps=len(stamps),
+               seconds=result.seconds, losses=result.losses)
+    if steady is not None:
+        report.row(f"train: {kind}, r=128, grad ckpt (steady: first step excluded)",
+                   args.train_batch, steady, "samples/s", peak, steps=len(stamps) - 1,
+                   seconds=stamps[-1] - stamps[0])
+    log(f"train {kind}: {result.samples} samples in {result.seconds:.2f}s -> "
+        f"{result.samples_per_s:.2f} samples/s as fit reports it (first step included); "
+        f"steady {steady if steady is None else round(steady, 2)} samples/s; "
+        f"peak {peak if peak is None else round(peak, 2)} GB; "
+        f"loss {result.losses[0]:.3f} -> {result.losses[-1]:.3f}")
+
+
+# ---------------------------------------------------------------- main
+
+
+def table(report: Report, floor: float) -> str:
+    lines = ["| path | batch | rate | peak GB | of floor |", "| --- | --- | --- | --- | --- |"]
+    for r in report.data["rows"]:
+        peak = "-" if r["peak_gb"] is None else f"{r['peak_gb']:.1f}"
+        frac = f"{r['floor_fraction']:.1%}" if "floor_fraction" in r else "-"
+        lines.append(f"| {r['path']} | {r['batch']} | {r['rate']:.2f} {r['unit']} | {peak} "
+                     f"| {frac} |")
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--size", choices=["2b", "tiny"], default="2b")
+    p.add_argument("--device", default="cuda")
+    p.add_argument("--model-dir", type=Path, default=None,
+                   help="reuse a random-weight checkpoint folder instead of building one")
+    p.add_argument("--sections", default="recipe,serve,train",
+                   help="comma list of recipe, serve, train")
+    p.add_argument("--recipe-n", type=int, default=8)
+    p.add_argument("--serve-n", type=int, default=256)
+    p.add_argument("--batch-sizes", default="32,64")
+    p.add_argument("--serve-precision", choices=["bf16", "fp32", "4bit"], default="bf16")
+    p.add_argument("--variants", action="store_true",
+                   help="also serve with the default (dynamic) cache")
+    p.add_argument("--train-steps", type=int, default=20)
+    p.add_argument("--train-batch", type=int, default=8)
+    p.add_argument("--train-bf16", action="store_true", help="also train plain LoRA on bf16")
+    p.add_argument("--new-tokens", type=int, default=64)
+    p.add_argument("--max-tiles", type=int, default=6)
+    p.add_argument("--images", type=int, default=16, help="distinct synthetic JPEGs")
+    p.add_argument("--floor", type=float, default=190.0,
+                   help="arithmetic-floor receipts/s of the serving path (H100: ~190)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=None, help="JSON results, rewritten per section")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import transformers
+
+    args = parse_args(argv)
+    sections = {s.strip() for s in args.sections.split(",") if s.strip()}
+    cuda = args.device.startswith("cuda")
+    if cuda and not torch.cuda.is_available():
+        raise SystemExit("--device cuda but torch sees no GPU; use --device cpu --size tiny")
+    meta = {
+        "device": torch.cuda.get_device_name(args.device) if cuda
+        else f"cpu ({platform.machine()}, {torch.get_num_threads()} threads)",
+        "torch": torch.__version__, "transformers": transformers.__version__,
+        "python": platform.python_version(), "args": vars(args),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    try:
+        import bitsandbytes
+        import peft
+
+        meta["bitsandbytes"], meta["peft"] = bitsandbytes.__version__, peft.__version__
+    except ImportError as exc:
+        meta["import_error"] = str(exc)
+    report = Report(args.out, meta)
+    report.save()
+    log(json.dumps({k: v for k, v in meta.items() if k != "args"}))
+
+    with tempfile.TemporaryDirectory(prefix="internvl-bench-") as tmp:
+        work = Path(tmp)
+        model_dir = args.model_dir
+        if model_dir is None or not (model_dir / "config.json").exists():
+            from shared.engines.internvl.random_model import build
+
+            model_dir = model_dir or work / f"internvl-{args.size}"
+            t = time.perf_counter()
+            build(model_dir, size=args.size, seed=args.seed,
+                  dtype="bfloat16" if cuda else "float32")
+            log(f"built random-weight {args.size} model in {time.perf_counter() - t:.1f}s "
+                f"at {model_dir}")
+        else:
+            log(f"reusing model at {model_dir}")
+        t = time.perf_counter()
+        paths = write_jpegs(work / "jpegs", args.images, args.seed)
+        jpegs = [p.read_bytes() for p in paths]
+        with Image.open(io.BytesIO(jpegs[0])) as probe:
+            log(f"{len(paths)} synthetic JPEGs {probe.size[0]}x{probe.size[1]}, "
+                f"{sum(map(len, jpegs)) / len(jpegs) / 1024:.0f} KB each, "
+                f"in {time.perf_counter() - t:.1f}s")
+
+        if "recipe" in sections:
+            section(report, "recipe", lambda: run_recipe(args, model_dir, jpegs, report))
+        if "serve" in sections:
+            section(report, "serve", lambda: run_serve(args, model_dir, jpegs, report))
+        if "train" in sections:
+            section(report, "train 4bit", lambda: run_train(args, model_dir, paths, "4bit", report))
+            if args.train_bf16:
+                section(report, "train bf16",
+                        lambda: run_train(args, model_dir, paths, "bf16", report))
+
+    report.data["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+    report.save()
+    print(f"\nDevice: {meta['device']}; torch {meta['torch']}, "
+          f"transformers {meta['transformers']}; {args.size} model, "
+          f"{args.new_tokens} new tokens forced; "
+          f"floor {args.floor:g} receipts/s (H100 estimate, ../shared/docs/gpu.md)\n", flush=True)
+    print(table(report, args.floor), flush=True)
+    for name, info in report.data["sections"].items():
+        if info["status"] != "ok":
+            print(f"\nsection {name}: {info['status']}", flush=True)
+    for text in report.data["notes"]:
+        print(f"\nnote: {text}", flush=True)
+    return 0 if all(i["status"] == "ok" for i in report.data["sections"].values()) else 1
+
+
+if __name__ == "__main__":
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]
+    raise SystemExit(main())
