@@ -95,9 +95,14 @@ class InternVLEngine(Engine):
         return inputs, good, errors
 
     def _inputs(self, images: list[Image.Image]) -> Any:
+        image_kwargs: dict[str, Any] = {"max_patches": self.max_tiles}
+        if self.spec.device.startswith("cuda"):
+            # Resize, tile and normalize on the GPU: on the CPU this costs ~25 ms a receipt
+            # and, holding the GIL, cannot overlap with generation.
+            image_kwargs["device"] = self.spec.device
         return self.processor(
             images=images, text=[self._prompt] * len(images), return_tensors="pt",
-            padding=True, images_kwargs={"max_patches": self.max_tiles},
+            padding=True, images_kwargs=image_kwargs,
         )
 
     @torch.inference_mode()
