@@ -42,22 +42,17 @@ def from_corrections(session: Session, storage: Storage,
     """Receipts a reviewer has corrected; fields they left alone keep the extracted value,
     which the reviewer thereby accepted."""
     # Imported here: training from a folder (e.g. on a bare GPU box) needs no database stack.
-    from sqlalchemy import select
-
-    from shared.db.models import Correction, Receipt
     from shared.results import final_values
+    from shared.review import reviewed_receipts
 
-    query = select(Receipt).where(
-        Receipt.id.in_(select(Correction.receipt_id)), Receipt.storage_key.is_not(None)
-    ).order_by(Receipt.id)
-    if receipt_ids:
-        query = query.where(Receipt.id.in_(list(receipt_ids)))
     examples = []
-    for receipt in session.scalars(query):
+    for receipt in reviewed_receipts(session, list(receipt_ids or [])):
+        if receipt.storage_key is None:
+            continue
         names = [f["name"] for f in receipt.batch.fields]
         examples.append(Labelled(
             name=f"receipt-{receipt.id}", label=final_values(receipt, names),
-            data=storage.get(receipt.storage_key),  # type: ignore[arg-type]
+            data=storage.get(receipt.storage_key),
         ))
     return examples
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import mimetypes
+import zipfile
 
-from shared.db.models import Batch
+from shared.db.models import Batch, Receipt
 from shared.results import final_values
+from shared.storage import Storage
 from web.presenters import field_names
 
 _META = ["receipt_id", "file", "status", "error"]
@@ -33,3 +36,48 @@ def to_csv(batch: Batch) -> str:
 def to_json(batch: Batch) -> str:
     return json.dumps({"batch_id": batch.id, "name": batch.name, "receipts": rows(batch)},
                       indent=2)
+
+
+def reviewed_rows(receipts: list[Receipt]) -> list[dict[str, object]]:
+    out = []
+    for r in receipts:
+        names = field_names(r.batch)
+        last = r.latest_correction
+        out.append({"receipt_id": r.id, "batch_id": r.batch_id, "file": r.original_name,
+                    "reviewed_by": last.author if last else "",
+                    "reviewed_at": last.created_at.isoformat() if last else "",
+                    **final_values(r, names)})
+    return out
+
+
+def reviewed_csv(receipts: list[Receipt]) -> str:
+    rows = reviewed_rows(receipts)
+    names = sorted({k for row in rows for k in row} - set(_REVIEW_META), key=str)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=[*_REVIEW_META, *names], restval="")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def reviewed_jsonl(receipts: list[Receipt]) -> str:
+    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in reviewed_rows(receipts))
+
+
+def dataset_zip(receipts: list[Receipt], storage: Storage) -> bytes:
+    """The trainer's folder format: images/<name>.<ext> + labels/<name>.json."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        for r in receipts:
+            if r.storage_key is None:
+                continue
+            name = f"receipt-{r.id}"
+            ext = mimetypes.guess_extension(r.media_type or "") or ".img"
+            archive.writestr(f"images/{name}{'.jpg' if ext == '.jpeg' else ext}",
+                             storage.get(r.storage_key))
+            archive.writestr(f"labels/{name}.json",
+                             json.dumps(final_values(r, field_names(r.batch)), indent=1))
+    return buf.getvalue()
+
+
+_REVIEW_META = ["receipt_id", "batch_id", "file", "reviewed_by", "reviewed_at"]

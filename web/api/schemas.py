@@ -109,6 +109,9 @@ class ErrorSchema(Schema):
 
 
 class TrainingRunInSchema(Schema):
+    engine = f.String(load_default=None, allow_none=True, metadata={
+        "description": "internvl (QLoRA adapter) or ocr (learned field extractor); "
+                       "default: the configured engine"})
     params = f.Dict(load_default=dict, metadata={
         "description": "trainer settings, e.g. epochs, batch_size, learning_rate, lora_r, "
                        "precision (4bit|bf16), held_out (fraction), model (checkpoint path)"})
@@ -146,3 +149,7 @@ class ModelVersionSchema(Schema):
     training_run_id = f.Integer(allow_none=True)
     created_at = f.DateTime()
     activated_at = f.DateTime(allow_none=True)
+
+
+class ReviewedExportQuerySchema(Schema):
+    format = f.String(load_default="csv", validate=validate.OneOf(["csv", "jsonl"]))

@@ -6,7 +6,9 @@ from flask_smorest import abort
 from sqlalchemy import select
 
 from shared.broker import celery_app
+from shared.config import get_settings
 from shared.db.models import ModelVersion, TrainingRun
+from shared.engines import ENGINE_NAMES
 from shared.model_versions import activate, deactivate_all
 from shared.queues import TASK_TRAIN, TRAINING_QUEUE
 from web.api import blp
@@ -14,18 +16,28 @@ from web.api.schemas import ModelVersionSchema, TrainingRunInSchema, TrainingRun
 from web.db import db, get_by_id
 
 
+def queue_training_run(engine: str | None, params: dict, receipt_ids: list[int],
+                       auto_promote: bool, requested_by: str) -> TrainingRun:
+    """Shared by the API and the training page: commit the run, then queue it."""
+    engine = engine or get_settings().engine
+    if engine not in ENGINE_NAMES:
+        abort(422, message=f"unknown engine {engine!r}; choose one of {sorted(ENGINE_NAMES)}")
+    run = TrainingRun(engine=engine, params={**params, "auto_promote": auto_promote},
+                      requested_by=requested_by,
+                      dataset={"receipt_ids": receipt_ids} if receipt_ids else {})
+    db().add(run)
+    db().commit()
+    celery_app().send_task(TASK_TRAIN, kwargs={"run_id": run.id}, queue=TRAINING_QUEUE)
+    return run
+
+
 @blp.route("/training-runs", methods=["POST"])
 @blp.arguments(TrainingRunInSchema)
 @blp.response(202, TrainingRunSchema)
 def start_training(body: dict) -> TrainingRun:
     """Queue a training run on the reviewed receipts (all, or `receipt_ids`)."""
-    params = {**body["params"], "auto_promote": body["auto_promote"]}
-    run = TrainingRun(engine="internvl", params=params, requested_by=body["requested_by"],
-                      dataset={"receipt_ids": body["receipt_ids"]} if body["receipt_ids"] else {})
-    db().add(run)
-    db().commit()
-    celery_app().send_task(TASK_TRAIN, kwargs={"run_id": run.id}, queue=TRAINING_QUEUE)
-    return run
+    return queue_training_run(body["engine"], body["params"], body["receipt_ids"],
+                              body["auto_promote"], body["requested_by"])
 
 
 @blp.route("/training-runs", methods=["GET"])

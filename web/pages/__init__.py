@@ -1,4 +1,4 @@
-"""Minimal HTML pages: upload, batch list with live progress, receipt with image and fields."""
+"""HTML pages: upload and batches here; review (`review.py`) and training (`training.py`)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,8 @@ from shared.config import get_settings
 from shared.db.models import Batch
 from shared.engines import ENGINE_NAMES
 from web.api.batches import get_batch_or_404, new_batch_from_request
-from web.api.receipts import get_receipt_or_404, save_correction
 from web.db import db
-from web.presenters import batch_dict, field_names, receipt_detail
+from web.presenters import batch_dict
 
 bp = Blueprint("pages", __name__)
 
@@ -64,16 +63,7 @@ def batch(batch_id: int) -> str:
     return render_template("batch.html", batch=batch_dict(db(), b, with_receipts=True))
 
 
-@bp.route("/receipts/<int:receipt_id>", methods=["GET", "POST"])
-def receipt(receipt_id: int) -> str | Response:
-    r = get_receipt_or_404(receipt_id)
-    names = field_names(r.batch)
-    if request.method == "POST":
-        values = {n: request.form[n] for n in names if n in request.form}
-        save_correction(r, values, author=request.form.get("author") or "web")
-        return redirect(url_for("pages.receipt", receipt_id=r.id))
-    return render_template("receipt.html", receipt=receipt_detail(r), names=names)
-
-
 def init_app(app: Flask) -> None:
+    from web.pages import review, training  # noqa: F401  (routes register on bp)
+
     app.register_blueprint(bp)

@@ -1,0 +1,117 @@
+"""What reviewers need: the queue order, and where on the image each value was read.
+
+A receipt is reviewed once it has a correction (saving unchanged values records an acceptance).
+The queue puts the least certain receipts first: a receipt is as certain as its weakest field.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from itertools import pairwise
+
+from rapidfuzz import fuzz
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from shared.db.models import Correction, Extraction, Receipt, ReceiptStatus
+
+# A value matched this well against an OCR line is taken to be printed there.
+FOUND_AT = 80.0
+
+
+def confidence_of(extraction: Extraction | None, field: str | None = None) -> float:
+    if extraction is None or not extraction.fields:
+        return 0.0
+    values = extraction.fields.values() if field is None else [extraction.fields.get(field, {})]
+    return min((float(v.get("confidence", 0.0)) for v in values), default=0.0)
+
+
+def review_queue(session: Session, *, batch_id: int | None = None, status: str | None = None,
+                 field: str | None = None, limit: int = 200) -> list[Receipt]:
+    """Unreviewed receipts, least confident first (by ``field`` alone when given)."""
+    query = (
+        select(Receipt)
+        .where(~Receipt.id.in_(select(Correction.receipt_id)))
+        .options(selectinload(Receipt.extractions), selectinload(Receipt.batch))
+    )
+    query = query.where(Receipt.status == (ReceiptStatus(status) if status else
+                                           ReceiptStatus.DONE))
+    if batch_id is not None:
+        query = query.where(Receipt.batch_id == batch_id)
+    receipts = list(session.scalars(query.order_by(Receipt.id).limit(5000)))
+    receipts.sort(key=lambda r: (confidence_of(r.latest_extraction, field), r.id))
+    return receipts[:limit]
+
+
+@dataclass(frozen=True)
+class Location:
+    box: list[float] | None
+    score: float  # how well the value matched the text there (0-100)
+    source: str  # "engine" (the engine gave the box) or "ocr" (found by fuzzy matching)
+
+    @property
+    def found(self) -> bool:
+        return self.box is not None and self.score >= FOUND_AT
+
+
+def ocr_lines(receipt: Receipt) -> list[dict]:
+    """Text lines with boxes from any OCR extraction of this receipt (newest first)."""
+    for extraction in reversed(receipt.extractions):
+        if extraction.engine == "ocr" and extraction.raw_output:
+            try:
+                return [ln for ln in json.loads(extraction.raw_output) if "box" in ln]
+            except ValueError:
+                continue
+    return []
+
+
+def locate(value: str, lines: list[dict]) -> Location:
+    """The line that best matches ``value``, or two adjacent lines for a value that wraps
+    (preferred only when the pair matches strictly better than any single line)."""
+    if not value.strip() or not lines:
+        return Location(None, 0.0, "ocr")
+    target = value.upper()
+
+    def score(text: str) -> float:
+        text = text.upper()
+        # A short value printed inside a longer line ("9.00" in "TOTAL: 9.00") matches fully;
+        # a line that is only part of the value does not.
+        partial = fuzz.partial_ratio(target, text) if 4 <= len(target) <= len(text) else 0.0
+        return max(fuzz.ratio(target, text), partial)
+
+    singles = [([ln], score(ln["text"])) for ln in lines]
+    pairs = [([a, b], score(f"{a['text']} {b['text']}")) for a, b in pairwise(lines)]
+    used, best = max(singles, key=lambda c: c[1])
+    pair, pair_score = max(pairs, key=lambda c: c[1], default=([], 0.0))
+    if pair_score > best:
+        used, best = pair, pair_score
+    boxes = [u["box"] for u in used]
+    box = [min(b[0] for b in boxes), min(b[1] for b in boxes),
+           max(b[2] for b in boxes), max(b[3] for b in boxes)]
+    return Location(box, float(best), "ocr")
+
+
+def field_locations(receipt: Receipt, values: dict[str, str]) -> dict[str, Location]:
+    """Where each value is on the image: the engine's box if it gave one, else fuzzy-matched."""
+    extraction = receipt.latest_extraction
+    lines = ocr_lines(receipt)
+    out = {}
+    for name, value in values.items():
+        given = (extraction.fields.get(name) or {}) if extraction else {}
+        if given.get("box") and given.get("value") == value:
+            out[name] = Location(given["box"], 100.0, "engine")
+        else:
+            out[name] = locate(value, lines)
+    return out
+
+
+def reviewed_receipts(session: Session, receipt_ids: list[int] | None = None) -> list[Receipt]:
+    """Receipts a reviewer has corrected or accepted: the training and export set."""
+    query = (select(Receipt).where(Receipt.id.in_(select(Correction.receipt_id)))
+             .options(selectinload(Receipt.extractions), selectinload(Receipt.corrections),
+                      selectinload(Receipt.batch))
+             .order_by(Receipt.id))
+    if receipt_ids:
+        query = query.where(Receipt.id.in_(list(receipt_ids)))
+    return list(session.scalars(query))

@@ -1,0 +1,73 @@
+"""Training (admin): start a run, watch its progress and loss, compare the held-out scores of
+the serving model and the candidate, promote or roll back model versions."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import func, select
+from werkzeug.wrappers import Response
+
+from shared.config import get_settings
+from shared.db.models import Correction, ModelVersion, TrainingRun
+from shared.engines import ENGINE_NAMES
+from shared.model_versions import activate, deactivate_all
+from web.api.training import queue_training_run
+from web.db import db, get_by_id
+from web.pages import bp
+
+
+def _float(name: str, default: float) -> float:
+    try:
+        return float(request.form.get(name, default))
+    except ValueError:
+        abort(400, f"{name} must be a number")
+
+
+@bp.route("/training", methods=["GET", "POST"])
+def training_runs() -> str | Response:
+    if request.method == "POST":
+        params = {"epochs": _float("epochs", 3), "learning_rate": _float("learning_rate", 2e-4),
+                  "held_out": _float("held_out", 0.2)}
+        if request.form.get("precision"):
+            params["precision"] = request.form["precision"]
+        run = queue_training_run(request.form.get("engine"), params, [],
+                                 request.form.get("auto_promote") == "on",
+                                 request.form.get("requested_by") or "web")
+        return redirect(url_for("pages.training_run", run_id=run.id))
+    runs = db().scalars(select(TrainingRun).order_by(TrainingRun.id.desc()).limit(50)).all()
+    versions = db().scalars(select(ModelVersion).order_by(ModelVersion.id.desc())).all()
+    n_reviewed = db().scalar(select(func.count(func.distinct(Correction.receipt_id))))
+    return render_template("training.html", runs=runs, versions=versions,
+                           engines=sorted(ENGINE_NAMES), default_engine=get_settings().engine,
+                           n_reviewed=n_reviewed)
+
+
+@bp.get("/training/<int:run_id>")
+def training_run(run_id: int) -> str:
+    run = get_by_id(TrainingRun, run_id)
+    if run is None:
+        abort(404, f"training run {run_id} does not exist")
+    version = db().scalar(select(ModelVersion).where(ModelVersion.training_run_id == run_id))
+    return render_template("training_run.html", run=run, version=version)
+
+
+@bp.post("/models/<int:version_id>/activate")
+def promote_version(version_id: int) -> Response:
+    version = get_by_id(ModelVersion, version_id)
+    if version is None:
+        abort(404, f"model version {version_id} does not exist")
+    try:
+        activate(db(), version)
+    except ValueError as exc:
+        abort(409, str(exc))
+    db().commit()
+    flash(f"version {version.id} ({version.name}) is now served by {version.engine} workers")
+    return redirect(request.form.get("back") or url_for("pages.training_runs"))
+
+
+@bp.post("/models/base/<engine>")
+def serve_base_model(engine: str) -> Response:
+    deactivate_all(db(), engine)
+    db().commit()
+    flash(f"{engine} workers serve the untrained base again")
+    return redirect(url_for("pages.training_runs"))
