@@ -1,4 +1,4 @@
-"""`receiptflow`: up, web, worker, submit, eval, requeue, db upgrade."""
+"""`receiptflow`: up, web, worker, submit, eval, requeue, db upgrade, users, tokens."""
 
 from __future__ import annotations
 
@@ -97,6 +97,8 @@ def trainer(concurrency: int, loglevel: str) -> None:
 
 
 @cli.command()
+@click.option("--engine", default=None,
+              help="internvl (QLoRA adapter) or ocr (learned extractor) [default: config]")
 @click.option("--folder", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Train on DIR/images + DIR/labels instead of the reviewed receipts")
 @click.option("--receipt", "receipt_ids", multiple=True, type=int,
@@ -112,13 +114,14 @@ def trainer(concurrency: int, loglevel: str) -> None:
 @click.option("--auto-promote", is_flag=True, help="Promote if it beats the current model")
 @click.option("--queue", "via_queue", is_flag=True,
               help="Send to the `training` queue instead of training in this process")
-def train(folder: Path | None, receipt_ids: tuple[int, ...], model: str | None, epochs: float,
-          batch_size: int, learning_rate: float, lora_r: int, precision: str, held_out: float,
-          auto_promote: bool, via_queue: bool) -> None:
-    """QLoRA-train an InternVL adapter, score it on a held-out split, register it."""
+def train(engine: str | None, folder: Path | None, receipt_ids: tuple[int, ...],
+          model: str | None, epochs: float, batch_size: int, learning_rate: float, lora_r: int,
+          precision: str, held_out: float, auto_promote: bool, via_queue: bool) -> None:
+    """Train a model version (InternVL: QLoRA adapter; ocr: learned field extractor), score it
+    against the serving model on a held-out split, register it."""
     from trainer.run import create_run
 
-    _settings()
+    settings = _settings()
     params = {"epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
               "lora_r": lora_r, "lora_alpha": 2 * lora_r, "precision": precision,
               "held_out": held_out, "auto_promote": auto_promote}
@@ -126,7 +129,8 @@ def train(folder: Path | None, receipt_ids: tuple[int, ...], model: str | None, 
         params["folder"] = str(folder.resolve())
     if model:
         params["model"] = model
-    run_id = create_run(params, requested_by="cli", receipt_ids=receipt_ids)
+    run_id = create_run(engine or settings.engine, params, requested_by="cli",
+                        receipt_ids=receipt_ids)
     if via_queue:
         from shared.broker import celery_app
         from shared.queues import TASK_TRAIN, TRAINING_QUEUE
@@ -199,6 +203,17 @@ def requeue() -> None:
         click.echo(f"requeued {requeue_unsent(session)} receipts")
 
 
+def _hint_first_admin() -> None:
+    from sqlalchemy import func, select
+
+    from shared.db.models import User
+    from shared.db.session import session_scope
+
+    with session_scope() as session:
+        if not session.scalar(select(func.count()).select_from(User)):
+            click.echo("no users yet: create one with `receiptflow users create-admin NAME`")
+
+
 @cli.command()
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -211,6 +226,8 @@ def up(port: int, host: str, concurrency: int) -> None:
     settings = _settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
+    # `up` serves plain HTTP, where a browser would not send back a Secure-only login cookie.
+    env.setdefault("RECEIPTFLOW_COOKIE_SECURE", "false")
     broker = None
     if not settings.redis_url:
         broker = EmbeddedRedis(settings.data_dir / "redis")
@@ -221,8 +238,11 @@ def up(port: int, host: str, concurrency: int) -> None:
     os.environ.update(env)
     reset_settings_cache()
     upgrade(settings.resolved_database_url)
+    _hint_first_admin()
     procs = [
         spawn(["worker", "--concurrency", str(concurrency)], env),
+        # Training runs started from the UI (on the CPU: the OCR engine's learned extractor).
+        spawn(["trainer"], env),
         spawn(["web", "--host", host, "--port", str(port)], env),
     ]
     click.echo(f"ReceiptFlow is up: http://{host}:{port}/  (Ctrl-C stops it)")
@@ -248,13 +268,15 @@ def up(port: int, host: str, concurrency: int) -> None:
 @click.option("--format", "fmt", default="json", show_default=True,
               type=click.Choice(["json", "csv"]))
 @click.option("--timeout", default=3600.0, show_default=True, help="Seconds to wait")
+@click.option("--token", envvar="RECEIPTFLOW_TOKEN", required=True,
+              help="API token (`receiptflow tokens create`) [env: RECEIPTFLOW_TOKEN]")
 def submit(paths: tuple[Path, ...], url: str, name: str, engine: str | None, fmt: str,
-           timeout: float) -> None:
+           timeout: float, token: str) -> None:
     """Upload images (files, folders, zips), wait with a progress bar, print the results."""
     from cli.submit import submit_and_wait
 
     sys.stdout.write(submit_and_wait(list(paths), url=url, name=name, engine=engine, fmt=fmt,
-                                     timeout=timeout))
+                                     timeout=timeout, token=token))
 
 
 @cli.command("eval")
@@ -284,6 +306,74 @@ def eval_(folder: Path, engine: str | None, limit: int, batch_size: int,
     if output:
         output.write_text(json.dumps({"summary": summary, "predictions": report.predictions,
                                       "failures": report.failures}, indent=2))
+
+
+@cli.group()
+def users() -> None:
+    """Accounts for the web UI and the API."""
+
+
+def _create_user(username: str, password: str, role: str) -> None:
+    from shared.db.session import session_scope
+    from web.auth.users import AccountError, create_user
+
+    _settings()
+    try:
+        with session_scope() as session:
+            user = create_user(session, username, password, role)
+            click.echo(f"created {user.role.value} {user.username!r}")
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@users.command("create-admin")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input")
+def users_create_admin(username: str, password_stdin: bool) -> None:
+    """Create an admin (asks for the password twice)."""
+    _create_user(username, _read_password(password_stdin), "admin")
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--role", default="reviewer", show_default=True,
+              type=click.Choice(["reviewer", "admin"]))
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input")
+def users_create(username: str, role: str, password_stdin: bool) -> None:
+    """Create a user (asks for the password twice)."""
+    _create_user(username, _read_password(password_stdin), role)
+
+
+@cli.group()
+def tokens() -> None:
+    """API tokens (`Authorization: Bearer <token>`)."""
+
+
+@tokens.command("create")
+@click.argument("username")
+@click.option("--name", required=True, help="What the token is for, e.g. nightly-import")
+def tokens_create(username: str, name: str) -> None:
+    """Create an API token for USERNAME and print it (only this once: it is stored hashed)."""
+    from shared.db.session import session_scope
+    from web.auth.tokens import create_token
+    from web.auth.users import find
+
+    _settings()
+    with session_scope() as session:
+        user = find(session, username)
+        if user is None or not user.active:
+            raise click.ClickException(f"no active user {username!r}")
+        try:
+            _row, token = create_token(session, user, name)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(token)
 
 
 if __name__ == "__main__":

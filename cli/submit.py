@@ -36,13 +36,15 @@ def _check(resp: requests.Response) -> dict:
 
 
 def submit_and_wait(paths: list[Path], *, url: str, name: str, engine: str | None, fmt: str,
-                    timeout: float) -> str:
+                    timeout: float, token: str) -> str:
     api = url.rstrip("/") + "/api/v1"
+    http = requests.Session()
+    http.headers["Authorization"] = f"Bearer {token}"
     files = collect(paths)
     handles = [("files", (p.name, p.open("rb"))) for p in files]
     data = {"name": name} | ({"engine": engine} if engine else {})
     try:
-        batch = _check(requests.post(f"{api}/batches", files=handles, data=data, timeout=600))
+        batch = _check(http.post(f"{api}/batches", files=handles, data=data, timeout=600))
     except requests.ConnectionError as exc:
         raise click.ClickException(f"cannot reach {url}: is `receiptflow up` running?") from exc
     finally:
@@ -51,7 +53,7 @@ def submit_and_wait(paths: list[Path], *, url: str, name: str, engine: str | Non
     deadline = time.monotonic() + timeout
     with tqdm(total=batch["total"], unit="receipt", desc=f"batch {batch['id']}") as bar:
         while True:
-            status = _check(requests.get(f"{api}/batches/{batch['id']}", timeout=30))
+            status = _check(http.get(f"{api}/batches/{batch['id']}", timeout=30))
             counts = status["counts"]
             bar.n = counts["done"] + counts["failed"]
             bar.set_postfix(failed=counts["failed"])
@@ -61,7 +63,7 @@ def submit_and_wait(paths: list[Path], *, url: str, name: str, engine: str | Non
             if time.monotonic() > deadline:
                 raise click.ClickException(f"batch {batch['id']} not finished after {timeout} s")
             time.sleep(1.0)
-    resp = requests.get(f"{api}/batches/{batch['id']}/export", params={"format": fmt}, timeout=60)
+    resp = http.get(f"{api}/batches/{batch['id']}/export", params={"format": fmt}, timeout=60)
     if resp.status_code >= 400:
         _check(resp)
     return resp.text

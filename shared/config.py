@@ -51,6 +51,11 @@ class Settings(BaseSettings):
         default=900, gt=0, description="Unacked task redelivered after this (worker lost)."
     )
     secret_key: str = Field(default="dev-only-change-me", description="Flask session key.")
+    cookie_secure: bool = Field(
+        default=True,
+        description="Session cookie only over HTTPS; `up` sets false for plain-HTTP local use. "
+                    "Off anyway under Flask's testing or debug mode.",
+    )
     ocr_threads: int = Field(default=-1, description="ONNX Runtime threads per OCR process.")
     internvl_model: str = Field(
         default="OpenGVLab/InternVL3-2B-hf",

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import WorkerProcess
+from helpers import WorkerProcess, token_client
 
 PG_ADMIN_URL = os.environ.get("RECEIPTFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_TEST_URL = os.environ.get("RECEIPTFLOW_TEST_REDIS", "redis://127.0.0.1:6379/15")
@@ -106,8 +106,38 @@ def app(services: dict[str, str]):  # type: ignore[no-untyped-def]
     return create_app({"TESTING": True})
 
 
+TEST_PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def accounts(services: dict[str, str]) -> dict[str, dict[str, str]]:
+    """An admin and a reviewer, each with an API token: {role: {username, password, token}}."""
+    from shared.db.session import session_scope
+    from web.auth.tokens import create_token
+    from web.auth.users import create_user
+
+    out = {}
+    with session_scope() as session:
+        for role in ("admin", "reviewer"):
+            user = create_user(session, f"test-{role}", TEST_PASSWORD, role)
+            _row, token = create_token(session, user, "tests")
+            out[role] = {"username": user.username, "password": TEST_PASSWORD, "token": token}
+    return out
+
+
 @pytest.fixture
-def client(app):  # type: ignore[no-untyped-def]
+def client(app, accounts):  # type: ignore[no-untyped-def]
+    """Authenticated as an admin by an API token (so no CSRF token is needed)."""
+    return token_client(app, accounts["admin"]["token"])
+
+
+@pytest.fixture
+def reviewer_client(app, accounts):  # type: ignore[no-untyped-def]
+    return token_client(app, accounts["reviewer"]["token"])
+
+
+@pytest.fixture
+def anon_client(app):  # type: ignore[no-untyped-def]
     return app.test_client()
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from flask import Flask
     from flask.testing import FlaskClient
 
 DATA = Path(__file__).parent / "data"
@@ -72,6 +73,14 @@ def wait_for_batch(client: FlaskClient, batch_id: int, timeout: float = 180) -> 
             return body
         time.sleep(0.5)
     raise AssertionError(f"batch {batch_id} not finished after {timeout} s: {body.get('counts')}")
+
+
+def token_client(app: Flask, token: str | None) -> FlaskClient:
+    """A test client whose every request carries `Authorization: Bearer <token>`."""
+    client = app.test_client()
+    if token:
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client
 
 
 def sample_images(n: int) -> list[Path]:

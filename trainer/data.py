@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
+from shared.engines.ocr.lines import OcrLine
 from shared.evaluation import load_labelled_folder
 from shared.storage import Storage
 
@@ -26,6 +27,8 @@ class Labelled:
     label: dict[str, str]
     path: Path | None = None
     data: bytes | None = None
+    # The OCR lines a worker already read from this receipt, when it went through `ocr`.
+    lines: tuple[OcrLine, ...] | None = None
 
     def image(self) -> Image.Image:
         source = self.path if self.path is not None else io.BytesIO(self.data or b"")
@@ -43,16 +46,19 @@ def from_corrections(session: Session, storage: Storage,
     which the reviewer thereby accepted."""
     # Imported here: training from a folder (e.g. on a bare GPU box) needs no database stack.
     from shared.results import final_values
-    from shared.review import reviewed_receipts
+    from shared.review import ocr_lines, reviewed_receipts
 
     examples = []
     for receipt in reviewed_receipts(session, list(receipt_ids or [])):
         if receipt.storage_key is None:
             continue
         names = [f["name"] for f in receipt.batch.fields]
+        lines = ocr_lines(receipt)
         examples.append(Labelled(
             name=f"receipt-{receipt.id}", label=final_values(receipt, names),
             data=storage.get(receipt.storage_key),
+            lines=tuple(OcrLine(ln["text"], tuple(ln["box"]), ln.get("score", 1.0))
+                        for ln in lines) if lines else None,
         ))
     return examples
 

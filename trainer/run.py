@@ -1,14 +1,14 @@
-"""A training run from start to registered model version.
+"""A training run from start to registered model version, the same for every engine.
 
-dataset (a folder or the reviewed receipts) → split → fit a LoRA adapter → evaluate the serving
-model and the candidate on the held-out split with the project metric → store the adapter →
-register a candidate model version (optionally promote it when it beats the current one).
-Progress and loss go to the ``training_runs`` row as they happen, for the run page.
+dataset (a folder or the reviewed receipts) → split → the engine's recipe fits an artefact →
+the serving model (the active version, or the base) and the candidate are scored on the
+held-out split with the project metric → the artefact is stored → a candidate model version is
+registered (and promoted when asked to and it scores higher). Progress and loss go to the
+``training_runs`` row as they happen, for the run page.
 """
 
 from __future__ import annotations
 
-import gc
 import logging
 import tempfile
 import time
@@ -16,20 +16,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from shared.artifacts import store_dir
+from shared.artifacts import store_dir, unpack
 from shared.config import Settings, get_settings
 from shared.db.models import ModelVersion, RunStatus, TrainingRun, utcnow
 from shared.db.session import session_scope
 from shared.engines.base import Engine
 from shared.evaluation import EvalReport, Example, evaluate
-from shared.fields import FieldSpec
 from shared.model_versions import activate, active_version
 from shared.storage import get_storage
 from trainer import data
-from trainer.qlora import TrainParams, fit
+from trainer.recipes import recipe_for
 
 log = logging.getLogger(__name__)
-CANDIDATE = -1  # version id the evaluation engine gives the not yet registered adapter
+CANDIDATE = -1  # version id the evaluation engine gives the not yet registered artefact
 
 
 def _update(run_id: int, **values: Any) -> None:
@@ -40,7 +39,7 @@ def _update(run_id: int, **values: Any) -> None:
             setattr(run, key, value)
 
 
-def _examples(run: TrainingRun, settings: Settings) -> list[data.Labelled]:
+def _examples(run: TrainingRun) -> list[data.Labelled]:
     folder = run.params.get("folder")
     if folder:
         return data.from_folder(Path(folder))
@@ -52,29 +51,18 @@ def _score(engine: Engine, examples: Sequence[data.Labelled], tmp: Path) -> Eval
     # shared.evaluation reads files, so held-out images from the database are written out once.
     files = []
     for ex in examples:
-        if ex.path is None:
+        path = ex.path
+        if path is None:
             path = tmp / f"{ex.name}.img"
-            path.write_bytes(ex.data or b"")
-        else:
-            path = ex.path
+            if not path.exists():
+                path.write_bytes(ex.data or b"")
         files.append(Example(path, ex.label))
     return evaluate(engine, files, batch_size=16, progress=False)
 
 
 def _metrics(report: EvalReport) -> dict[str, Any]:
-    return {**report.summary()["fields"], "mean": round(report.board.mean, 2),  # type: ignore[dict-item]
-            "receipts": report.board.count}
-
-
-def _engine(fields: Sequence[FieldSpec], settings: Settings, version_id: int | None,
-            adapter_dir: Path | None) -> Engine:
-    """The serving engine as workers run it now (the active adapter, if any)."""
-    from shared.engines.internvl.engine import InternVLEngine
-
-    engine = InternVLEngine(fields, settings)
-    if adapter_dir is not None:
-        engine.use_version(version_id, adapter_dir)
-    return engine
+    fields: dict[str, Any] = report.summary()["fields"]  # type: ignore[assignment]
+    return {**fields, "mean": round(report.board.mean, 2), "receipts": report.board.count}
 
 
 def execute(run_id: int, settings: Settings | None = None) -> int:
@@ -85,10 +73,8 @@ def execute(run_id: int, settings: Settings | None = None) -> int:
         if run is None:
             raise ValueError(f"training run {run_id} does not exist")
         run.status, run.started_at, run.error = RunStatus.RUNNING, utcnow(), None
-        params = TrainParams.from_dict(run.params)
-        run_params = dict(run.params)
     try:
-        return _execute(run_id, run, run_params, params, settings)
+        return _execute(run, settings)
     except Exception as exc:
         log.exception("training run %s failed", run_id)
         _update(run_id, status=RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}",
@@ -96,19 +82,18 @@ def execute(run_id: int, settings: Settings | None = None) -> int:
         raise
 
 
-def _execute(run_id: int, run: TrainingRun, run_params: dict[str, Any], params: TrainParams,
-             settings: Settings) -> int:
+def _execute(run: TrainingRun, settings: Settings) -> int:
+    recipe = recipe_for(run.engine, settings)
+    params = dict(run.params)
     fields = settings.fields
-    examples = _examples(run, settings)
+    examples = _examples(run)
     if len(examples) < 2:
-        raise ValueError(f"need at least 2 labelled receipts to train and evaluate, "
+        raise ValueError(f"need at least 2 reviewed receipts to train and evaluate, "
                          f"found {len(examples)}")
-    train_set, held_out = data.split(examples, float(run_params.get("held_out", 0.2)),
-                                     params.seed)
-    _update(run_id, dataset={"train": [e.name for e in train_set],
-                             "held_out": [e.name for e in held_out],
-                             **({"receipt_ids": run.dataset["receipt_ids"]}
-                                if run.dataset.get("receipt_ids") else {})})
+    train_set, held_out = data.split(examples, float(params.get("held_out", 0.2)),
+                                     int(params.get("seed", 0)))
+    _update(run.id, dataset={**run.dataset, "train": [e.name for e in train_set],
+                             "held_out": [e.name for e in held_out]})
     losses: list[dict[str, float]] = []
     last_write = [0.0]
 
@@ -116,65 +101,52 @@ def _execute(run_id: int, run: TrainingRun, run_params: dict[str, Any], params: 
         losses.append({"step": step, "loss": round(loss, 5)})
         if time.monotonic() - last_write[0] > 2 or step == total:
             last_write[0] = time.monotonic()
-            _update(run_id, progress=round(step / total, 4), loss_log=list(losses))
+            _update(run.id, progress=round(0.9 * step / total, 4), loss_log=list(losses))
 
-    model_path = run_params.get("model") or settings.internvl_model
-    serve_settings = settings.model_copy(update={"internvl_model": model_path})
     with tempfile.TemporaryDirectory(prefix="receiptflow-train-") as tmp_name:
         tmp = Path(tmp_name)
-        result = fit(model_path, train_set, fields, params, tmp / "adapter",
-                     device=settings.internvl_device, progress=progress)
-        gc.collect()
+        train_stats = recipe.fit(train_set, fields, params, tmp / "artifact", progress)
         with session_scope() as session:
-            current = active_version(session, "internvl")
-            current_key = current.artifact_key if current else None
+            current = active_version(session, recipe.engine)
             current_id = current.id if current else None
-        current_dir = None
+            current_key = current.artifact_key if current else None
+        engine = recipe.serving_engine(fields, params)
         if current_key:
-            from shared.artifacts import unpack
-
-            current_dir = unpack(current_key, get_storage(), settings.data_dir.resolve() / "models")
-        engine = _engine(fields, serve_settings, current_id, current_dir)
-        base_report = _score(engine, held_out, tmp)
-        engine.use_version(CANDIDATE, tmp / "adapter")
-        cand_report = _score(engine, held_out, tmp)
+            engine.use_version(current_id, unpack(current_key, get_storage(),
+                                                  settings.data_dir.resolve() / "models"))
+        current_report = _score(engine, held_out, tmp)
+        engine.use_version(CANDIDATE, tmp / "artifact")
+        candidate_report = _score(engine, held_out, tmp)
         del engine
-        gc.collect()
-        key = store_dir(tmp / "adapter", get_storage())
+        key = store_dir(tmp / "artifact", get_storage())
 
-    metrics = {
-        "current": {"version_id": current_id, **_metrics(base_report)},
-        "candidate": _metrics(cand_report),
-        "train": {"samples_per_s": round(result.samples_per_s, 3),
-                  "seconds": round(result.seconds, 1), "final_loss": result.losses[-1],
-                  "peak_memory_gb": result.peak_memory_gb},
-    }
+    metrics = {"current": {"version_id": current_id, **_metrics(current_report)},
+               "candidate": _metrics(candidate_report), "train": train_stats}
+    better = candidate_report.board.mean > current_report.board.mean
     with session_scope() as session:
-        version = ModelVersion(
-            engine="internvl", name=f"run-{run_id}", base_model=str(model_path),
-            artifact_key=key, metrics=metrics, training_run_id=run_id,
-        )
+        version = ModelVersion(engine=recipe.engine, name=f"run-{run.id}",
+                               base_model=recipe.base_model(params), artifact_key=key,
+                               metrics=metrics, training_run_id=run.id)
         session.add(version)
         session.flush()
-        promoted = (bool(run_params.get("auto_promote"))
-                    and cand_report.board.mean > base_report.board.mean)
+        promoted = bool(params.get("auto_promote")) and better
         if promoted:
             activate(session, version)
-        run_row = session.get(TrainingRun, run_id)
-        assert run_row is not None
-        run_row.status, run_row.finished_at, run_row.progress = RunStatus.DONE, utcnow(), 1.0
-        run_row.metrics = {**metrics, "model_version_id": version.id, "promoted": promoted}
-        run_row.loss_log = losses
-        log.info("training run %s: candidate %.1f vs current %.1f -> version %s%s", run_id,
-                 cand_report.board.mean, base_report.board.mean, version.id,
+        row = session.get(TrainingRun, run.id)
+        assert row is not None
+        row.status, row.finished_at, row.progress = RunStatus.DONE, utcnow(), 1.0
+        row.metrics = {**metrics, "model_version_id": version.id, "promoted": promoted}
+        row.loss_log = losses
+        log.info("training run %s: candidate %.2f vs current %.2f → version %s%s", run.id,
+                 candidate_report.board.mean, current_report.board.mean, version.id,
                  " (promoted)" if promoted else "")
         return version.id
 
 
-def create_run(params: dict[str, Any], requested_by: str,
+def create_run(engine: str, params: dict[str, Any], requested_by: str,
                receipt_ids: Sequence[int] | None = None) -> int:
     with session_scope() as session:
-        run = TrainingRun(engine="internvl", params=params, requested_by=requested_by,
+        run = TrainingRun(engine=engine, params=params, requested_by=requested_by,
                           dataset={"receipt_ids": list(receipt_ids)} if receipt_ids else {})
         session.add(run)
         session.flush()

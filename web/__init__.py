@@ -30,10 +30,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(overrides or {})
 
-    from web import db, errors, pages
+    from web import auth, db, errors, pages
     from web.api import blp as api_blp
 
     db.init_app(app)
+    auth.init_app(app)  # first: its hook runs before any other
     api = Api(app)
     api.register_blueprint(api_blp)
     pages.init_app(app)

@@ -54,11 +54,20 @@ def test_up_submit_and_stop(tmp_path: Path) -> None:
         assert (tmp_path / "data" / "receiptflow.db").exists()
         assert "embedded Redis-compatible server" in log.read_text()
 
+        assert "no users yet" in log.read_text()
+        cli = [sys.executable, "-m", "cli.main"]
+        subprocess.run([*cli, "users", "create-admin", "ada", "--password-stdin"], env=env,
+                       input="a-long-password\n", text=True, check=True, timeout=60)
+        token = subprocess.run([*cli, "tokens", "create", "ada", "--name", "submit"], env=env,
+                               capture_output=True, text=True, check=True,
+                               timeout=60).stdout.strip()
+
         images = sample_images(2)
         out = subprocess.run(
-            [sys.executable, "-m", "cli.main", "submit", *map(str, images), "--url", url,
-             "--format", "csv", "--timeout", "180"],
-            env=env, capture_output=True, text=True, timeout=240, check=False,
+            [*cli, "submit", *map(str, images), "--url", url, "--format", "csv",
+             "--timeout", "180"],
+            env={**env, "RECEIPTFLOW_TOKEN": token}, capture_output=True, text=True, timeout=240,
+            check=False,
         )
         assert out.returncode == 0, out.stderr
         rows = list(csv.DictReader(io.StringIO(out.stdout)))

@@ -26,7 +26,7 @@ import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
-from helpers import WorkerProcess, sample_images, wait_for_batch
+from helpers import WorkerProcess, sample_images, token_client, wait_for_batch
 from PIL import Image
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
@@ -239,12 +239,12 @@ class ProcessedBatch:
 
 
 @pytest.fixture(scope="module")
-def mixed_batch(app: Flask, services: dict[str, str],
+def mixed_batch(app: Flask, services: dict[str, str], accounts: dict[str, dict[str, str]],
                 tmp_path_factory: pytest.TempPathFactory) -> ProcessedBatch:
     # Module scope, so the worker runs once for all the checks below; this does what the
     # start_worker fixture does (empty queue, a real `receiptflow worker` subprocess, stop).
     redis.Redis.from_url(services["REDIS_URL"]).flushdb()
-    client = app.test_client()
+    client = token_client(app, accounts["admin"]["token"])
     worker = WorkerProcess(services, tmp_path_factory.mktemp("bad-input") / "worker.log")
     try:
         resp = _post_batch(client, _mixed_upload().uploads, name="bad input")
@@ -391,10 +391,12 @@ def test_zip_unpacking_past_the_request_budget_is_rejected(
                                        "(zip bomb?); split it into smaller archives"))
 
 
-def test_request_over_max_content_length_is_413(nothing_written: None) -> None:
+def test_request_over_max_content_length_is_413(nothing_written: None,
+                                                accounts: dict[str, dict[str, str]]) -> None:
     from web import create_app
 
-    small = create_app({"TESTING": True, "MAX_CONTENT_LENGTH": 1000}).test_client()
+    small = token_client(create_app({"TESTING": True, "MAX_CONTENT_LENGTH": 1000}),
+                         accounts["admin"]["token"])
     resp = _post_batch(small, [("a.jpg", _unique_jpeg() + bytes(2000))])
     _assert_error(resp, 413, r"the upload is larger than 0\.000953674 MB; send the receipts in "
                              r"several smaller batches")

@@ -48,9 +48,10 @@ def test_promoted_adapter_serves_the_next_batch(client, start_worker, internvl_s
                            json={"fields": label, "author": "rev"}).status_code == 201
     from trainer.run import create_run, execute
 
-    run_id = create_run({"epochs": 6, "batch_size": 2, "learning_rate": 5e-3, "lora_r": 8,
-                         "lora_alpha": 16, "precision": "fp32", "max_tiles": 2, "held_out": 0.25},
-                        requested_by="test", receipt_ids=[r["id"] for r in first])
+    params = {"epochs": 6, "batch_size": 2, "learning_rate": 5e-3, "lora_r": 8, "lora_alpha": 16,
+              "precision": "fp32", "max_tiles": 2, "held_out": 0.25}
+    run_id = create_run("internvl", params, requested_by="test",
+                        receipt_ids=[r["id"] for r in first])
     version_id = execute(run_id, settings)
     run = client.get(f"/api/v1/training-runs/{run_id}").get_json()
     assert run["status"] == "done" and run["progress"] == 1.0

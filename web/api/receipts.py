@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Response
+from flask_login import current_user
 from flask_smorest import abort
 
 from shared.db.models import Correction, Receipt
@@ -20,7 +21,8 @@ def get_receipt_or_404(receipt_id: int) -> Receipt:
     return receipt
 
 
-@blp.route("/receipts/<int:receipt_id>", methods=["GET"])
+# Named explicitly: batches.show is also "show", and flask-smorest would number this one.
+@blp.route("/receipts/<int:receipt_id>", methods=["GET"], endpoint="show_receipt")
 @blp.response(200, ReceiptSchema)
 def show(receipt_id: int) -> dict:
     """A receipt with its latest extraction and its corrections."""
@@ -43,7 +45,10 @@ def receipt_image(receipt_id: int) -> Response:
 
 
 def save_correction(receipt: Receipt, values: dict[str, str], author: str) -> Correction:
-    """Shared by the API and the receipt page."""
+    """Shared by the API and the receipt page. The author is the logged-in user when there is
+    one (what a client sends is ignored then); ``author`` is only the fallback."""
+    if current_user.is_authenticated:
+        author = current_user.username
     unknown = sorted(set(values) - set(field_names(receipt.batch)))
     if unknown:
         abort(422, message=f"unknown fields {unknown}; this batch has "
@@ -64,6 +69,8 @@ def save_correction(receipt: Receipt, values: dict[str, str], author: str) -> Co
 @blp.arguments(CorrectionInSchema)
 @blp.response(201, CorrectionSchema)
 def correct(body: dict, receipt_id: int) -> Correction:
-    """Save a reviewer's corrected values (the audit trail keeps every correction)."""
+    """Save a reviewer's corrected values (the audit trail keeps every correction).
+
+    The correction's author is the authenticated user; a sent `author` is ignored."""
     receipt = get_receipt_or_404(receipt_id)
     return save_correction(receipt, body["fields"], body["author"])

@@ -119,7 +119,6 @@ class TrainingRunInSchema(Schema):
                          metadata={"description": "train on these reviewed receipts only"})
     auto_promote = f.Boolean(load_default=False,
                              metadata={"description": "promote if it beats the current model"})
-    requested_by = f.String(load_default="api", validate=validate.Length(min=1, max=120))
 
 
 class TrainingRunSchema(Schema):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_login import current_user
 from flask_smorest import abort
 from sqlalchemy import select
 
@@ -37,7 +38,7 @@ def queue_training_run(engine: str | None, params: dict, receipt_ids: list[int],
 def start_training(body: dict) -> TrainingRun:
     """Queue a training run on the reviewed receipts (all, or `receipt_ids`)."""
     return queue_training_run(body["engine"], body["params"], body["receipt_ids"],
-                              body["auto_promote"], body["requested_by"])
+                              body["auto_promote"], current_user.username)
 
 
 @blp.route("/training-runs", methods=["GET"])

@@ -4,6 +4,7 @@ the serving model and the candidate, promote or roll back model versions."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
@@ -12,6 +13,7 @@ from shared.db.models import Correction, ModelVersion, TrainingRun
 from shared.engines import ENGINE_NAMES
 from shared.model_versions import activate, deactivate_all
 from web.api.training import queue_training_run
+from web.auth.views import local_url
 from web.db import db, get_by_id
 from web.pages import bp
 
@@ -32,7 +34,7 @@ def training_runs() -> str | Response:
             params["precision"] = request.form["precision"]
         run = queue_training_run(request.form.get("engine"), params, [],
                                  request.form.get("auto_promote") == "on",
-                                 request.form.get("requested_by") or "web")
+                                 current_user.username)
         return redirect(url_for("pages.training_run", run_id=run.id))
     runs = db().scalars(select(TrainingRun).order_by(TrainingRun.id.desc()).limit(50)).all()
     versions = db().scalars(select(ModelVersion).order_by(ModelVersion.id.desc())).all()
@@ -62,7 +64,8 @@ def promote_version(version_id: int) -> Response:
         abort(409, str(exc))
     db().commit()
     flash(f"version {version.id} ({version.name}) is now served by {version.engine} workers")
-    return redirect(request.form.get("back") or url_for("pages.training_runs"))
+    back = request.form.get("back")
+    return redirect(local_url(back) if back else url_for("pages.training_runs"))
 
 
 @bp.post("/models/base/<engine>")

@@ -1,0 +1,54 @@
+"""The CPU learning loop through the real pieces: an OCR worker extracts a batch, reviewers
+correct it, a training run fits the learned extractor from those corrections (reusing the OCR
+lines the worker stored), and once promoted the running worker serves it for the next batch."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from helpers import DATA, sample_images, wait_for_batch
+
+from shared.db.models import Extraction
+from shared.db.session import session_scope
+
+pytestmark = pytest.mark.slow
+
+
+def _submit(client, images) -> list[dict]:  # type: ignore[no-untyped-def]
+    resp = client.post("/api/v1/batches",
+                       data={"files": [(p.open("rb"), p.name) for p in images]},
+                       content_type="multipart/form-data")
+    assert resp.status_code == 201, resp.get_json()
+    return wait_for_batch(client, resp.get_json()["id"])["receipts"]
+
+
+def test_corrections_train_a_version_the_worker_then_serves(client, start_worker,
+                                                            monkeypatch) -> None:
+    monkeypatch.setenv("RECEIPTFLOW_ADAPTER_CHECK_S", "0")
+    start_worker(env={"RECEIPTFLOW_ADAPTER_CHECK_S": "0"})
+    images = sample_images(6)
+    first = _submit(client, images)
+    for receipt in first:
+        label = json.loads((DATA / receipt["original_name"]).with_suffix(".json").read_text())
+        client.post(f"/api/v1/receipts/{receipt['id']}/corrections", json={"fields": label})
+
+    from shared.config import get_settings, reset_settings_cache
+    from trainer.run import create_run, execute
+
+    reset_settings_cache()
+    run_id = create_run("ocr", {"held_out": 0.34}, requested_by="test",
+                        receipt_ids=[r["id"] for r in first])
+    version_id = execute(run_id, get_settings())
+    run = client.get(f"/api/v1/training-runs/{run_id}").get_json()
+    assert run["status"] == "done", run["error"]
+    assert run["metrics"]["candidate"]["receipts"] == 2
+    assert run["metrics"]["current"]["version_id"] is None  # compared against the rules
+
+    assert client.post(f"/api/v1/model-versions/{version_id}/activate").status_code == 200
+    second = _submit(client, images[:2])
+    with session_scope() as session:
+        for receipt in second:
+            extraction = session.query(Extraction).filter_by(receipt_id=receipt["id"]).one()
+            assert extraction.model_version_id == version_id
+            assert extraction.model_name.endswith("+learned")

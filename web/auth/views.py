@@ -1,0 +1,142 @@
+"""Log-in and log-out, and the admin pages for users and API tokens. Access is decided by
+web/auth/policy.py, not here."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from shared.db.models import ApiToken, Role, User
+from web.auth import tokens, users
+from web.db import db, get_by_id
+
+bp = Blueprint("auth", __name__)
+
+
+def local_url(target: str | None) -> str:
+    """Only a path on this site: never //host or a full URL (no open redirect)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("pages.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> str | Response:
+    next_url = request.values.get("next", "")
+    if request.method == "POST":
+        user = users.authenticate(db(), request.form.get("username", ""),
+                                  request.form.get("password", ""))
+        if user is not None:
+            login_user(user)
+            return redirect(local_url(next_url))
+        # The same answer for an unknown name, a wrong password and a deactivated user.
+        return render_template("auth/login.html", next=next_url,
+                               error="wrong username or password")
+    return render_template("auth/login.html", next=next_url, error=None)
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+# --- users (admin) -----------------------------------------------------------------------------
+
+def _users_page(error: str | None = None, status: int = 200) -> tuple[str, int]:
+    rows = db().scalars(select(User).order_by(User.username)).all()
+    return render_template("auth/users.html", users=rows, roles=[r.value for r in Role],
+                           error=error), status
+
+
+@bp.get("/admin/users", endpoint="users")
+def users_page() -> tuple[str, int]:
+    return _users_page()
+
+
+
+@bp.post("/admin/users")
+def create_user() -> Response | tuple[str, int]:
+    form = request.form
+    try:
+        users.create_user(db(), form.get("username", ""), form.get("password", ""),
+                          form.get("role", Role.REVIEWER))
+    except ValueError as exc:
+        db().rollback()
+        return _users_page(str(exc), 400)
+    db().commit()
+    return redirect(url_for("auth.users"))
+
+
+@bp.post("/admin/users/<int:user_id>")
+def update_user(user_id: int) -> Response | tuple[str, int]:
+    """One of: a new `role`, `active` (1 or 0), or a new `password`."""
+    user = get_by_id(User, user_id)
+    if user is None:
+        abort(404, f"user {user_id} does not exist")
+    form = request.form
+    myself = user.id == current_user.id
+    try:
+        if "role" in form:
+            role = Role(form["role"])
+            if myself and role != Role.ADMIN:
+                raise ValueError("you cannot take the admin role from yourself")
+            user.role = role
+        if "active" in form:
+            if myself and form["active"] != "1":
+                raise ValueError("you cannot deactivate yourself")
+            user.active = form["active"] == "1"
+        if form.get("password"):
+            user.password_hash = users.hash_password(form["password"])
+    except ValueError as exc:
+        db().rollback()
+        return _users_page(str(exc), 400)
+    db().commit()
+    if myself:
+        login_user(user)  # a new password ends old sessions, this one included: renew it
+    return redirect(url_for("auth.users"))
+
+
+# --- API tokens (admin) ------------------------------------------------------------------------
+
+def _tokens_page(new_token: str | None = None, error: str | None = None,
+                 status: int = 200) -> tuple[str, int, dict[str, str]]:
+    rows = db().scalars(select(ApiToken).order_by(ApiToken.id.desc())).all()
+    people = db().scalars(select(User).where(User.active.is_(True))
+                          .order_by(User.username)).all()
+    page = render_template("auth/tokens.html", tokens=rows, users=people, new_token=new_token,
+                           error=error)
+    return page, status, {"Cache-Control": "no-store"}
+
+
+@bp.get("/admin/tokens", endpoint="tokens")
+def tokens_page() -> tuple[str, int, dict[str, str]]:
+    return _tokens_page()
+
+
+
+@bp.post("/admin/tokens")
+def create_token() -> tuple[str, int, dict[str, str]]:
+    owner = users.find(db(), request.form.get("username", ""))
+    if owner is None or not owner.active:
+        return _tokens_page(error="choose an active user", status=400)
+    try:
+        _row, token = tokens.create_token(db(), owner, request.form.get("name", ""))
+    except ValueError as exc:
+        db().rollback()
+        return _tokens_page(error=str(exc), status=400)
+    db().commit()
+    return _tokens_page(new_token=token, status=201)
+
+
+@bp.post("/admin/tokens/<int:token_id>/revoke")
+def revoke_token(token_id: int) -> Response:
+    row = get_by_id(ApiToken, token_id)
+    if row is None:
+        abort(404, f"API token {token_id} does not exist")
+    tokens.revoke(row)
+    db().commit()
+    return redirect(url_for("auth.tokens"))
