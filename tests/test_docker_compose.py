@@ -267,7 +267,7 @@ def test_worker_engine_has_a_queue_and_an_engine(name: str) -> None:
 
 
 def test_celery_services_are_present() -> None:
-    assert services_running_celery() == ["flower", "trainer"]
+    assert services_running_celery() == ["flower"]
     assert services_running("celery") == services_running_celery()
 
 
