@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from shared.engines.internvl import prompt
 from shared.engines.internvl.loading import LoadSpec, load_model, load_processor, resolve_device
 from shared.fields import FieldSpec
 from trainer.data import Labelled
+from trainer.recipes import Progress
 
 IGNORE = -100
 # LoRA on the language model's linear layers only; the vision tower stays frozen.
@@ -66,7 +67,6 @@ class TrainResult:
         return self.samples / self.seconds if self.seconds else 0.0
 
 
-Progress = Callable[[int, int, float], None]  # (step, total steps, loss)
 
 
 class Collator:

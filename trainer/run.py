@@ -97,8 +97,9 @@ def _execute(run: TrainingRun, settings: Settings) -> int:
     losses: list[dict[str, float]] = []
     last_write = [0.0]
 
-    def progress(step: int, total: int, loss: float) -> None:
-        losses.append({"step": step, "loss": round(loss, 5)})
+    def progress(step: int, total: int, loss: float | None) -> None:
+        if loss is not None:
+            losses.append({"step": step, "loss": round(loss, 5)})
         if time.monotonic() - last_write[0] > 2 or step == total:
             last_write[0] = time.monotonic()
             _update(run.id, progress=round(0.9 * step / total, 4), loss_log=list(losses))

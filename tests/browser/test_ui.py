@@ -214,9 +214,8 @@ def test_learning_loop_through_the_ui(live_server, pipeline, browser, accounts,
         mean = cells.last.inner_text()
         assert re.fullmatch(r"\d+(\.\d+)?", mean), f"{prefix} mean is {mean!r}"
         assert 0 <= float(mean) <= 100
-    loss = page.locator("#loss-plot polyline")
-    expect(loss).to_have_count(1)
-    assert len(loss.get_attribute("points").split()) >= 2
+    # The OCR engine's learned extractor has no loss curve; the plot says so.
+    expect(page.locator("#loss-plot #no-loss")).to_have_count(1)
     expect(page.locator("#eval-plot rect")).to_have_count(2 * 5)  # (4 fields + mean) × 2
     heights = [float(h) for h in page.locator("#eval-plot rect").evaluate_all(
         "rs => rs.map((r) => r.getAttribute('height'))")]

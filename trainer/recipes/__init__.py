@@ -17,7 +17,8 @@ from shared.engines.base import Engine
 from shared.fields import FieldSpec
 from trainer.data import Labelled
 
-Progress = Callable[[int, int, float], None]  # (step, total steps, loss)
+# (step, total steps, loss); loss is None for recipes that have no loss curve.
+Progress = Callable[[int, int, float | None], None]
 
 
 class Recipe(Protocol):

@@ -46,10 +46,10 @@ class OcrRecipe:
         pairs = []
         for i, example in enumerate(train_set, 1):
             pairs.append((self._lines(example), example.label))
-            progress(i, len(train_set) + 1, 0.0)  # reading lines is most of the time
+            progress(i, len(train_set) + 1, None)  # reading lines is most of the time
         extractor = LearnedExtractor.fit(pairs, fields)
         extractor.save(out_dir)
-        progress(len(train_set) + 1, len(train_set) + 1, 0.0)
+        progress(len(train_set) + 1, len(train_set) + 1, None)
         return {"seconds": round(time.perf_counter() - started, 1),
                 "samples": len(train_set)}
 

@@ -9,9 +9,13 @@
     if (text !== undefined) e.textContent = text;
     return e;
   }
-  function lossPlot(svg, log) {
+  function lossPlot(svg, log, finished) {
     svg.replaceChildren();
-    if (!log.length) return;
+    if (!log.length) {
+      // Engines without a loss curve (the OCR engine's learned extractor) say so once done.
+      if (finished) svg.append(el("text", { x: 10, y: 30, "font-size": 13, id: "no-loss" }, "This engine's training reports no loss curve."));
+      return;
+    }
     const W = +svg.getAttribute("width"), H = +svg.getAttribute("height"), P = 36;
     const losses = log.map((p) => p.loss), max = Math.max(...losses), min = Math.min(...losses);
     const sx = (i) => P + (W - 2 * P) * (log.length > 1 ? i / (log.length - 1) : 0);
@@ -59,7 +63,7 @@
     document.getElementById("run-status").className = `status-${run.status}`;
     document.getElementById("run-progress").value = run.progress;
     document.getElementById("run-error").textContent = run.error || "";
-    lossPlot(document.getElementById("loss-plot"), run.loss_log || []);
+    lossPlot(document.getElementById("loss-plot"), run.loss_log || [], run.status === "done");
     if (run.metrics && run.metrics.candidate) {
       const fields = evalTable(document.getElementById("eval-table"), run.metrics);
       evalPlot(document.getElementById("eval-plot"), run.metrics, fields);
