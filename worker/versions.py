@@ -45,7 +45,8 @@ def sync_version(engine: Engine, *, force: bool = False) -> None:
         except Exception as exc:
             message = f"could not load model version {wanted}: {exc}"
             log.error("%s; still serving version %s", message, engine.model_version)
-            assert version is not None
+            if version is None:  # going back to the base failed: nothing to mark, retry later
+                return
             version.status = ModelStatus.FAILED
             version.error = message[:2000]
             previous = (session.get(ModelVersion, engine.model_version)
