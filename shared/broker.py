@@ -31,7 +31,11 @@ def make_celery(settings: Settings) -> Celery:
         worker_prefetch_multiplier=1,
         # A whole worker killed with SIGKILL cannot requeue what it held; Redis gives unacked
         # messages back after this long.
-        broker_transport_options={"visibility_timeout": settings.visibility_timeout_s},
+        broker_transport_options={
+            "visibility_timeout": settings.visibility_timeout_s,
+            **({"global_keyprefix": settings.broker_key_prefix}
+               if settings.broker_key_prefix else {}),
+        },
         broker_connection_retry_on_startup=True,
         task_serializer="json",
         accept_content=["json"],

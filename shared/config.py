@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     visibility_timeout_s: int = Field(
         default=900, gt=0, description="Unacked task redelivered after this (worker lost)."
     )
+    broker_key_prefix: str = Field(
+        default="", description="Prefix of every broker key: deployments sharing one Redis."
+    )
     secret_key: str = Field(default="dev-only-change-me", description="Flask session key.")
     cookie_secure: bool = Field(
         default=True,

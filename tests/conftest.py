@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import WorkerProcess, token_client
+from helpers import WorkerProcess, empty_broker, token_client
 
 PG_ADMIN_URL = os.environ.get("RECEIPTFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_TEST_URL = os.environ.get("RECEIPTFLOW_TEST_REDIS", "redis://127.0.0.1:6379/15")
@@ -72,6 +72,9 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "RECEIPTFLOW_DATA_DIR": str(data_dir),
+        # Every broker key of this run carries its own prefix, so two test runs sharing one
+        # Redis never take each other's tasks.
+        "RECEIPTFLOW_BROKER_KEY_PREFIX": f"rf-test-{uuid.uuid4().hex[:10]}:",
         # Short, so the kill -9 test sees the lost task redelivered quickly.
         "RECEIPTFLOW_VISIBILITY_TIMEOUT_S": "8",
         "RECEIPTFLOW_TASK_MAX_RETRIES": "2",
@@ -144,9 +147,7 @@ def anon_client(app):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def empty_queue(services: dict[str, str]) -> None:
     """Drop tasks left by earlier tests, so a worker here only sees this test's receipts."""
-    import redis
-
-    redis.Redis.from_url(services["REDIS_URL"]).flushdb()
+    empty_broker(services)
 
 
 @pytest.fixture

@@ -17,15 +17,16 @@ DATA = Path(__file__).parent / "data"
 
 
 class WorkerProcess:
-    """A real `receiptflow worker` subprocess (its own process group, so kill -9 takes all)."""
+    """A real `receiptflow worker` subprocess (its own process group, so kill -9 takes all);
+    ``args=["trainer"]`` runs the trainer instead."""
 
     def __init__(self, env: dict[str, str], log: Path, concurrency: int = 1,
-                 engine: str = "ocr") -> None:
+                 engine: str = "ocr", args: list[str] | None = None) -> None:
         self.log = log
         self._fh = log.open("wb")
+        args = args or ["worker", "--engine", engine, "-c", str(concurrency)]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "cli.main", "worker", "--engine", engine,
-             "-c", str(concurrency), "--loglevel", "info"],
+            [sys.executable, "-m", "cli.main", *args, "--loglevel", "info"],
             env={**os.environ, **env}, stdout=self._fh, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
@@ -85,3 +86,13 @@ def token_client(app: Flask, token: str | None) -> FlaskClient:
 
 def sample_images(n: int) -> list[Path]:
     return sorted(DATA.glob("sroie-*.jpg"))[:n]
+
+
+def empty_broker(services: dict[str, str]) -> None:
+    """Drop this test run's queued tasks (keys under its broker prefix), nobody else's."""
+    import redis
+
+    client = redis.Redis.from_url(services["REDIS_URL"])
+    keys = list(client.scan_iter(match=services["RECEIPTFLOW_BROKER_KEY_PREFIX"] + "*"))
+    if keys:
+        client.delete(*keys)

@@ -73,18 +73,6 @@ class WebServer:
         self._fh.close()
 
 
-class TrainerProcess(WorkerProcess):
-    """`receiptflow trainer`: a Celery worker on the `training` queue."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.log = log
-        self._fh = log.open("wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "cli.main", "trainer", "--loglevel", "info"],
-            env=env, stdout=self._fh, stderr=subprocess.STDOUT, start_new_session=True)
-        self._wait_ready()
-
-
 @pytest.fixture(scope="module")
 def live_server(services: dict[str, str],
                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
@@ -99,7 +87,7 @@ def pipeline(services: dict[str, str], empty_queue: None, tmp_path: Path) -> Ite
     env = _app_env(services)
     worker = WorkerProcess(env, tmp_path / "worker.log", 1, "ocr")
     try:
-        trainer = TrainerProcess(env, tmp_path / "trainer.log")
+        trainer = WorkerProcess(env, tmp_path / "trainer.log", args=["trainer"])
     except Exception:
         worker.stop()
         raise

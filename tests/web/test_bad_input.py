@@ -23,10 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from flask import Flask
 from flask.testing import FlaskClient
-from helpers import WorkerProcess, sample_images, token_client, wait_for_batch
+from helpers import WorkerProcess, empty_broker, sample_images, token_client, wait_for_batch
 from PIL import Image
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
@@ -243,7 +242,7 @@ def mixed_batch(app: Flask, services: dict[str, str], accounts: dict[str, dict[s
                 tmp_path_factory: pytest.TempPathFactory) -> ProcessedBatch:
     # Module scope, so the worker runs once for all the checks below; this does what the
     # start_worker fixture does (empty queue, a real `receiptflow worker` subprocess, stop).
-    redis.Redis.from_url(services["REDIS_URL"]).flushdb()
+    empty_broker(services)
     client = token_client(app, accounts["admin"]["token"])
     worker = WorkerProcess(services, tmp_path_factory.mktemp("bad-input") / "worker.log")
     try:
