@@ -4,6 +4,8 @@ from __future__ import annotations
 
 TASK_EXTRACT = "receiptflow.extract_receipt"
 TASK_TRAIN = "receiptflow.train"
+# Reads a receipt's text lines on a CPU worker, for locating values from engines without boxes.
+TASK_READ_TEXT = "receiptflow.read_text"
 
 # Engines with different hardware needs consume different queues, so a CPU worker never takes
 # a receipt meant for the GPU engine.

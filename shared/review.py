@@ -56,7 +56,10 @@ class Location:
 
 
 def ocr_lines(receipt: Receipt) -> list[dict]:
-    """Text lines with boxes from any OCR extraction of this receipt (newest first)."""
+    """Text lines with boxes: read for review (``worker/read_text.py``), or those of an OCR
+    extraction of this receipt (newest first)."""
+    if receipt.text is not None:
+        return list(receipt.text.lines)
     for extraction in reversed(receipt.extractions):
         if extraction.engine == "ocr" and extraction.raw_output:
             try:

@@ -14,11 +14,13 @@ from enum import StrEnum
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from shared.broker import celery_app
 from shared.config import get_settings
 from shared.db.models import Extraction, Receipt, ReceiptStatus, utcnow
 from shared.db.session import session_scope
 from shared.fields import FieldSpec
 from shared.images import ImageRejected, decode
+from shared.queues import TASK_READ_TEXT, queue_for_engine
 from shared.storage import StorageError, get_storage
 from worker.engines import engine_for
 from worker.versions import sync_version
@@ -122,4 +124,19 @@ def process_receipt(receipt_id: int, job_id: str) -> Outcome:
         duration_ms=duration_ms,
     )
     status = ReceiptStatus.FAILED if result.error else ReceiptStatus.DONE
-    return _finish(receipt_id, job_id, status, result.error, extraction)
+    outcome = _finish(receipt_id, job_id, status, result.error, extraction)
+    # The OCR engine's own lines are in its raw output; other engines may give no boxes.
+    boxless = any(fv.value and not fv.box for fv in result.fields.values())
+    if outcome is Outcome.DONE and claim.engine != "ocr" and boxless:
+        _request_text_lines(receipt_id)
+    return outcome
+
+
+def _request_text_lines(receipt_id: int) -> None:
+    """Values without boxes: ask a CPU worker for the receipt's text lines, so reviewers see
+    where each value is printed. Best effort: extraction has succeeded either way."""
+    try:
+        celery_app().send_task(TASK_READ_TEXT, kwargs={"receipt_id": receipt_id},
+                               queue=queue_for_engine("ocr"))
+    except Exception:
+        log.warning("could not request text lines for receipt %s", receipt_id, exc_info=True)

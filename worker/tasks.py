@@ -12,8 +12,9 @@ from shared.broker import celery_app
 from shared.config import get_settings
 from shared.db.session import dispose_engines, session_scope
 from shared.dispatch import requeue_unsent
-from shared.queues import TASK_EXTRACT
+from shared.queues import TASK_EXTRACT, TASK_READ_TEXT
 from worker.extract import fail, process_receipt
+from worker.read_text import read_text
 
 log = logging.getLogger(__name__)
 app = celery_app()
@@ -56,3 +57,12 @@ def extract_receipt(self: Task, receipt_id: int, job_id: str) -> str:
             raise self.retry(exc=exc, countdown=min(2 ** self.request.retries, 60)) from exc
         log.exception("receipt %s: giving up", receipt_id)
         return fail(receipt_id, job_id, f"extraction failed: {type(exc).__name__}: {exc}").value
+
+
+@app.task(name=TASK_READ_TEXT, bind=True, acks_late=True, reject_on_worker_lost=True,
+          max_retries=get_settings().task_max_retries)
+def read_receipt_text(self: Task, receipt_id: int) -> str:
+    try:
+        return read_text(receipt_id)
+    except TRANSIENT as exc:
+        raise self.retry(exc=exc, countdown=min(2 ** self.request.retries, 60)) from exc

@@ -130,6 +130,8 @@ class Receipt(Base):
         back_populates="receipt", order_by="Correction.id", cascade="all, delete-orphan"
     )
 
+    text: Mapped[ReceiptText | None] = relationship(cascade="all, delete-orphan")
+
     @property
     def latest_extraction(self) -> Extraction | None:
         return self.extractions[-1] if self.extractions else None
@@ -161,6 +163,20 @@ class Extraction(Base):
 
     def values(self) -> dict[str, str]:
         return {name: str(f.get("value", "")) for name, f in self.fields.items()}
+
+
+class ReceiptText(Base):
+    """The receipt's printed text lines with boxes (rapidocr), kept for review: values from
+    engines that give no boxes (InternVL) are located on the image by matching these lines."""
+
+    __tablename__ = "receipt_texts"
+
+    receipt_id: Mapped[int] = mapped_column(
+        ForeignKey("receipts.id", ondelete="CASCADE"), primary_key=True
+    )
+    lines: Mapped[list[Any]]  # [{"text", "box": [x0, y0, x1, y1], "score"}]
+    reader: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Correction(Base):
