@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -246,6 +247,10 @@ def up(port: int, host: str, concurrency: int) -> None:
         spawn(["web", "--host", host, "--port", str(port)], env),
     ]
     click.echo(f"ReceiptFlow is up: http://{host}:{port}/  (Ctrl-C stops it)")
+    # SIGTERM (a service manager, `kill`) and SIGINT (even where a shell started us with it
+    # ignored) both stop the children cleanly instead of orphaning them.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)

@@ -39,7 +39,21 @@ def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: floa
     raise AssertionError(f"{url} never answered:\n{log.read_text()[-3000:]}")
 
 
-def test_up_submit_and_stop(tmp_path: Path) -> None:
+def _processes_using(data_dir: Path) -> list[int]:
+    """Processes whose environment points at this data dir: what `up` started."""
+    needle = f"RECEIPTFLOW_DATA_DIR={data_dir}".encode()
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and needle in (proc / "environ").read_bytes().split(b"\0"):
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_up_submit_and_stop(tmp_path: Path, stop: signal.Signals) -> None:
     env = {k: v for k, v in os.environ.items()
            if k not in ("DATABASE_URL", "REDIS_URL") and not k.startswith("RECEIPTFLOW_")}
     env |= {"RECEIPTFLOW_DATA_DIR": str(tmp_path / "data"), "RECEIPTFLOW_OCR_THREADS": "1"}
@@ -74,9 +88,10 @@ def test_up_submit_and_stop(tmp_path: Path) -> None:
         assert [r["file"] for r in rows] == [p.name for p in images]
         assert all(r["status"] == "done" and r["total"] for r in rows), rows
     finally:
-        up.send_signal(signal.SIGINT)
+        up.send_signal(stop)
         code = up.wait(timeout=60)
     assert code == 0, log.read_text()[-3000:]
     assert "stopping" in log.read_text()
+    assert _processes_using(tmp_path / "data") == [], "`up` left processes behind"
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{url}/health", timeout=2)
