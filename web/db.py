@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TypeVar
 
 from flask import Flask, g
+from flask_smorest import abort
 from sqlalchemy.orm import Session
 
 from shared.db.session import make_session
@@ -27,6 +28,14 @@ def get_by_id(model: type[T], row_id: int) -> T | None:
     if not 0 < row_id <= MAX_ID:
         return None
     return db().get(model, row_id)
+
+
+def get_or_404(model: type[T], row_id: int, what: str) -> T:
+    """The row, or a 404 whose message names it (JSON for the API, a page for the UI)."""
+    row = get_by_id(model, row_id)
+    if row is None:
+        abort(404, message=f"{what} {row_id} does not exist")
+    return row
 
 
 def init_app(app: Flask) -> None:

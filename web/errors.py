@@ -32,20 +32,22 @@ def _wants_json() -> bool:
 def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
-        message = exc.description
+        data = getattr(exc, "data", None) or {}
+        # flask-smorest's abort(..., message=...) carries the specific message in `data`.
+        message = data.get("message") or exc.description
         if exc.code == 413:
             limit = app.config["MAX_CONTENT_LENGTH"] / 1024 / 1024
             message = (f"the upload is larger than {limit:g} MB; "
                        "send the receipts in several smaller batches")
         if _wants_json():
             body = {"code": exc.code, "status": exc.name, "message": message}
-            errors = getattr(exc, "data", {}).get("messages") if hasattr(exc, "data") else None
+            errors = data.get("messages")
             if errors:
                 body["errors"] = errors
-                # Validation errors come with werkzeug's generic description; say what is wrong.
-                body["message"] = f"invalid request: {_describe(errors)}"
-            if getattr(exc, "data", {}).get("message"):
-                body["message"] = exc.data["message"]  # type: ignore[attr-defined]
+                if not data.get("message"):
+                    # Validation errors come with werkzeug's generic description: say what is
+                    # wrong instead.
+                    body["message"] = f"invalid request: {_describe(errors)}"
             return jsonify(body), exc.code
         return render_template("error.html", code=exc.code, name=exc.name,
                                message=message), exc.code

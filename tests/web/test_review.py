@@ -109,3 +109,10 @@ def test_dataset_export_is_the_trainer_folder_format(client, tmp_path) -> None:
     zipfile.ZipFile(io.BytesIO(data)).extractall(tmp_path)
     examples = {e.name: e for e in load_labelled_folder(tmp_path)}
     assert examples[f"receipt-{rid}"].label["total"] == "7.00"
+
+
+def test_unknown_ids_on_pages_say_what_is_missing(client) -> None:
+    for path, text in (("/receipts/999999", "receipt 999999 does not exist"),
+                       ("/training/999999", "training run 999999 does not exist")):
+        resp = client.get(path)
+        assert resp.status_code == 404 and text in resp.data.decode()

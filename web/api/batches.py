@@ -19,16 +19,13 @@ from web.api.schemas import (
     BatchUploadSchema,
     ExportQuerySchema,
 )
-from web.db import db, get_by_id
+from web.db import db, get_or_404
 from web.intake import UploadRejected, create_batch, expand_uploads
 from web.presenters import batch_dict
 
 
 def get_batch_or_404(batch_id: int) -> Batch:
-    batch = get_by_id(Batch, batch_id)
-    if batch is None:
-        abort(404, message=f"batch {batch_id} does not exist")
-    return batch
+    return get_or_404(Batch, batch_id, "batch")
 
 
 def new_batch_from_request(name: str, engine: str | None) -> Batch:

@@ -10,15 +10,12 @@ from shared.db.models import Correction, Receipt
 from shared.storage import StorageError, get_storage
 from web.api import blp
 from web.api.schemas import CorrectionInSchema, CorrectionSchema, ReceiptSchema
-from web.db import db, get_by_id
+from web.db import db, get_or_404
 from web.presenters import field_names, receipt_detail
 
 
 def get_receipt_or_404(receipt_id: int) -> Receipt:
-    receipt = get_by_id(Receipt, receipt_id)
-    if receipt is None:
-        abort(404, message=f"receipt {receipt_id} does not exist")
-    return receipt
+    return get_or_404(Receipt, receipt_id, "receipt")
 
 
 # Named explicitly: batches.show is also "show", and flask-smorest would number this one.

@@ -14,7 +14,7 @@ from shared.model_versions import activate, deactivate_all
 from shared.queues import TASK_TRAIN, TRAINING_QUEUE
 from web.api import blp
 from web.api.schemas import ModelVersionSchema, TrainingRunInSchema, TrainingRunSchema
-from web.db import db, get_by_id
+from web.db import db, get_or_404
 
 
 def queue_training_run(engine: str | None, params: dict, receipt_ids: list[int],
@@ -51,10 +51,7 @@ def list_training_runs() -> list[TrainingRun]:
 @blp.response(200, TrainingRunSchema)
 def show_training_run(run_id: int) -> TrainingRun:
     """Progress, loss log, and (when done) the held-out scores of current vs candidate."""
-    run = get_by_id(TrainingRun, run_id)
-    if run is None:
-        abort(404, message=f"training run {run_id} does not exist")
-    return run
+    return get_or_404(TrainingRun, run_id, "training run")
 
 
 @blp.route("/model-versions", methods=["GET"])
@@ -67,9 +64,7 @@ def list_model_versions() -> list[ModelVersion]:
 @blp.response(200, ModelVersionSchema)
 def activate_version(version_id: int) -> ModelVersion:
     """Promote (or roll back to) this version; workers switch to it between batches."""
-    version = get_by_id(ModelVersion, version_id)
-    if version is None:
-        abort(404, message=f"model version {version_id} does not exist")
+    version = get_or_404(ModelVersion, version_id, "model version")
     try:
         activate(db(), version)
     except ValueError as exc:

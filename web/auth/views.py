@@ -3,14 +3,14 @@ web/auth/policy.py, not here."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from shared.db.models import ApiToken, Role, User
 from web.auth import tokens, users
-from web.db import db, get_by_id
+from web.db import db, get_or_404
 
 bp = Blueprint("auth", __name__)
 
@@ -74,9 +74,7 @@ def create_user() -> Response | tuple[str, int]:
 @bp.post("/admin/users/<int:user_id>")
 def update_user(user_id: int) -> Response | tuple[str, int]:
     """One of: a new `role`, `active` (1 or 0), or a new `password`."""
-    user = get_by_id(User, user_id)
-    if user is None:
-        abort(404, f"user {user_id} does not exist")
+    user = get_or_404(User, user_id, "user")
     form = request.form
     myself = user.id == current_user.id
     try:
@@ -134,9 +132,7 @@ def create_token() -> tuple[str, int, dict[str, str]]:
 
 @bp.post("/admin/tokens/<int:token_id>/revoke")
 def revoke_token(token_id: int) -> Response:
-    row = get_by_id(ApiToken, token_id)
-    if row is None:
-        abort(404, f"API token {token_id} does not exist")
+    row = get_or_404(ApiToken, token_id, "API token")
     tokens.revoke(row)
     db().commit()
     return redirect(url_for("auth.tokens"))

@@ -14,7 +14,7 @@ from shared.engines import ENGINE_NAMES
 from shared.model_versions import activate, deactivate_all
 from web.api.training import queue_training_run
 from web.auth.views import local_url
-from web.db import db, get_by_id
+from web.db import db, get_or_404
 from web.pages import bp
 
 
@@ -46,18 +46,14 @@ def training_runs() -> str | Response:
 
 @bp.get("/training/<int:run_id>")
 def training_run(run_id: int) -> str:
-    run = get_by_id(TrainingRun, run_id)
-    if run is None:
-        abort(404, f"training run {run_id} does not exist")
+    run = get_or_404(TrainingRun, run_id, "training run")
     version = db().scalar(select(ModelVersion).where(ModelVersion.training_run_id == run_id))
     return render_template("training_run.html", run=run, version=version)
 
 
 @bp.post("/models/<int:version_id>/activate")
 def promote_version(version_id: int) -> Response:
-    version = get_by_id(ModelVersion, version_id)
-    if version is None:
-        abort(404, f"model version {version_id} does not exist")
+    version = get_or_404(ModelVersion, version_id, "model version")
     try:
         activate(db(), version)
     except ValueError as exc:
