@@ -204,15 +204,21 @@ def requeue() -> None:
         click.echo(f"requeued {requeue_unsent(session)} receipts")
 
 
-def _hint_first_admin() -> None:
-    from sqlalchemy import func, select
-
-    from shared.db.models import User
+def _first_admin(data_dir: Path) -> None:
+    """First run: an admin account to log in with, its password shown once and kept in a
+    file only the owner can read."""
     from shared.db.session import session_scope
+    from web.auth.users import ensure_first_admin
 
     with session_scope() as session:
-        if not session.scalar(select(func.count()).select_from(User)):
-            click.echo("no users yet: create one with `receiptflow users create-admin NAME`")
+        password = ensure_first_admin(session)
+    if password is None:
+        return
+    secret = data_dir / "initial-admin-password"
+    secret.touch(mode=0o600)
+    secret.write_text(password + "\n")
+    click.echo(f"first run: log in as `admin` with password {password} (also in {secret}); "
+               "change it on /admin/users")
 
 
 @cli.command()
@@ -239,7 +245,7 @@ def up(port: int, host: str, concurrency: int) -> None:
     os.environ.update(env)
     reset_settings_cache()
     upgrade(settings.resolved_database_url)
-    _hint_first_admin()
+    _first_admin(settings.data_dir)
     procs = [
         spawn(["worker", "--concurrency", str(concurrency)], env),
         # Training runs started from the UI (on the CPU: the OCR engine's learned extractor).

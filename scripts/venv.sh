@@ -4,8 +4,8 @@
 # and repeated runs reuse it, while any change to the pinned dependencies builds a fresh one
 # from nothing. The project itself is installed editable on every run (seconds).
 # Usage: EXTRAS=ocr,dev source scripts/venv.sh   -> sets $VENV and puts it first on PATH.
+# The calling scripts set -euo pipefail; an interactive shell that sources this keeps its own.
 
-set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 EXTRAS=${EXTRAS:-ocr}
 PYTHON=${PYTHON:-python3}

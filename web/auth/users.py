@@ -3,6 +3,7 @@ pages, the log-in page and the CLI; the caller commits."""
 
 from __future__ import annotations
 
+import secrets
 from functools import cache
 
 from sqlalchemy import func, select
@@ -49,6 +50,16 @@ def create_user(session: Session, username: str, password: str,
     session.add(user)
     session.flush()
     return user
+
+
+def ensure_first_admin(session: Session, username: str = "admin") -> str | None:
+    """On an empty installation, create an admin with a random password and return it (so
+    `receiptflow up` alone gives a usable product); None when users exist already."""
+    if session.scalar(select(func.count()).select_from(User)):
+        return None
+    password = secrets.token_urlsafe(12)
+    create_user(session, username, password, Role.ADMIN)
+    return password
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
