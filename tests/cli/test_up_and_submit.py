@@ -68,11 +68,20 @@ def test_up_submit_and_stop(tmp_path: Path, stop: signal.Signals) -> None:
         assert (tmp_path / "data" / "receiptflow.db").exists()
         assert "embedded Redis-compatible server" in log.read_text()
 
-        assert "no users yet" in log.read_text()
+        # First run: an admin to log in with, its password shown once and kept owner-only.
+        secret = tmp_path / "data" / "initial-admin-password"
+        password = secret.read_text().strip()
+        assert f"log in as `admin` with password {password}" in log.read_text()
+        assert secret.stat().st_mode & 0o077 == 0
+        login = requests.Session()
+        page = login.get(f"{url}/login", timeout=10).text
+        csrf = page.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+        resp = login.post(f"{url}/login", data={"username": "admin", "password": password,
+                                                "csrf_token": csrf}, timeout=10)
+        assert resp.url.rstrip("/").endswith("/batches"), "the first admin cannot log in"
+
         cli = [sys.executable, "-m", "cli.main"]
-        subprocess.run([*cli, "users", "create-admin", "ada", "--password-stdin"], env=env,
-                       input="a-long-password\n", text=True, check=True, timeout=60)
-        token = subprocess.run([*cli, "tokens", "create", "ada", "--name", "submit"], env=env,
+        token = subprocess.run([*cli, "tokens", "create", "admin", "--name", "submit"], env=env,
                                capture_output=True, text=True, check=True,
                                timeout=60).stdout.strip()
 
