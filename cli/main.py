@@ -120,7 +120,8 @@ def train(engine: str | None, folder: Path | None, receipt_ids: tuple[int, ...],
           precision: str, held_out: float, auto_promote: bool, via_queue: bool) -> None:
     """Train a model version (InternVL: QLoRA adapter; ocr: learned field extractor), score it
     against the serving model on a held-out split, register it."""
-    from trainer.run import create_run
+    from shared.db.session import session_scope
+    from shared.training_runs import create_run, enqueue_run
 
     settings = _settings()
     params = {"epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
@@ -130,17 +131,13 @@ def train(engine: str | None, folder: Path | None, receipt_ids: tuple[int, ...],
         params["folder"] = str(folder.resolve())
     if model:
         params["model"] = model
-    run_id = create_run(engine or settings.engine, params, requested_by="cli",
-                        receipt_ids=receipt_ids)
+    with session_scope() as session:
+        run_id = create_run(session, engine or settings.engine, params, "cli", receipt_ids).id
     if via_queue:
-        from shared.broker import celery_app
-        from shared.queues import TASK_TRAIN, TRAINING_QUEUE
-
-        celery_app().send_task(TASK_TRAIN, kwargs={"run_id": run_id}, queue=TRAINING_QUEUE)
+        enqueue_run(run_id)
         click.echo(f"training run {run_id} queued")
         return
     from shared.db.models import ModelVersion
-    from shared.db.session import session_scope
     from trainer.run import execute
 
     version_id = execute(run_id)

@@ -114,7 +114,7 @@ def _execute(run: TrainingRun, settings: Settings) -> int:
         engine = recipe.serving_engine(fields, params)
         if current_key:
             engine.use_version(current_id, unpack(current_key, get_storage(),
-                                                  settings.data_dir.resolve() / "models"))
+                                                  settings.models_cache_dir))
         current_report = _score(engine, held_out, tmp)
         engine.use_version(CANDIDATE, tmp / "artifact")
         candidate_report = _score(engine, held_out, tmp)
@@ -143,12 +143,3 @@ def _execute(run: TrainingRun, settings: Settings) -> int:
                  " (promoted)" if promoted else "")
         return version.id
 
-
-def create_run(engine: str, params: dict[str, Any], requested_by: str,
-               receipt_ids: Sequence[int] | None = None) -> int:
-    with session_scope() as session:
-        run = TrainingRun(engine=engine, params=params, requested_by=requested_by,
-                          dataset={"receipt_ids": list(receipt_ids)} if receipt_ids else {})
-        session.add(run)
-        session.flush()
-        return run.id

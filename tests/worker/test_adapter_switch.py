@@ -46,12 +46,13 @@ def test_promoted_adapter_serves_the_next_batch(client, start_worker, internvl_s
         label = json.loads((DATA / receipt["original_name"]).with_suffix(".json").read_text())
         assert client.post(f"/api/v1/receipts/{receipt['id']}/corrections",
                            json={"fields": label, "author": "rev"}).status_code == 201
-    from trainer.run import create_run, execute
+    from shared.training_runs import create_run
+    from trainer.run import execute
 
     params = {"epochs": 6, "batch_size": 2, "learning_rate": 5e-3, "lora_r": 8, "lora_alpha": 16,
               "precision": "fp32", "max_tiles": 2, "held_out": 0.25}
-    run_id = create_run("internvl", params, requested_by="test",
-                        receipt_ids=[r["id"] for r in first])
+    with session_scope() as session:
+        run_id = create_run(session, "internvl", params, "test", [r["id"] for r in first]).id
     version_id = execute(run_id, settings)
     run = client.get(f"/api/v1/training-runs/{run_id}").get_json()
     assert run["status"] == "done" and run["progress"] == 1.0

@@ -35,14 +35,15 @@ def test_corrections_train_a_version_the_worker_then_serves(client, start_worker
         client.post(f"/api/v1/receipts/{receipt['id']}/corrections", json={"fields": label})
 
     from shared.config import get_settings, reset_settings_cache
-    from trainer.run import create_run, execute
+    from shared.training_runs import create_run
+    from trainer.run import execute
 
     reset_settings_cache()
     with session_scope() as session:
         serving = active_version(session, "ocr")  # an earlier test may have promoted one
         serving_id = serving.id if serving else None
-    run_id = create_run("ocr", {"held_out": 0.34}, requested_by="test",
-                        receipt_ids=[r["id"] for r in first])
+        run_id = create_run(session, "ocr", {"held_out": 0.34}, "test",
+                            [r["id"] for r in first]).id
     version_id = execute(run_id, get_settings())
     run = client.get(f"/api/v1/training-runs/{run_id}").get_json()
     assert run["status"] == "done", run["error"]

@@ -6,12 +6,11 @@ from flask_login import current_user
 from flask_smorest import abort
 from sqlalchemy import select
 
-from shared.broker import celery_app
 from shared.config import get_settings
 from shared.db.models import ModelVersion, TrainingRun
 from shared.engines import ENGINE_NAMES
 from shared.model_versions import activate, deactivate_all
-from shared.queues import TASK_TRAIN, TRAINING_QUEUE
+from shared.training_runs import create_run, enqueue_run
 from web.api import blp
 from web.api.schemas import ModelVersionSchema, TrainingRunInSchema, TrainingRunSchema
 from web.db import db, get_or_404
@@ -23,12 +22,10 @@ def queue_training_run(engine: str | None, params: dict, receipt_ids: list[int],
     engine = engine or get_settings().engine
     if engine not in ENGINE_NAMES:
         abort(422, message=f"unknown engine {engine!r}; choose one of {sorted(ENGINE_NAMES)}")
-    run = TrainingRun(engine=engine, params={**params, "auto_promote": auto_promote},
-                      requested_by=requested_by,
-                      dataset={"receipt_ids": receipt_ids} if receipt_ids else {})
-    db().add(run)
+    run = create_run(db(), engine, {**params, "auto_promote": auto_promote}, requested_by,
+                     receipt_ids)
     db().commit()
-    celery_app().send_task(TASK_TRAIN, kwargs={"run_id": run.id}, queue=TRAINING_QUEUE)
+    enqueue_run(run.id)
     return run
 
 
