@@ -120,6 +120,11 @@ class Settings(BaseSettings):
         return load_fields(self.fields_file)
 
     @property
+    def models_cache_dir(self) -> Path:
+        """Where stored model artefacts are unpacked on this machine."""
+        return self.data_dir.resolve() / "models"
+
+    @property
     def max_file_bytes(self) -> int:
         return int(self.max_file_mb * 1024 * 1024)
 

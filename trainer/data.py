@@ -57,8 +57,7 @@ def from_corrections(session: Session, storage: Storage,
         examples.append(Labelled(
             name=f"receipt-{receipt.id}", label=final_values(receipt, names),
             data=storage.get(receipt.storage_key),
-            lines=tuple(OcrLine(ln["text"], tuple(ln["box"]), ln.get("score", 1.0))
-                        for ln in lines) if lines else None,
+            lines=tuple(OcrLine.from_json(ln) for ln in lines) if lines else None,
         ))
     return examples
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from importlib.metadata import version
-from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
@@ -19,17 +18,6 @@ from shared.images import decode
 from shared.storage import get_storage
 
 log = logging.getLogger(__name__)
-_reader: Any = None
-
-
-def _read(image: Any) -> list[dict[str, Any]]:
-    global _reader
-    if _reader is None:  # one reader per worker process, built on first use
-        from shared.engines.ocr.reader import LineReader
-
-        _reader = LineReader(threads=get_settings().ocr_threads)
-    return [{"text": ln.text, "box": list(ln.box), "score": round(ln.score, 3)}
-            for ln in _reader.read(image)]
 
 
 def read_text(receipt_id: int) -> str:
@@ -41,7 +29,9 @@ def read_text(receipt_id: int) -> str:
             return "already read"
         key = receipt.storage_key
     image = decode(get_storage().get(key), get_settings().max_image_pixels).image
-    lines = _read(image)
+    from shared.engines.ocr.reader import shared_reader  # rapidocr: only where it runs
+
+    lines = [ln.to_json() for ln in shared_reader(get_settings().ocr_threads).read(image)]
     try:
         with session_scope() as session:
             session.add(ReceiptText(receipt_id=receipt_id, lines=lines,

@@ -28,6 +28,11 @@ def _after_fork(**_: object) -> None:
     dispose_engines()
 
 
+def _backoff(task: Task) -> int:
+    """Seconds before the next try: 1, 2, 4, ... up to a minute."""
+    return min(2 ** task.request.retries, 60)
+
+
 @worker_ready.connect
 def _send_unsent(**_: object) -> None:
     """Receipts committed while the broker was unreachable are sent when a worker starts."""
@@ -48,13 +53,13 @@ def extract_receipt(self: Task, receipt_id: int, job_id: str) -> str:
         return process_receipt(receipt_id, job_id).value
     except TRANSIENT as exc:
         log.warning("receipt %s: transient error, retrying: %s", receipt_id, exc)
-        raise self.retry(exc=exc, countdown=min(2 ** self.request.retries, 60)) from exc
+        raise self.retry(exc=exc, countdown=_backoff(self)) from exc
     except Exception as exc:
         # An engine bug or an input the engine chokes on: retry a few times, then record it on
         # the receipt instead of losing it silently.
         if self.request.retries < self.max_retries:
             log.exception("receipt %s: engine error, retrying", receipt_id)
-            raise self.retry(exc=exc, countdown=min(2 ** self.request.retries, 60)) from exc
+            raise self.retry(exc=exc, countdown=_backoff(self)) from exc
         log.exception("receipt %s: giving up", receipt_id)
         return fail(receipt_id, job_id, f"extraction failed: {type(exc).__name__}: {exc}").value
 
@@ -65,4 +70,4 @@ def read_receipt_text(self: Task, receipt_id: int) -> str:
     try:
         return read_text(receipt_id)
     except TRANSIENT as exc:
-        raise self.retry(exc=exc, countdown=min(2 ** self.request.retries, 60)) from exc
+        raise self.retry(exc=exc, countdown=_backoff(self)) from exc

@@ -21,11 +21,11 @@ log = logging.getLogger(__name__)
 _last_check: dict[int, float] = {}
 
 
-def sync_version(engine: Engine, *, force: bool = False) -> None:
+def sync_version(engine: Engine) -> None:
     if not engine.supports_versions:
         return
     now = time.monotonic()
-    if not force and now - _last_check.get(id(engine), -1e9) < get_settings().adapter_check_s:
+    if now - _last_check.get(id(engine), -1e9) < get_settings().adapter_check_s:
         return
     _last_check[id(engine)] = now
     with session_scope() as session:
@@ -38,9 +38,8 @@ def sync_version(engine: Engine, *, force: bool = False) -> None:
             if version is not None:
                 if not version.artifact_key:
                     raise RuntimeError("the version has no stored artifact")
-                settings = get_settings()
                 folder = unpack(version.artifact_key, get_storage(),
-                                settings.data_dir.resolve() / "models")
+                                get_settings().models_cache_dir)
             engine.use_version(wanted, folder)
         except Exception as exc:
             message = f"could not load model version {wanted}: {exc}"

@@ -22,7 +22,6 @@ class OcrRecipe:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._reader: Any = None
 
     def base_model(self, params: dict[str, Any]) -> str:
         from importlib.metadata import version
@@ -34,11 +33,9 @@ class OcrRecipe:
         receipts that never went through the OCR engine (e.g. a labelled folder)."""
         if example.lines is not None:
             return list(example.lines)
-        if self._reader is None:
-            from shared.engines.ocr.reader import LineReader
+        from shared.engines.ocr.reader import shared_reader
 
-            self._reader = LineReader(threads=self.settings.ocr_threads)
-        return self._reader.read(example.image())
+        return shared_reader(self.settings.ocr_threads).read(example.image())
 
     def fit(self, train_set: Sequence[Labelled], fields: Sequence[FieldSpec],
             params: dict[str, Any], out_dir: Path, progress: Progress) -> dict[str, Any]:

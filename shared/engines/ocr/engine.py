@@ -14,7 +14,7 @@ from shared.config import get_settings
 from shared.engines.base import Engine, ExtractionResult
 from shared.engines.ocr.fields import extract_fields
 from shared.engines.ocr.learned import LearnedExtractor
-from shared.engines.ocr.reader import LineReader
+from shared.engines.ocr.reader import shared_reader
 from shared.fields import FieldSpec
 
 
@@ -24,7 +24,7 @@ class OcrEngine(Engine):
 
     def __init__(self, fields: Sequence[FieldSpec]) -> None:
         super().__init__(fields)
-        self._reader = LineReader(threads=get_settings().ocr_threads)
+        self._reader = shared_reader(get_settings().ocr_threads)
         self._learned: LearnedExtractor | None = None
         self._version_id: int | None = None
 
@@ -49,9 +49,7 @@ class OcrEngine(Engine):
         lines = self._reader.read(image)
         # The lines are kept as the raw output: review pages locate values on them, and the
         # trainer learns from them without reading the image again.
-        raw = json.dumps(
-            [{"text": ln.text, "box": ln.box, "score": round(ln.score, 3)} for ln in lines]
-        )
+        raw = json.dumps([ln.to_json() for ln in lines])
         fields = (self._learned.extract(lines, self.fields) if self._learned
                   else extract_fields(lines, self.fields))
         return ExtractionResult(fields=fields, raw_output=raw)

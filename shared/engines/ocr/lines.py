@@ -37,6 +37,16 @@ class OcrLine:
     def y_center(self) -> float:
         return (self.box[1] + self.box[3]) / 2
 
+    def to_json(self) -> dict[str, object]:
+        """The stored form (extraction raw output, receipt text lines)."""
+        return {"text": self.text, "box": list(self.box), "score": round(self.score, 3)}
+
+    @classmethod
+    def from_json(cls, raw: dict) -> OcrLine:
+        box = raw["box"]
+        return cls(text=raw["text"], box=(box[0], box[1], box[2], box[3]),
+                   score=float(raw.get("score", 1.0)))
+
     @classmethod
     def from_quad(cls, quad: list[list[float]], text: str, score: float) -> OcrLine:
         xs = [float(p[0]) for p in quad]

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 from PIL import Image
 
 from shared.engines.ocr.lines import OcrLine
+
+
+@cache
+def shared_reader(threads: int) -> LineReader:
+    """One reader (two ONNX sessions) per process, whoever in it needs lines."""
+    return LineReader(threads)
 
 
 class LineReader:
