@@ -9,7 +9,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from PIL import Image
 
@@ -77,3 +77,12 @@ class Engine(ABC):
     @abstractmethod
     def extract(self, images: Sequence[Image.Image]) -> list[ExtractionResult]:
         """One result per image, in order. A bad image yields a result with ``error`` set."""
+
+    def prepare(self, images: Sequence[Image.Image]) -> Any:
+        """Work that can run ahead of the model (resizing, tiling, uploading), so a caller can
+        prepare the next batch while this one runs. Pass the result to ``extract_prepared``."""
+        return list(images)
+
+    def extract_prepared(self, prepared: Any) -> list[ExtractionResult]:
+        """``extract`` for what ``prepare`` returned."""
+        return self.extract(prepared)
