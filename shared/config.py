@@ -80,6 +80,13 @@ class Settings(BaseSettings):
     adapter_check_s: float = Field(
         default=5.0, ge=0, description="How often a worker looks for a new active model version."
     )
+    worker_batch_size: int = Field(
+        default=1, ge=1,
+        description="Receipts a worker gathers across tasks into one engine call (1: none).",
+    )
+    worker_batch_wait_ms: float = Field(
+        default=50, ge=0, description="Longest wait for a batch to fill after its first receipt."
+    )
 
     @field_validator("engine")
     @classmethod
