@@ -327,17 +327,49 @@ def serve_one(args: argparse.Namespace, engine: Any, model: Any, jpegs: list[byt
 # ---------------------------------------------------------------- (c) training
 
 
+# Tokens of --train-variants, joined with "+" (e.g. "new+nockpt+b16"): TrainParams overrides.
+TRAIN_TOKENS: dict[str, dict[str, Any]] = {
+    "new": {},  # TrainParams' defaults
+    # The loop as it was before the speed options: full logits, fp32 upcast, serial processor.
+    "old": {"answer_only_loss": False, "fp32_upcast": True, "cache_image_features": False,
+            "num_workers": 0, "fused_adamw": False},
+    "ckpt": {"gradient_checkpointing": True}, "nockpt": {"gradient_checkpointing": False},
+    "cache": {"cache_image_features": True}, "nocache": {"cache_image_features": False},
+    "answer": {"answer_only_loss": True}, "full": {"answer_only_loss": False},
+    "upcast": {"fp32_upcast": True}, "noupcast": {"fp32_upcast": False},
+    "fused": {"fused_adamw": True}, "unfused": {"fused_adamw": False},
+}
+
+
+def train_overrides(variant: str) -> dict[str, Any]:
+    """TrainParams overrides of a variant; also w<N> (data workers) and b<N> (batch size)."""
+    out: dict[str, Any] = {}
+    for token in variant.split("+"):
+        if token in TRAIN_TOKENS:
+            out.update(TRAIN_TOKENS[token])
+        elif token[:1] in "wb" and token[1:].isdigit():
+            out["num_workers" if token[0] == "w" else "batch_size"] = int(token[1:])
+        else:
+            raise ValueError(f"unknown train variant token {token!r}")
+    return out
+
+
 def run_train(args: argparse.Namespace, model_dir: Path, paths: list[Path], precision: str,
-              report: Report) -> None:
+              report: Report, variant: str = "new") -> None:
     from trainer.data import Labelled
     from trainer.qlora import TrainParams, fit
 
-    n = args.train_steps * args.train_batch  # one epoch of exactly --train-steps steps
+    overrides = {"gradient_checkpointing": True, "batch_size": args.train_batch,
+                 **train_overrides(variant)}
+    batch = overrides["batch_size"]
+    # --train-epochs passes over one set of receipts, --train-steps steps in all (a later epoch
+    # reads the image feature cache).
+    n = max(1, args.train_steps * batch // args.train_epochs)
     examples = [Labelled(f"synthetic-{i}", receipt_label(args.seed + i), path=paths[i % len(paths)])
                 for i in range(n)]
-    params = TrainParams(epochs=1.0, batch_size=args.train_batch, lora_r=128, lora_alpha=256,
-                         precision=precision, gradient_checkpointing=True, max_tiles=args.max_tiles,
-                         seed=args.seed)
+    params = TrainParams(**{**dict(epochs=float(args.train_epochs), lora_r=128, lora_alpha=256,
+                                   precision=precision, max_tiles=args.max_tiles,
+                                   seed=args.seed), **overrides})
     stamps: list[float] = []
 
     def progress(step: int, total: int, loss: float) -> None:
@@ -348,24 +380,33 @@ def run_train(args: argparse.Namespace, model_dir: Path, paths: list[Path], prec
         t = time.perf_counter()
         result = fit(str(model_dir), examples, SROIE_FIELDS, params, Path(out),
                      device=args.device, progress=progress)
-        log(f"train {precision}: fit() returned after {time.perf_counter() - t:.1f}s "
+        log(f"train {precision} {variant}: fit() returned after {time.perf_counter() - t:.1f}s "
             "(model load + steps + adapter save)")
     # fit's own rate includes the first step (CUDA/cuBLAS warm-up); the steady rate leaves it out.
     steady = None
     if len(stamps) >= 2:
-        steady = (len(stamps) - 1) * args.train_batch / (stamps[-1] - stamps[0])
+        steady = (len(stamps) - 1) * batch / (stamps[-1] - stamps[0])
     kind = "QLoRA 4-bit" if precision == "4bit" else f"LoRA {precision}"
+    name = (f"train: {kind}, r=128, {variant}, "
+            f"{'grad ckpt' if params.gradient_checkpointing else 'no ckpt'}")
     peak = result.peak_memory_gb
-    report.row(f"train: {kind}, r=128, grad ckpt (fit's rate, first step included)",
-               args.train_batch, result.samples_per_s, "samples/s", peak, steps=len(stamps),
-               seconds=result.seconds, losses=result.losses)
+    options = {k: v for k, v in params.to_dict().items() if k in overrides}
+    report.row(f"{name} (fit's rate, first step included)", batch, result.samples_per_s,
+               "samples/s", peak, steps=len(stamps), seconds=result.seconds,
+               losses=result.losses, options=options)
     if steady is not None:
-        report.row(f"train: {kind}, r=128, grad ckpt (steady: first step excluded)",
-                   args.train_batch, steady, "samples/s", peak, steps=len(stamps) - 1,
-                   seconds=stamps[-1] - stamps[0])
-    log(f"train {kind}: {result.samples} samples in {result.seconds:.2f}s -> "
+        report.row(f"{name} (steady: first step excluded)", batch, steady, "samples/s", peak,
+                   steps=len(stamps) - 1, seconds=stamps[-1] - stamps[0], options=options)
+    per_epoch = len(stamps) // args.train_epochs
+    last = None
+    if args.train_epochs > 1 and 0 < per_epoch < len(stamps):
+        last = per_epoch * batch / (stamps[-1] - stamps[-1 - per_epoch])
+        report.row(f"{name} (last epoch only)", batch, last, "samples/s", peak,
+                   steps=per_epoch, options=options)
+    log(f"{name}: {result.samples} samples in {result.seconds:.2f}s -> "
         f"{result.samples_per_s:.2f} samples/s as fit reports it (first step included); "
         f"steady {steady if steady is None else round(steady, 2)} samples/s; "
+        f"last epoch {last if last is None else round(last, 2)} samples/s; "
         f"peak {peak if peak is None else round(peak, 2)} GB; "
         f"loss {result.losses[0]:.3f} -> {result.losses[-1]:.3f}")
 
@@ -400,6 +441,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--train-steps", type=int, default=20)
     p.add_argument("--train-batch", type=int, default=8)
     p.add_argument("--train-bf16", action="store_true", help="also train plain LoRA on bf16")
+    p.add_argument("--train-variants", default="new",
+                   help="comma list of trainer settings to run side by side, each tokens joined "
+                        "by '+': new (TrainParams defaults), old (before the speed options), "
+                        "ckpt/nockpt, cache/nocache, answer/full, upcast/noupcast, "
+                        "fused/unfused, w<N> data workers, b<N> batch; e.g. old,new,new+nockpt")
+    p.add_argument("--train-epochs", type=int, default=1,
+                   help="passes over the receipts within --train-steps (2+: cached features)")
     p.add_argument("--new-tokens", type=int, default=64)
     p.add_argument("--max-tiles", type=int, default=6)
     p.add_argument("--images", type=int, default=16, help="distinct synthetic JPEGs")
@@ -463,10 +511,12 @@ def main(argv: list[str] | None = None) -> int:
         if "serve" in sections:
             section(report, "serve", lambda: run_serve(args, model_dir, jpegs, report))
         if "train" in sections:
-            section(report, "train 4bit", lambda: run_train(args, model_dir, paths, "4bit", report))
-            if args.train_bf16:
-                section(report, "train bf16",
-                        lambda: run_train(args, model_dir, paths, "bf16", report))
+            variants = [v.strip() for v in args.train_variants.split(",") if v.strip()]
+            for precision in ["4bit"] + (["bf16"] if args.train_bf16 else []):
+                for v in variants:
+                    section(report, f"train {precision} {v}",
+                            lambda p=precision, v=v: run_train(args, model_dir, paths, p, report,
+                                                               v))
 
     report.data["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
     report.save()
