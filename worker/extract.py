@@ -1,4 +1,9 @@
-"""Processing one receipt: the worker's unit of work, free of Celery so it is easy to test.
+"""Processing receipts: the worker's unit of work, free of Celery so it is easy to test.
+
+A batch of ``(receipt_id, job_id)`` items goes through two steps, which the micro-batcher
+(``worker/batching.py``) runs on two threads so the next batch is prepared while one runs:
+``prepare_batch`` (claim, load, decode, ``engine.prepare``) and ``finish_batch`` (the engine
+call, then all results written). ``process_receipt`` is a batch of one.
 
 Idempotent by construction: the extraction row is keyed by the task's job id and written in the
 same transaction that marks the receipt done, so a task delivered twice writes once.
@@ -6,18 +11,24 @@ same transaction that marks the receipt done, so a task delivered twice writes o
 
 from __future__ import annotations
 
+import json
 import logging
 import time
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
+from PIL import Image
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from shared.broker import celery_app
 from shared.config import get_settings
 from shared.db.models import Extraction, Receipt, ReceiptStatus, utcnow
 from shared.db.session import session_scope
+from shared.engines.base import Engine, ExtractionResult
 from shared.fields import FieldSpec
 from shared.images import ImageRejected, decode
 from shared.queues import TASK_READ_TEXT, queue_for_engine
@@ -26,6 +37,8 @@ from worker.engines import engine_for
 from worker.versions import sync_version
 
 log = logging.getLogger(__name__)
+
+Item = tuple[int, str]  # (receipt_id, job_id), as a task carries them
 
 
 class Outcome(StrEnum):
@@ -46,54 +59,74 @@ class _Claim:
     storage_key: str | None
 
 
-def _claim(receipt_id: int, job_id: str) -> _Claim | Outcome:
+@dataclass
+class _Group:
+    """The batch's receipts for one engine instance (engine name and field list)."""
+
+    engine_name: str
+    engine: Engine
+    indices: list[int] = field(default_factory=list)
+    prepared: Any = None
+    error: Exception | None = None  # engine.prepare raised: the group's tasks retry
+
+
+@dataclass
+class PreparedBatch:
+    items: list[Item]
+    outcomes: list[Outcome | None]  # settled at claim time: STALE or DUPLICATE
+    failures: dict[int, str]  # index -> why the file or image is unusable
+    groups: list[_Group]
+
+
+@dataclass
+class _Row:
+    """One receipt's final write."""
+
+    index: int
+    status: ReceiptStatus
+    error: str | None
+    extraction: dict[str, Any] | None  # Extraction's columns; a fresh row per write attempt
+
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def _decode_pool() -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None:  # only the batcher's stage-1 thread gets here with more than one item
+        # PIL decodes with the GIL released: a few threads decode a batch in parallel.
+        _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="decode")
+    return _pool
+
+
+def _claim_all(items: list[Item]) -> list[_Claim | Outcome]:
+    """Mark the batch's receipts processing, in one transaction."""
     with session_scope() as session:
-        receipt = session.get(Receipt, receipt_id)
-        if receipt is None or receipt.job_id != job_id:
-            return Outcome.STALE
-        done = session.scalar(select(Extraction.id).where(Extraction.job_id == job_id))
-        if done is not None or receipt.status in (ReceiptStatus.DONE, ReceiptStatus.FAILED):
-            return Outcome.DUPLICATE
-        receipt.status = ReceiptStatus.PROCESSING
-        receipt.attempts += 1
-        return _Claim(
-            engine=receipt.batch.engine,
-            fields=[FieldSpec.model_validate(f) for f in receipt.batch.fields],
-            storage_key=receipt.storage_key,
-        )
+        receipts = {r.id: r for r in session.scalars(
+            select(Receipt).where(Receipt.id.in_({rid for rid, _ in items}))
+            .options(selectinload(Receipt.batch)))}
+        stored = set(session.scalars(
+            select(Extraction.job_id).where(Extraction.job_id.in_({job for _, job in items}))))
+        claims: list[_Claim | Outcome] = []
+        for receipt_id, job_id in items:
+            receipt = receipts.get(receipt_id)
+            if receipt is None or receipt.job_id != job_id:
+                claims.append(Outcome.STALE)
+            elif job_id in stored or receipt.status in (ReceiptStatus.DONE, ReceiptStatus.FAILED):
+                claims.append(Outcome.DUPLICATE)
+            else:
+                receipt.status = ReceiptStatus.PROCESSING
+                receipt.attempts += 1
+                claims.append(_Claim(
+                    engine=receipt.batch.engine,
+                    fields=[FieldSpec.model_validate(f) for f in receipt.batch.fields],
+                    storage_key=receipt.storage_key,
+                ))
+        return claims
 
 
-def _finish(receipt_id: int, job_id: str, status: ReceiptStatus, error: str | None,
-            extraction: Extraction | None) -> Outcome:
-    try:
-        with session_scope() as session:
-            if extraction is not None:
-                session.add(extraction)
-            changed = session.execute(
-                update(Receipt)
-                .where(Receipt.id == receipt_id, Receipt.job_id == job_id)
-                .values(status=status, error=error, finished_at=utcnow(), updated_at=utcnow())
-            ).rowcount
-            if not changed:
-                session.rollback()
-                return Outcome.STALE
-    except IntegrityError:
-        # Another delivery of the same job stored its extraction first.
-        return Outcome.DUPLICATE
-    return Outcome.DONE if status == ReceiptStatus.DONE else Outcome.FAILED
-
-
-def fail(receipt_id: int, job_id: str, message: str) -> Outcome:
-    """Record a permanent failure with a message the user can act on."""
-    return _finish(receipt_id, job_id, ReceiptStatus.FAILED, message, None)
-
-
-def process_receipt(receipt_id: int, job_id: str) -> Outcome:
-    claim = _claim(receipt_id, job_id)
-    if isinstance(claim, Outcome):
-        log.info("receipt %s job %s: %s, nothing to do", receipt_id, job_id, claim)
-        return claim
-    settings = get_settings()
+def _load(claim: _Claim, max_pixels: int) -> Image.Image | str:
+    """The decoded image, or the message a user can act on."""
     try:
         if claim.storage_key is None:
             raise PermanentError("the receipt has no stored file; upload it again")
@@ -102,34 +135,164 @@ def process_receipt(receipt_id: int, job_id: str) -> Outcome:
         except StorageError as exc:
             raise PermanentError(f"{exc}; upload the receipt again") from exc
         try:
-            image = decode(data, settings.max_image_pixels).image
+            return decode(data, max_pixels).image
         except ImageRejected as exc:
             raise PermanentError(str(exc)) from exc
     except PermanentError as exc:
-        return fail(receipt_id, job_id, str(exc))
+        return str(exc)
 
-    engine = engine_for(claim.engine, claim.fields)
-    sync_version(engine)  # between receipts: pick up a newly promoted adapter
+
+def prepare_batch(items: list[Item]) -> PreparedBatch:
+    """Stage 1: claim, load and decode, group by engine, ``engine.prepare``."""
+    claims = _claim_all(items)
+    batch = PreparedBatch(items, [c if isinstance(c, Outcome) else None for c in claims], {}, [])
+    for (receipt_id, job_id), claim in zip(items, claims, strict=True):
+        if isinstance(claim, Outcome):
+            log.info("receipt %s job %s: %s, nothing to do", receipt_id, job_id, claim)
+    todo = [(i, c) for i, c in enumerate(claims) if isinstance(c, _Claim)]
+    max_pixels = get_settings().max_image_pixels
+    if len(todo) > 1:
+        loaded = list(_decode_pool().map(lambda ic: _load(ic[1], max_pixels), todo))
+    else:
+        loaded = [_load(c, max_pixels) for _, c in todo]
+
+    groups: dict[tuple[str, str], tuple[_Group, list[Image.Image]]] = {}
+    for (i, claim), image in zip(todo, loaded, strict=True):
+        if isinstance(image, str):
+            batch.failures[i] = image
+            continue
+        key = (claim.engine, json.dumps([f.model_dump() for f in claim.fields], sort_keys=True))
+        if key not in groups:
+            groups[key] = (_Group(claim.engine, engine_for(claim.engine, claim.fields)), [])
+        group, images = groups[key]
+        group.indices.append(i)
+        images.append(image)
+    for group, images in groups.values():
+        try:
+            group.prepared = group.engine.prepare(images)
+        except Exception as exc:
+            group.error = exc
+        batch.groups.append(group)
+    return batch
+
+
+def _extract(group: _Group) -> tuple[list[ExtractionResult], float]:
+    if group.error is not None:
+        raise group.error
+    sync_version(group.engine)  # between batches: pick up a newly promoted adapter
     started = time.perf_counter()
-    result = engine.extract([image])[0]
-    duration_ms = (time.perf_counter() - started) * 1000
-    extraction = Extraction(
-        receipt_id=receipt_id,
-        job_id=job_id,
-        engine=claim.engine,
-        model_name=engine.model_name,
-        model_version_id=engine.model_version,
-        fields={name: fv.to_json() for name, fv in result.fields.items()},
-        raw_output=result.raw_output,
-        duration_ms=duration_ms,
-    )
-    status = ReceiptStatus.FAILED if result.error else ReceiptStatus.DONE
-    outcome = _finish(receipt_id, job_id, status, result.error, extraction)
-    # The OCR engine's own lines are in its raw output; other engines may give no boxes.
-    boxless = any(fv.value and not fv.box for fv in result.fields.values())
-    if outcome is Outcome.DONE and claim.engine != "ocr" and boxless:
-        _request_text_lines(receipt_id)
-    return outcome
+    results = group.engine.extract_prepared(group.prepared)
+    seconds = time.perf_counter() - started
+    if len(results) != len(group.indices):
+        raise RuntimeError(f"engine {group.engine_name} gave {len(results)} results "
+                           f"for {len(group.indices)} receipts")
+    log.info("extracted batch of %d receipts in %.2fs", len(results), seconds)
+    group.prepared = None  # free what prepare made (GPU tensors) before the next batch
+    return results, seconds
+
+
+def finish_batch(batch: PreparedBatch) -> list[Outcome | Exception]:
+    """Stage 2: run each group's engine, write every result; one outcome per item, or the
+    exception that failed its whole group (the task retries)."""
+    results: list[Outcome | Exception | None] = list(batch.outcomes)
+    rows = [_Row(i, ReceiptStatus.FAILED, message, None) for i, message in batch.failures.items()]
+    boxless: set[int] = set()
+    for group in batch.groups:
+        try:
+            extracted, seconds = _extract(group)
+        except Exception as exc:
+            for i in group.indices:
+                results[i] = exc
+            continue
+        duration_ms = seconds * 1000 / len(extracted)  # each receipt's share of the call
+        for i, result in zip(group.indices, extracted, strict=True):
+            receipt_id, job_id = batch.items[i]
+            rows.append(_Row(
+                i, ReceiptStatus.FAILED if result.error else ReceiptStatus.DONE, result.error,
+                {"receipt_id": receipt_id, "job_id": job_id, "engine": group.engine_name,
+                 "model_name": group.engine.model_name,
+                 "model_version_id": group.engine.model_version,
+                 "fields": {name: fv.to_json() for name, fv in result.fields.items()},
+                 "raw_output": result.raw_output, "duration_ms": duration_ms}))
+            # The OCR engine's own lines are in its raw output; other engines may give no boxes.
+            if group.engine_name != "ocr" and any(
+                    fv.value and not fv.box for fv in result.fields.values()):
+                boxless.add(i)
+    for i, outcome in _write(batch.items, rows).items():
+        results[i] = outcome
+        if outcome is Outcome.DONE and i in boxless:
+            _request_text_lines(batch.items[i][0])
+    assert all(r is not None for r in results)
+    return results  # type: ignore[return-value]
+
+
+def _write(items: list[Item], rows: list[_Row]) -> dict[int, Outcome]:
+    """All rows in one transaction; if one collides (a redelivered job whose result is already
+    stored), each row on its own, so one duplicate does not lose the others."""
+    if not rows:
+        return {}
+    if len(rows) > 1:
+        try:
+            with session_scope() as session:
+                outcomes = {}
+                for row in rows:
+                    receipt_id, job_id = items[row.index]
+                    if not _update_receipt(session, receipt_id, job_id, row):
+                        outcomes[row.index] = Outcome.STALE  # its extraction is not written
+                        continue
+                    if row.extraction is not None:
+                        session.add(Extraction(**row.extraction))
+                    outcomes[row.index] = _outcome(row.status)
+                session.flush()
+            return outcomes
+        except IntegrityError:
+            log.info("batch write collided with a stored result; writing one by one")
+    return {row.index: _finish(*items[row.index], row) for row in rows}
+
+
+def _update_receipt(session: Any, receipt_id: int, job_id: str, row: _Row) -> bool:
+    return bool(session.execute(
+        update(Receipt)
+        .where(Receipt.id == receipt_id, Receipt.job_id == job_id)
+        .values(status=row.status, error=row.error, finished_at=utcnow(), updated_at=utcnow())
+    ).rowcount)
+
+
+def _outcome(status: ReceiptStatus) -> Outcome:
+    return Outcome.DONE if status == ReceiptStatus.DONE else Outcome.FAILED
+
+
+def _finish(receipt_id: int, job_id: str, row: _Row) -> Outcome:
+    try:
+        with session_scope() as session:
+            if row.extraction is not None:
+                session.add(Extraction(**row.extraction))
+            if not _update_receipt(session, receipt_id, job_id, row):
+                session.rollback()
+                return Outcome.STALE
+    except IntegrityError:
+        # Another delivery of the same job stored its extraction first.
+        return Outcome.DUPLICATE
+    return _outcome(row.status)
+
+
+def fail(receipt_id: int, job_id: str, message: str) -> Outcome:
+    """Record a permanent failure with a message the user can act on."""
+    return _finish(receipt_id, job_id, _Row(0, ReceiptStatus.FAILED, message, None))
+
+
+def process_receipts(items: list[Item]) -> list[Outcome]:
+    """Both stages in the caller's thread. An engine error is raised (after the rest of the
+    batch is written), for the caller's retry logic."""
+    results = finish_batch(prepare_batch(items))
+    for result in results:
+        if isinstance(result, Exception):
+            raise result
+    return results  # type: ignore[return-value]
+
+
+def process_receipt(receipt_id: int, job_id: str) -> Outcome:
+    return process_receipts([(receipt_id, job_id)])[0]
 
 
 def _request_text_lines(receipt_id: int) -> None:

@@ -13,7 +13,7 @@ from shared.config import get_settings
 from shared.db.session import dispose_engines, session_scope
 from shared.dispatch import requeue_unsent
 from shared.queues import TASK_EXTRACT, TASK_READ_TEXT
-from worker.extract import fail, process_receipt
+from worker.extract import Outcome, fail, process_receipt
 from worker.read_text import read_text
 
 log = logging.getLogger(__name__)
@@ -46,11 +46,21 @@ def _send_unsent(**_: object) -> None:
         log.warning("sent %d receipts that had never reached the queue", sent)
 
 
+def _process(receipt_id: int, job_id: str) -> Outcome:
+    if get_settings().worker_batch_size > 1:
+        from worker.batching import receipt_batcher
+
+        # Wait here while the receipt rides in a batch with other tasks' receipts; returns
+        # once its result is written, so acks_late acks only then.
+        return receipt_batcher()((receipt_id, job_id))
+    return process_receipt(receipt_id, job_id)
+
+
 @app.task(name=TASK_EXTRACT, bind=True, acks_late=True, reject_on_worker_lost=True,
           max_retries=get_settings().task_max_retries)
 def extract_receipt(self: Task, receipt_id: int, job_id: str) -> str:
     try:
-        return process_receipt(receipt_id, job_id).value
+        return _process(receipt_id, job_id).value
     except TRANSIENT as exc:
         log.warning("receipt %s: transient error, retrying: %s", receipt_id, exc)
         raise self.retry(exc=exc, countdown=_backoff(self)) from exc
