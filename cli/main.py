@@ -61,8 +61,18 @@ def web(host: str, port: int) -> None:
 @click.option("--concurrency", "-c", default=1, show_default=True, type=int)
 @click.option("--pool", default="prefork", show_default=True,
               type=click.Choice(["prefork", "solo", "threads"]))
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              help="Receipts gathered across tasks into one engine call. Above 1 the worker "
+                   "uses the threads pool, concurrency at least 2 x batch size (a batch fills "
+                   "while the previous one runs) and prefetch multiplier 1, whatever --pool "
+                   "and -c say. [default: RECEIPTFLOW_WORKER_BATCH_SIZE; for internvl, "
+                   "RECEIPTFLOW_INTERNVL_BATCH_SIZE]")
+@click.option("--batch-wait-ms", type=click.FloatRange(min=0), default=None,
+              help="Longest wait for a batch to fill after its first receipt "
+                   "[default: RECEIPTFLOW_WORKER_BATCH_WAIT_MS, 50]")
 @click.option("--loglevel", default="info", show_default=True)
-def worker(engine: str | None, concurrency: int, pool: str, loglevel: str) -> None:
+def worker(engine: str | None, concurrency: int, pool: str, batch_size: int | None,
+           batch_wait_ms: float | None, loglevel: str) -> None:
     """Run a Celery worker for one engine's queue."""
     from shared.engines import ENGINE_NAMES
     from shared.queues import queue_for_engine
@@ -71,12 +81,32 @@ def worker(engine: str | None, concurrency: int, pool: str, loglevel: str) -> No
     engine = engine or settings.engine
     if engine not in ENGINE_NAMES:
         raise click.BadParameter(f"choose one of {sorted(ENGINE_NAMES)}", param_hint="--engine")
+    if batch_size is None:
+        # The GPU engine is only fast on big batches; the CPU one gains nothing from them.
+        explicit = "worker_batch_size" in settings.model_fields_set
+        batch_size = (settings.internvl_batch_size if engine == "internvl" and not explicit
+                      else settings.worker_batch_size)
+    if batch_wait_ms is None:
+        batch_wait_ms = settings.worker_batch_wait_ms
+    # Task bodies read these from the settings, like every other option.
+    os.environ["RECEIPTFLOW_WORKER_BATCH_SIZE"] = str(batch_size)
+    os.environ["RECEIPTFLOW_WORKER_BATCH_WAIT_MS"] = str(batch_wait_ms)
+    reset_settings_cache()
+    _settings()
+    extra = []
+    if batch_size > 1:
+        # Blocked task threads are what fill a batch: one batch in hand, the next gathering.
+        pool, concurrency = "threads", max(concurrency, 2 * batch_size)
+        extra = ["--prefetch-multiplier", "1"]
+        click.echo(f"batching up to {batch_size} receipts per engine call (waiting up to "
+                   f"{batch_wait_ms:g} ms): threads pool, concurrency {concurrency}, "
+                   "prefetch multiplier 1")
     from worker.tasks import app
 
     app.worker_main([
         "worker", "-Q", queue_for_engine(engine), "-c", str(concurrency), "-P", pool,
         "-n", f"{engine}-%h-{os.getpid()}", "--loglevel", loglevel, "--without-gossip",
-        "--without-mingle",
+        "--without-mingle", *extra,
     ])
 
 
