@@ -195,7 +195,7 @@ def _batches(examples: Sequence[Labelled], collate: Collator, steps: list[list[l
     loader = torch.utils.data.DataLoader(
         _Indexed(examples), batch_sampler=[c for step in steps for c in step],
         collate_fn=_CollateIndexed(collate), num_workers=workers,
-        pin_memory=device.startswith("cuda"), prefetch_factor=4,
+        pin_memory=device.startswith("cuda"),
         # Its own generator: drawing the workers' base seed from the global one would shift
         # the LoRA dropout masks against a run without workers.
         generator=torch.Generator().manual_seed(params.seed),
