@@ -77,6 +77,20 @@ class Settings(BaseSettings):
     internvl_merge_adapter: bool = Field(
         default=True, description="Merge the active LoRA into bf16 weights for serving speed."
     )
+    internvl_decoder: Literal["graph", "generate"] = Field(
+        default="graph",
+        description="graph: our greedy loop, its decode step replayed from a CUDA graph on "
+                    "CUDA (the same loop, eagerly, elsewhere); generate: transformers' "
+                    "generate, the unoptimised reference.",
+    )
+    internvl_fp8: bool = Field(
+        default=False,
+        description="FP8 matrix products in the vision tower and language model (Hopper GPUs, "
+                    "bf16 base, graph decoder). Faster; answers can differ slightly from bf16.",
+    )
+    internvl_min_new_tokens: int = Field(
+        default=0, ge=0, description="Generate at least this many tokens (benchmarks force it)."
+    )
     adapter_check_s: float = Field(
         default=5.0, ge=0, description="How often a worker looks for a new active model version."
     )

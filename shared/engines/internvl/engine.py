@@ -1,11 +1,20 @@
 """InternVL engine: batched generation over receipt images, JSON answers, per-field confidence,
-and LoRA adapters that can be switched while the worker runs."""
+and LoRA adapters that can be switched while the worker runs.
+
+A batch goes through two stages, so a caller can overlap them (``prepare`` the next batch in a
+thread while ``extract_prepared`` runs this one): ``prepare`` resizes and tiles the images (on
+the GPU when serving there) and groups them by tile count, so every group shares one prompt
+(its token ids are computed once per tile count) and needs no padding; ``extract_prepared``
+decodes each group greedily and parses the answers.
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +23,31 @@ from PIL import Image
 
 from shared.config import Settings, get_settings
 from shared.engines.base import Engine, ExtractionResult, FieldValue
-from shared.engines.internvl import prompt
+from shared.engines.internvl import fp8, prompt
 from shared.engines.internvl.adapters import AdapterSlot
 from shared.engines.internvl.confidence import TopProbRecorder, span_confidence, token_char_ends
+from shared.engines.internvl.decoding import GreedyDecoder, supports
 from shared.engines.internvl.loading import LoadSpec, load_processor, resolve_device
 from shared.engines.internvl.parsing import parse_answer
 from shared.fields import FieldSpec
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Group:
+    """Receipts of one batch with the same tile count: one prompt, no padding."""
+
+    rows: list[int]  # positions in the batch
+    input_ids: torch.Tensor  # (rows, prompt length)
+    pixel_values: torch.Tensor  # (tiles of all rows, 3, H, W), on the model's device
+
+
+@dataclass
+class Prepared:
+    size: int
+    groups: list[Group] = field(default_factory=list)
+    errors: dict[int, str] = field(default_factory=dict)  # row -> why it cannot be read
 
 
 class InternVLEngine(Engine):
@@ -36,8 +62,16 @@ class InternVLEngine(Engine):
         self.max_tiles = s.internvl_max_tiles
         self.batch_size = s.internvl_batch_size
         self.max_new_tokens = s.internvl_max_new_tokens
-        # A static KV cache (compiled on CUDA) is much faster for fixed shapes, but every new
-        # batch shape compiles again; serving full batches of similar receipts benefits.
+        self.min_new_tokens = s.internvl_min_new_tokens
+        self.decoder_kind = s.internvl_decoder
+        self.fp8 = s.internvl_fp8
+        if self.fp8 and (self.spec.precision != "bf16" or self.decoder_kind != "graph"):
+            raise ValueError("RECEIPTFLOW_INTERNVL_FP8 needs precision bf16 and the graph decoder")
+        if self.fp8 and not fp8.available(self.spec.device):
+            raise ValueError("RECEIPTFLOW_INTERNVL_FP8 needs a CUDA GPU with FP8 tensor cores "
+                             "(compute capability 8.9 or newer)")
+        # For the generate decoder: a static KV cache (compiled on CUDA) is faster for fixed
+        # shapes, but every new batch shape compiles again.
         self.generate_kwargs: dict[str, Any] = (
             {"cache_implementation": "static"} if s.internvl_static_cache else {}
         )
@@ -46,6 +80,11 @@ class InternVLEngine(Engine):
         self._prompt = self.processor.apply_chat_template(
             prompt.messages(self.fields), add_generation_prompt=True
         )
+        self._prompt_ids: dict[int, torch.Tensor] = {}  # tile count -> prompt token ids
+        self._decoder: GreedyDecoder | None = None
+        self._decoder_key: tuple[int, int | None] | None = None
+        # Held while launching preprocessing kernels, so a CUDA graph capture never overlaps.
+        self._gpu_lock = threading.Lock()
 
     @property
     def model(self) -> Any:
@@ -53,7 +92,8 @@ class InternVLEngine(Engine):
 
     @property
     def model_name(self) -> str:
-        return f"{Path(self.spec.path).name or self.spec.path}@{self.spec.precision}"
+        suffix = "+fp8" if self.fp8 else ""
+        return f"{Path(self.spec.path).name or self.spec.path}@{self.spec.precision}{suffix}"
 
     @property
     def model_version(self) -> int | None:
@@ -62,74 +102,152 @@ class InternVLEngine(Engine):
     def use_version(self, version_id: int | None, artifact_dir: Path | None) -> None:
         self.adapters.activate(version_id, artifact_dir)
 
+    # ------------------------------------------------------------------ the two stages
+
     def extract(self, images: Sequence[Image.Image]) -> list[ExtractionResult]:
         chunks = [list(images[i:i + self.batch_size])
                   for i in range(0, len(images), self.batch_size)]
         results: list[ExtractionResult] = []
-        # The processor (resize, tile, normalize) runs on the CPU; preparing the next chunk in
-        # a thread while the GPU generates the current one keeps the GPU busy.
+        # Prepare the next chunk in a thread while this one decodes on the GPU.
         with ThreadPoolExecutor(max_workers=1) as pool:
-            pending = pool.submit(self._preprocess, chunks[0]) if chunks else None
-            for k, chunk in enumerate(chunks):
+            pending = pool.submit(self.prepare, chunks[0]) if chunks else None
+            for k in range(len(chunks)):
                 assert pending is not None
                 prepared = pending.result()
                 if k + 1 < len(chunks):
-                    pending = pool.submit(self._preprocess, chunks[k + 1])
-                results.extend(self._generate(chunk, *prepared))
+                    pending = pool.submit(self.prepare, chunks[k + 1])
+                results.extend(self.extract_prepared(prepared))
         return results
 
-    def _preprocess(self, images: list[Image.Image]) -> tuple[Any, list[int], dict[int, str]]:
-        """Processor inputs for the readable images; an unreadable one fails alone."""
-        try:
-            return self._inputs(images), list(range(len(images))), {}
-        except Exception:
-            log.warning("batch preprocessing failed; isolating the bad images", exc_info=True)
-        good, errors = [], {}
-        for i, image in enumerate(images):
+    def prepare(self, images: Sequence[Image.Image]) -> Prepared:
+        """Tiles and prompts for the readable images, grouped by tile count; an unreadable
+        image fails alone."""
+        images = list(images)
+        prepared = Prepared(size=len(images))
+        with self._gpu_lock:
             try:
-                self._inputs([image])
-                good.append(i)
-            except Exception as exc:
-                errors[i] = f"the model's image processor cannot read this image: {exc}"
-        inputs = self._inputs([images[i] for i in good]) if good else None
-        return inputs, good, errors
-
-    def _inputs(self, images: list[Image.Image]) -> Any:
-        image_kwargs: dict[str, Any] = {"max_patches": self.max_tiles}
-        if self.spec.device.startswith("cuda"):
-            # Resize, tile and normalize on the GPU: on the CPU this costs ~25 ms a receipt
-            # and, holding the GIL, cannot overlap with generation.
-            image_kwargs["device"] = self.spec.device
-        return self.processor(
-            images=images, text=[self._prompt] * len(images), return_tensors="pt",
-            padding=True, images_kwargs=image_kwargs,
-        )
+                tiles = self._tiles(images)
+                good = list(range(len(images)))
+            except Exception:
+                log.warning("batch preprocessing failed; isolating the bad images", exc_info=True)
+                good = []
+                for i, image in enumerate(images):
+                    try:
+                        self._tiles([image])
+                        good.append(i)
+                    except Exception as exc:
+                        prepared.errors[i] = ("the model's image processor cannot read this "
+                                              f"image: {exc}")
+                tiles = self._tiles([images[i] for i in good]) if good else None
+            if tiles is None:
+                return prepared
+            pixel_values, counts = tiles
+            starts = [0]
+            for n in counts:
+                starts.append(starts[-1] + n)
+            by_count: dict[int, list[int]] = {}
+            for k, n in enumerate(counts):
+                by_count.setdefault(n, []).append(k)
+            for n, members in by_count.items():
+                ids = self._prompt_for(n, images[good[members[0]]])
+                pixels = torch.cat([pixel_values[starts[k]:starts[k + 1]] for k in members])
+                prepared.groups.append(Group(
+                    rows=[good[k] for k in members],
+                    input_ids=ids.to(pixels.device).repeat(len(members), 1),
+                    pixel_values=pixels,
+                ))
+        return prepared
 
     @torch.inference_mode()
-    def _generate(self, images: list[Image.Image], inputs: Any, good: list[int],
-                  errors: dict[int, str]) -> list[ExtractionResult]:
-        results: list[ExtractionResult] = [
-            ExtractionResult(fields=self._empty(), error=errors.get(i)) for i in range(len(images))
-        ]
-        if inputs is None:
-            return results
-        model = self.model
-        inputs = inputs.to(model.device)
-        inputs["pixel_values"] = inputs["pixel_values"].to(model.dtype)
-        recorder = TopProbRecorder()
-        out = model.generate(
-            **inputs, max_new_tokens=self.max_new_tokens, do_sample=False,
-            logits_processor=[recorder], **self.generate_kwargs,
-        )
-        generated = out[:, inputs["input_ids"].shape[1]:].tolist()
-        probs = recorder.probabilities().tolist()
-        eos = self.processor.tokenizer.eos_token_id
-        pad = self.processor.tokenizer.pad_token_id
-        for row, index in enumerate(good):
-            ids = generated[row]
-            n = next((k for k, t in enumerate(ids) if t in (eos, pad)), len(ids))
-            results[index] = self._result(ids[:n], probs[row][:n])
+    def extract_prepared(self, prepared: Prepared) -> list[ExtractionResult]:
+        results = [ExtractionResult(fields=self._empty(), error=prepared.errors.get(i))
+                   for i in range(prepared.size)]
+        for group in prepared.groups:
+            per_row = group.pixel_values.shape[0] // len(group.rows)
+            for start in range(0, len(group.rows), self.batch_size):
+                rows = group.rows[start:start + self.batch_size]
+                ids = group.input_ids[start:start + len(rows)]
+                pixels = group.pixel_values[start * per_row:(start + len(rows)) * per_row]
+                tokens, probs = self._decode(ids, pixels)
+                for row, token_ids, token_probs in zip(rows, tokens, probs, strict=True):
+                    results[row] = self._result(token_ids, token_probs)
         return results
+
+    # ------------------------------------------------------------------ preprocessing
+
+    def _tiles(self, images: list[Image.Image]) -> tuple[torch.Tensor, list[int]]:
+        kwargs: dict[str, Any] = {"max_patches": self.max_tiles, "return_tensors": "pt"}
+        if self.spec.device.startswith("cuda"):
+            # Resize, tile and normalize on the GPU: on the CPU this costs ~25 ms a receipt.
+            kwargs["device"] = self.spec.device
+        out = self.processor.image_processor(images=images, **kwargs)
+        counts = out["num_patches"]
+        counts = counts.tolist() if hasattr(counts, "tolist") else list(counts)
+        pixels = out["pixel_values"].to(self.spec.device, self.model.dtype)
+        return pixels, [int(n) for n in counts]
+
+    def _prompt_for(self, tiles: int, image: Image.Image) -> torch.Tensor:
+        """The prompt's token ids for this tile count, from the processor itself (once)."""
+        if tiles not in self._prompt_ids:
+            enc = self.processor(images=[image], text=[self._prompt], return_tensors="pt",
+                                 images_kwargs={"max_patches": self.max_tiles})
+            self._prompt_ids[tiles] = enc["input_ids"][0]
+        return self._prompt_ids[tiles]
+
+    # ------------------------------------------------------------------ decoding
+
+    def _decode(self, input_ids: torch.Tensor,
+                pixel_values: torch.Tensor) -> tuple[list[list[int]], list[list[float]]]:
+        """Greedy answer tokens and their probabilities, cut at the end of the answer."""
+        mask = torch.ones_like(input_ids)
+        if self.decoder_kind == "graph" and supports(self.model):
+            out = self._greedy().generate(input_ids, mask, pixel_values, self.max_new_tokens,
+                                          self.min_new_tokens)
+            generated, probs = out.tokens.tolist(), out.probs.tolist()
+        else:
+            recorder = TopProbRecorder()
+            kwargs = dict(self.generate_kwargs)
+            if self.min_new_tokens:
+                kwargs["min_new_tokens"] = self.min_new_tokens
+            out = self.model.generate(
+                input_ids=input_ids, attention_mask=mask, pixel_values=pixel_values,
+                max_new_tokens=self.max_new_tokens, do_sample=False,
+                logits_processor=[recorder], **kwargs,
+            )
+            generated = out[:, input_ids.shape[1]:].tolist()
+            probs = recorder.probabilities().tolist()
+        ends = self._end_ids()
+        cut = [next((k for k, t in enumerate(ids) if t in ends), len(ids)) for ids in generated]
+        return ([ids[:n] for ids, n in zip(generated, cut, strict=True)],
+                [p[:n] for p, n in zip(probs, cut, strict=True)])
+
+    def _greedy(self) -> GreedyDecoder:
+        """The decoder for the model now served (rebuilt after an adapter switch)."""
+        model = self.model
+        key = (id(model), self.adapters.version_id)
+        if self._decoder is None or self._decoder_key != key:
+            base = model.get_base_model() if hasattr(model, "get_base_model") else model
+            if self.fp8 and not getattr(base, "_receiptflow_fp8", False):
+                swapped = fp8.convert(base)
+                base._receiptflow_fp8 = True
+                log.info("serving with FP8 matrix products in %d linear layers", swapped)
+            self._decoder = None  # free the old KV caches before allocating new ones
+            # End and minimum length follow the generation config, as generate() does.
+            eos = base.generation_config.eos_token_id
+            eos_ids = [eos] if isinstance(eos, int) else list(eos or self._end_ids())
+            self._decoder = GreedyDecoder(
+                base, eos_ids, gpu_lock=self._gpu_lock,
+                # bitsandbytes' 4-bit kernels are not known to be graph-safe: run eagerly.
+                use_graphs=self.spec.device.startswith("cuda") and self.spec.precision != "4bit",
+            )
+            self._decoder_key = key
+        return self._decoder
+
+    def _end_ids(self) -> set[int]:
+        tok = self.processor.tokenizer
+        return {t for t in (tok.eos_token_id, tok.pad_token_id) if t is not None}
+
+    # ------------------------------------------------------------------ answers
 
     def _result(self, token_ids: list[int], probs: list[float]) -> ExtractionResult:
         tokenizer = self.processor.tokenizer
