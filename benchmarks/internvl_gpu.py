@@ -227,101 +227,154 @@ class Timer:
         return out
 
 
-def run_serve(args: argparse.Namespace, model_dir: Path, jpegs: list[bytes],
-              report: Report) -> None:
-    from shared.config import Settings
-    from shared.engines.internvl.engine import InternVLEngine
-    from shared.images import decode
-
-    batch_sizes = [int(b) for b in args.batch_sizes.split(",") if b.strip()]
-    settings = Settings(internvl_model=str(model_dir), internvl_precision=args.serve_precision,
-                        internvl_device=args.device, internvl_batch_size=max(batch_sizes),
-                        internvl_max_new_tokens=args.new_tokens, internvl_max_tiles=args.max_tiles)
-    t = time.perf_counter()
-    engine = InternVLEngine(SROIE_FIELDS, settings)
-    log(f"serve: {args.serve_precision} engine loaded in {time.perf_counter() - t:.1f}s")
-
-    # Break the time down without touching the engine's code: wrap its pieces on this instance.
-    engine._inputs = Timer(engine._inputs, args.device)  # type: ignore[method-assign]
-    engine._result = Timer(engine._result, "cpu")  # type: ignore[method-assign]
-    model = engine.model
-    model.generate = Timer(model.generate, args.device)
-
-    caches = ["static"] + (["dynamic"] if args.variants else [])
-    for cache in caches:
-        for bs in batch_sizes:
-            kwargs: dict[str, Any] = {"min_new_tokens": args.new_tokens}
-            if cache == "static":
-                kwargs["cache_implementation"] = "static"
-            label = f"serve: {args.serve_precision} engine.extract, {cache} cache"
-            try:
-                serve_one(args, engine, model, jpegs, bs, kwargs, label, report, decode)
-            except Exception as exc:
-                traceback.print_exc()
-                sys.stderr.flush()
-                report.note(f"{label}, batch {bs} failed: {type(exc).__name__}: {exc}"
-                            + (" (static cache on CPU: skipped)" if cache == "static"
-                               and args.device == "cpu" else ""))
-            free_memory()
-    del engine, model
+def parse_variants(text: str) -> list[tuple[str, int]]:
+    """``graph:128,fp8:128,generate:128`` -> [(kind, batch), ...]."""
+    out = []
+    for item in text.split(","):
+        if item.strip():
+            kind, _, batch = item.strip().partition(":")
+            if kind not in SERVE_KINDS:
+                raise SystemExit(f"unknown serve variant {kind!r}; choose from {SERVE_KINDS}")
+            out.append((kind, int(batch or 64)))
+    return out
 
 
+SERVE_KINDS = ("generate", "graph", "fp8")
 DECODE_POOL = ThreadPoolExecutor(max_workers=8)
 
 
-def serve_one(args: argparse.Namespace, engine: Any, model: Any, jpegs: list[bytes], bs: int,
-              kwargs: dict[str, Any], label: str, report: Report, decode: Any) -> None:
-    engine.batch_size = bs
-    engine.generate_kwargs = kwargs
-    if args.device.startswith("cuda"):
-        # Static cache auto-compiles the decode step on CUDA. Start each batch size from a clean
-        # compile state, so it gets its own static-shape graph rather than a dynamic-shape one
-        # traced after an earlier batch size (torch's automatic dynamic shapes).
-        torch._dynamo.reset()
-        if hasattr(model, "_compiled_call"):
-            del model._compiled_call
-    if args.serve_n % bs:
-        report.note(f"--serve-n {args.serve_n} is not a multiple of batch {bs}: the last, "
-                    "smaller batch is in the timing (with static cache it recompiles)")
-    n = args.serve_n
-    receipts = [jpegs[i % len(jpegs)] for i in range(n)]
+def run_serve(args: argparse.Namespace, model_dir: Path, jpegs: list[bytes],
+              report: Report) -> None:
+    """Each variant serves the same receipts through the engine's two stages, as a worker
+    does: JPEG decode + ``prepare`` of batch k+1 in a thread while ``extract_prepared`` runs
+    batch k. Answers are kept per variant to compare them afterwards."""
+    from shared.config import Settings
+    from shared.engines.internvl.engine import InternVLEngine
 
-    def serve(chunk: list[bytes]) -> tuple[list[Any], float]:
+    answers: dict[str, list[Any]] = {}
+    engines: dict[str, Any] = {}
+    for kind, bs in parse_variants(args.serve_variants):
+        label = {"generate": f"serve: {args.serve_precision}, transformers generate (reference)",
+                 "graph": f"serve: {args.serve_precision}, graph decoder",
+                 "fp8": "serve: fp8 matmuls, graph decoder"}[kind]
+        if kind not in engines:
+            for old in list(engines):  # one model in GPU memory at a time
+                del engines[old]
+            free_memory()
+            settings = Settings(
+                internvl_model=str(model_dir), internvl_precision=args.serve_precision,
+                internvl_device=args.device, internvl_batch_size=bs,
+                internvl_max_new_tokens=args.new_tokens, internvl_min_new_tokens=args.new_tokens,
+                internvl_max_tiles=args.max_tiles,
+                internvl_decoder="generate" if kind == "generate" else "graph",
+                internvl_fp8=kind == "fp8",
+            )
+            t = time.perf_counter()
+            try:
+                engines[kind] = InternVLEngine(SROIE_FIELDS, settings)
+            except Exception as exc:
+                report.note(f"{label}: cannot build the engine: {type(exc).__name__}: {exc}")
+                continue
+            log(f"serve: {kind} engine loaded in {time.perf_counter() - t:.1f}s")
+        n = args.generate_n if kind == "generate" else args.serve_n
+        try:
+            answers[f"{kind}:{bs}"] = serve_one(args, engines[kind], jpegs, bs, n, label, report)
+        except Exception as exc:
+            traceback.print_exc()
+            sys.stderr.flush()
+            report.note(f"{label}, batch {bs} failed: {type(exc).__name__}: {exc}")
+        free_memory()
+    engines.clear()
+    compare_answers(answers, report)
+
+
+def serve_one(args: argparse.Namespace, engine: Any, jpegs: list[bytes], bs: int, n: int,
+              label: str, report: Report) -> list[Any]:
+    from shared.images import decode
+
+    engine.batch_size = bs
+    receipts = [jpegs[i % len(jpegs)] for i in range(n)]
+    chunks = [receipts[i:i + bs] for i in range(0, n, bs)]
+    timers = {"prepare_s": 0.0, "wait_for_prepare_s": 0.0, "extract_s": 0.0}
+
+    def prepare(chunk: list[bytes]) -> Any:
         t = time.perf_counter()
-        # JPEG decoding releases the GIL: a worker decodes a batch's files in parallel.
+        # PIL releases the GIL while decoding: a batch's files decode in parallel.
         images = list(DECODE_POOL.map(lambda data: decode(data, MAX_PIXELS).image, chunk))
-        decoded = time.perf_counter() - t
-        return engine.extract(images), decoded
+        prepared = engine.prepare(images)
+        timers["prepare_s"] += time.perf_counter() - t
+        return prepared
+
+    def run(chunks: list[list[bytes]]) -> list[Any]:
+        results: list[Any] = []
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(prepare, chunks[0])
+            for k in range(len(chunks)):
+                t = time.perf_counter()
+                prepared = pending.result()
+                timers["wait_for_prepare_s"] += time.perf_counter() - t
+                if k + 1 < len(chunks):
+                    pending = pool.submit(prepare, chunks[k + 1])
+                t = time.perf_counter()
+                results.extend(engine.extract_prepared(prepared))
+                timers["extract_s"] += time.perf_counter() - t
+        return results
 
     reset_peak(args.device)
     t = time.perf_counter()
-    serve(receipts[:bs])  # warm-up (static cache: torch.compile on CUDA happens here)
+    run(chunks[:1])  # warm-up: CUDA graphs captured, kernels chosen
     sync(args.device)
     warm = time.perf_counter() - t
-    log(f"{label}, batch {bs}: warm-up batch {warm:.1f}s")
-
-    timers = [engine._inputs, engine._result, model.generate]
-    for timer in timers:
-        timer.seconds, timer.calls = 0.0, 0
-    decode_s = 0.0
-    results: list[Any] = []
+    for key in timers:
+        timers[key] = 0.0
     t = time.perf_counter()
-    for start in range(0, n, bs):
-        out, decoded = serve(receipts[start:start + bs])
-        results.extend(out)
-        decode_s += decoded
+    results = run(chunks)
     sync(args.device)
     seconds = time.perf_counter() - t
     rate = n / seconds
     unparsed = sum(1 for r in results if r.error)
-    breakdown = {"decode_s": round(decode_s, 3), "processor_s": round(engine._inputs.seconds, 3),
-                 "generate_s": round(model.generate.seconds, 3),
-                 "postprocess_s": round(engine._result.seconds, 3)}
+    breakdown = {k: round(v, 3) for k, v in timers.items()}
+    decoder = getattr(engine, "_decoder", None)
+    graphs = None if decoder is None else {"use_graphs": decoder.use_graphs,
+                                           "graph_error": decoder.graph_error}
     report.row(label, bs, rate, "receipts/s", peak_gb(args.device), n=n, seconds=seconds,
-               warmup_s=warm, floor_fraction=rate / args.floor, unparsed=unparsed, **breakdown)
+               warmup_s=warm, floor_fraction=rate / args.floor, unparsed=unparsed,
+               graphs=graphs, **breakdown)
     log(f"{label}, batch {bs}: {n} receipts in {seconds:.2f}s -> {rate:.2f} receipts/s "
-        f"({rate / args.floor:.1%} of the {args.floor:g}/s floor); {breakdown}; "
-        f"{unparsed}/{n} answers unparseable (expected with random weights)")
+        f"({rate / args.floor:.1%} of the {args.floor:g}/s floor), warm-up {warm:.1f}s, "
+        f"peak {peak_gb(args.device)} GB; {breakdown}; {unparsed}/{n} unparseable; "
+        f"graphs {graphs}")
+    return results
+
+
+def common_prefix(a: str, b: str) -> int:
+    return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y),
+                min(len(a), len(b)))
+
+
+def compare_answers(answers: dict[str, list[Any]], report: Report) -> None:
+    """How often two paths give the same answer for the same receipt (same batch composition):
+    the graph decoder against generate, FP8 against bf16."""
+    pairs = [(a, b) for a in answers for b in answers
+             if (a.startswith("graph:") and b.startswith("generate:"))
+             or (a.startswith("fp8:") and b.startswith("graph:"))]
+    for a, b in pairs:
+        n = min(len(answers[a]), len(answers[b]))
+        if not n:
+            continue
+        left, right = answers[a][:n], answers[b][:n]
+        same = sum(x.raw_output == y.raw_output for x, y in zip(left, right, strict=True))
+        fields = [(x.fields[f].value == y.fields[f].value)
+                  for x, y in zip(left, right, strict=True) for f in x.fields]
+        prefix = [common_prefix(x.raw_output, y.raw_output) / max(1, len(y.raw_output))
+                  for x, y in zip(left, right, strict=True)]
+        info = {"a": a, "b": b, "receipts": n, "identical_answers": same / n,
+                "identical_fields": sum(fields) / max(1, len(fields)),
+                "mean_common_prefix": sum(prefix) / n}
+        report.data.setdefault("agreement", []).append(info)
+        report.note(f"agreement {a} vs {b} over {n} receipts: {same}/{n} identical answers "
+                    f"({same / n:.1%}), fields {info['identical_fields']:.1%}, answers agree on "
+                    f"{info['mean_common_prefix']:.1%} of their text before the first difference")
 
 
 # ---------------------------------------------------------------- (c) training
@@ -433,11 +486,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--sections", default="recipe,serve,train",
                    help="comma list of recipe, serve, train")
     p.add_argument("--recipe-n", type=int, default=8)
-    p.add_argument("--serve-n", type=int, default=256)
-    p.add_argument("--batch-sizes", default="32,64")
+    p.add_argument("--serve-n", type=int, default=1024, help="receipts per serving variant")
+    p.add_argument("--generate-n", type=int, default=256,
+                   help="receipts for the (slow) transformers-generate reference")
+    p.add_argument("--serve-variants", default="generate:128,graph:128,graph:64,graph:256,fp8:128",
+                   help="comma list of KIND:BATCH, KIND one of generate, graph, fp8")
     p.add_argument("--serve-precision", choices=["bf16", "fp32", "4bit"], default="bf16")
-    p.add_argument("--variants", action="store_true",
-                   help="also serve with the default (dynamic) cache")
     p.add_argument("--train-steps", type=int, default=20)
     p.add_argument("--train-batch", type=int, default=8)
     p.add_argument("--train-bf16", action="store_true", help="also train plain LoRA on bf16")
