@@ -239,7 +239,26 @@ def parse_variants(text: str) -> list[tuple[str, int]]:
     return out
 
 
-SERVE_KINDS = ("generate", "graph", "fp8")
+SERVE_KINDS = ("generate", "eager", "graph", "fp8")
+SERVE_LABELS = {
+    "generate": "serve: {precision}, transformers generate (reference)",
+    "eager": "serve: {precision}, graph decoder, not compiled",
+    "graph": "serve: {precision}, graph decoder, compiled",
+    "fp8": "serve: fp8 matmuls, graph decoder, compiled",
+}
+
+
+def serve_settings(args: argparse.Namespace, model_dir: Path, kind: str, bs: int) -> Any:
+    from shared.config import Settings
+
+    return Settings(
+        internvl_model=str(model_dir), internvl_precision=args.serve_precision,
+        internvl_device=args.device, internvl_batch_size=bs,
+        internvl_max_new_tokens=args.new_tokens, internvl_min_new_tokens=args.new_tokens,
+        internvl_max_tiles=args.max_tiles,
+        internvl_decoder="generate" if kind == "generate" else "graph",
+        internvl_fp8=kind == "fp8", internvl_compile=kind in ("graph", "fp8"),
+    )
 DECODE_POOL = ThreadPoolExecutor(max_workers=8)
 
 
@@ -248,27 +267,17 @@ def run_serve(args: argparse.Namespace, model_dir: Path, jpegs: list[bytes],
     """Each variant serves the same receipts through the engine's two stages, as a worker
     does: JPEG decode + ``prepare`` of batch k+1 in a thread while ``extract_prepared`` runs
     batch k. Answers are kept per variant to compare them afterwards."""
-    from shared.config import Settings
     from shared.engines.internvl.engine import InternVLEngine
 
     answers: dict[str, list[Any]] = {}
     engines: dict[str, Any] = {}
     for kind, bs in parse_variants(args.serve_variants):
-        label = {"generate": f"serve: {args.serve_precision}, transformers generate (reference)",
-                 "graph": f"serve: {args.serve_precision}, graph decoder",
-                 "fp8": "serve: fp8 matmuls, graph decoder"}[kind]
+        label = SERVE_LABELS[kind].format(precision=args.serve_precision)
         if kind not in engines:
             for old in list(engines):  # one model in GPU memory at a time
                 del engines[old]
             free_memory()
-            settings = Settings(
-                internvl_model=str(model_dir), internvl_precision=args.serve_precision,
-                internvl_device=args.device, internvl_batch_size=bs,
-                internvl_max_new_tokens=args.new_tokens, internvl_min_new_tokens=args.new_tokens,
-                internvl_max_tiles=args.max_tiles,
-                internvl_decoder="generate" if kind == "generate" else "graph",
-                internvl_fp8=kind == "fp8",
-            )
+            settings = serve_settings(args, model_dir, kind, bs)
             t = time.perf_counter()
             try:
                 engines[kind] = InternVLEngine(SROIE_FIELDS, settings)
@@ -375,6 +384,63 @@ def compare_answers(answers: dict[str, list[Any]], report: Report) -> None:
         report.note(f"agreement {a} vs {b} over {n} receipts: {same}/{n} identical answers "
                     f"({same / n:.1%}), fields {info['identical_fields']:.1%}, answers agree on "
                     f"{info['mean_common_prefix']:.1%} of their text before the first difference")
+
+
+def run_agree(args: argparse.Namespace, model_dir: Path, jpegs: list[bytes],
+              report: Report) -> None:
+    """Do the fast paths give the reference's tokens? All 64 forced tokens of every receipt
+    (uncut), one batch, same weights. A random model is indecisive (its top two logits are
+    near-ties at many steps, so any rounding difference flips a choice), so this runs twice:
+    on the random weights as they are (which mostly echo their input token), and with every
+    weight matrix scaled by --sharpen, which makes the layers' outputs depend on the image and
+    the choices about as decisive as a trained model's."""
+    from shared.engines.internvl.engine import InternVLEngine
+    from shared.images import decode
+
+    images = [decode(data, MAX_PIXELS).image for data in jpegs[:args.agree_n]]
+    for scale in (1.0, args.sharpen):
+        tokens: dict[str, torch.Tensor] = {}
+        for kind in ("generate", "graph", "fp8"):
+            try:
+                engine = InternVLEngine(SROIE_FIELDS, serve_settings(args, model_dir, kind,
+                                                                     len(images)))
+            except Exception as exc:
+                report.note(f"agree: {kind}: cannot build the engine: {exc}")
+                continue
+            with torch.no_grad():
+                for weight in engine.model.parameters():
+                    if weight.dim() >= 2:
+                        weight.mul_(scale)
+            group = engine.prepare(images).groups[0]
+            mask = torch.ones_like(group.input_ids)
+            with torch.inference_mode():
+                if kind == "generate":
+                    out = engine.model.generate(
+                        input_ids=group.input_ids, attention_mask=mask,
+                        pixel_values=group.pixel_values, max_new_tokens=args.new_tokens,
+                        min_new_tokens=args.new_tokens, do_sample=False)
+                    tokens[kind] = out[:, group.input_ids.shape[1]:].cpu()
+                else:
+                    tokens[kind] = engine._greedy().generate(
+                        group.input_ids, mask, group.pixel_values, args.new_tokens,
+                        args.new_tokens).tokens
+            del engine
+            free_memory()
+        for a, b in (("graph", "generate"), ("fp8", "graph"), ("fp8", "generate")):
+            if a in tokens and b in tokens:
+                x, y = tokens[a], tokens[b]
+                info = {"a": a, "b": b, "weight_scale": scale, "receipts": x.shape[0],
+                        "identical_answers": float((x == y).all(1).float().mean()),
+                        "identical_tokens": float((x == y).float().mean()),
+                        "distinct_reference_answers": len({tuple(r) for r in y.tolist()}),
+                        "distinct_tokens_in_reference": len(set(y.flatten().tolist()))}
+                report.data.setdefault("agreement", []).append(info)
+                report.note(f"agree (weights x{scale:g}): {a} vs {b}: "
+                            f"{info['identical_answers']:.1%} identical answers, "
+                            f"{info['identical_tokens']:.1%} identical tokens over "
+                            f"{x.shape[0]} receipts x {x.shape[1]} tokens (reference: "
+                            f"{info['distinct_reference_answers']} distinct answers, "
+                            f"{info['distinct_tokens_in_reference']} distinct tokens)")
 
 
 # ---------------------------------------------------------------- (c) training
@@ -484,14 +550,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--model-dir", type=Path, default=None,
                    help="reuse a random-weight checkpoint folder instead of building one")
     p.add_argument("--sections", default="recipe,serve,train",
-                   help="comma list of recipe, serve, train")
+                   help="comma list of recipe, serve, agree, train")
     p.add_argument("--recipe-n", type=int, default=8)
     p.add_argument("--serve-n", type=int, default=1024, help="receipts per serving variant")
     p.add_argument("--generate-n", type=int, default=256,
                    help="receipts for the (slow) transformers-generate reference")
-    p.add_argument("--serve-variants", default="generate:128,graph:128,graph:64,graph:256,fp8:128",
-                   help="comma list of KIND:BATCH, KIND one of generate, graph, fp8")
+    p.add_argument("--serve-variants",
+                   default="generate:128,eager:128,graph:128,graph:64,graph:256,fp8:128",
+                   help="comma list of KIND:BATCH, KIND one of " + ", ".join(SERVE_KINDS))
     p.add_argument("--serve-precision", choices=["bf16", "fp32", "4bit"], default="bf16")
+    p.add_argument("--agree-n", type=int, default=64, help="receipts in the agreement check")
+    p.add_argument("--sharpen", type=float, default=8.0,
+                   help="agreement check: also with every weight matrix scaled by this")
     p.add_argument("--train-steps", type=int, default=20)
     p.add_argument("--train-batch", type=int, default=8)
     p.add_argument("--train-bf16", action="store_true", help="also train plain LoRA on bf16")
@@ -504,7 +574,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="passes over the receipts within --train-steps (2+: cached features)")
     p.add_argument("--new-tokens", type=int, default=64)
     p.add_argument("--max-tiles", type=int, default=6)
-    p.add_argument("--images", type=int, default=16, help="distinct synthetic JPEGs")
+    p.add_argument("--images", type=int, default=64, help="distinct synthetic JPEGs")
     p.add_argument("--floor", type=float, default=190.0,
                    help="arithmetic-floor receipts/s of the serving path (H100: ~190)")
     p.add_argument("--seed", type=int, default=0)
@@ -564,6 +634,8 @@ def main(argv: list[str] | None = None) -> int:
             section(report, "recipe", lambda: run_recipe(args, model_dir, jpegs, report))
         if "serve" in sections:
             section(report, "serve", lambda: run_serve(args, model_dir, jpegs, report))
+        if "agree" in sections:
+            section(report, "agree", lambda: run_agree(args, model_dir, jpegs, report))
         if "train" in sections:
             variants = [v.strip() for v in args.train_variants.split(",") if v.strip()]
             for precision in ["4bit"] + (["bf16"] if args.train_bf16 else []):

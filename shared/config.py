@@ -88,6 +88,12 @@ class Settings(BaseSettings):
         description="FP8 matrix products in the vision tower and language model (Hopper GPUs, "
                     "bf16 base, graph decoder). Faster; answers can differ slightly from bf16.",
     )
+    internvl_compile: bool = Field(
+        default=True,
+        description="On CUDA, torch.compile the decoder layers and vision layers of the graph "
+                    "decoder (fuses elementwise kernels; ~30 s more at start, again for new "
+                    "batch shapes).",
+    )
     internvl_min_new_tokens: int = Field(
         default=0, ge=0, description="Generate at least this many tokens (benchmarks force it)."
     )

@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +61,50 @@ class _Slots:
         self.graph: torch.cuda.CUDAGraph | None = None
 
 
+class _LayerIn(nn.Module):
+    """First half of a decoder layer up to attention: norm, q/k/v projections, rotary
+    embedding. A module, so ``torch.compile`` can fuse its elementwise work once for all
+    layers (they share the compiled code)."""
+
+    def __init__(self, layer: Any, head_dim: int) -> None:
+        super().__init__()
+        attn = layer.self_attn
+        self.norm, self.q, self.k, self.v = layer.input_layernorm, attn.q_proj, attn.k_proj, \
+            attn.v_proj
+        self.head_dim = head_dim
+
+    def forward(self, hidden: torch.Tensor, cos: torch.Tensor,
+                sin: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        from transformers.models.qwen2.modeling_qwen2 import apply_rotary_pos_emb
+
+        batch, length, _ = hidden.shape
+        shape = (batch, length, -1, self.head_dim)
+        h = self.norm(hidden)
+        q = self.q(h).view(shape).transpose(1, 2)
+        k = self.k(h).view(shape).transpose(1, 2)
+        v = self.v(h).view(shape).transpose(1, 2)
+        q, k = apply_rotary_pos_emb(q, k, cos, sin)
+        return q, k, v
+
+
+class _LayerOut(nn.Module):
+    """Second half: output projection, residual, norm, MLP, residual."""
+
+    def __init__(self, layer: Any) -> None:
+        super().__init__()
+        self.o, self.norm, self.mlp = layer.self_attn.o_proj, layer.post_attention_layernorm, \
+            layer.mlp
+
+    def forward(self, residual: torch.Tensor, attended: torch.Tensor) -> torch.Tensor:
+        hidden = residual + self.o(attended)
+        return hidden + self.mlp(self.norm(hidden))
+
+
 class GreedyDecoder:
     """Greedy generation for an InternVL model whose language model is Qwen2-shaped."""
 
     def __init__(self, model: Any, eos_ids: Sequence[int], *, use_graphs: bool | None = None,
-                 gpu_lock: threading.Lock | None = None) -> None:
+                 compile: bool = False, gpu_lock: threading.Lock | None = None) -> None:
         if not supports(model):
             raise ValueError("GreedyDecoder supports InternVL models with a Qwen2 language model")
         self.model = model
@@ -75,6 +115,13 @@ class GreedyDecoder:
         self.layers = list(self.lm.layers)
         attn = self.layers[0].self_attn
         self.head_dim = attn.head_dim
+        self._ins = [_LayerIn(layer, self.head_dim) for layer in self.layers]
+        self._outs = [_LayerOut(layer) for layer in self.layers]
+        if compile:
+            # Fuses the memory-bound elementwise kernels (norms, rotary, activations, residuals)
+            # that eager mode runs one by one; measured ~12% of a batch's GPU time on an H100.
+            for module in [*self._ins, *self._outs, *core.vision_tower.encoder.layer]:
+                module.compile()
         self.scaling = attn.scaling
         self.n_kv = model.config.text_config.num_key_value_heads
         self.n_heads = model.config.text_config.num_attention_heads
@@ -204,20 +251,10 @@ class GreedyDecoder:
 
     def _layer(self, i: int, layer: Any, hidden: torch.Tensor, cos: torch.Tensor,
                sin: torch.Tensor, attend: Any) -> torch.Tensor:
-        from transformers.models.qwen2.modeling_qwen2 import apply_rotary_pos_emb
-
-        attn = layer.self_attn
+        q, k, v = self._ins[i](hidden, cos, sin)
         batch, length, _ = hidden.shape
-        shape = (batch, length, -1, self.head_dim)
-        residual = hidden
-        h = layer.input_layernorm(hidden)
-        q = attn.q_proj(h).view(shape).transpose(1, 2)
-        k = attn.k_proj(h).view(shape).transpose(1, 2)
-        v = attn.v_proj(h).view(shape).transpose(1, 2)
-        q, k = apply_rotary_pos_emb(q, k, cos, sin)
-        out = attend(i, q, k, v).transpose(1, 2).reshape(batch, length, -1)
-        hidden = residual + attn.o_proj(out)
-        return hidden + layer.mlp(layer.post_attention_layernorm(hidden))
+        attended = attend(i, q, k, v).transpose(1, 2).reshape(batch, length, -1)
+        return self._outs[i](hidden, attended)
 
     # ------------------------------------------------------------------ buffers and graphs
 

@@ -75,3 +75,17 @@ def test_missing_or_corrupt_adapter_keeps_the_previous_model(internvl_settings, 
             engine.use_version(7, folder)
     assert engine.model_version is None
     assert engine.extract(receipts[:1])[0].raw_output == before
+
+
+def test_tiling_uint8_tensors_gives_the_processors_own_pixels(internvl_settings,
+                                                               receipts) -> None:
+    """On CUDA the engine hands the processor uint8 tensors instead of PIL images (faster);
+    the tiles must be exactly what the processor makes from the PIL images."""
+    settings, _ = internvl_settings
+    engine = _engine(settings)
+    kwargs = {"max_patches": engine.max_tiles, "return_tensors": "pt"}
+    from_pil = engine.processor.image_processor(images=receipts, **kwargs)
+    from_tensors = engine.processor.image_processor(
+        images=[engine._to_device(img) for img in receipts], **kwargs)
+    assert torch.equal(from_pil["pixel_values"], from_tensors["pixel_values"])
+    assert list(from_pil["num_patches"]) == list(from_tensors["num_patches"])
