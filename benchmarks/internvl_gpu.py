@@ -398,9 +398,9 @@ def run_agree(args: argparse.Namespace, model_dir: Path, jpegs: list[bytes],
     from shared.images import decode
 
     images = [decode(data, MAX_PIXELS).image for data in jpegs[:args.agree_n]]
-    for scale in (1.0, args.sharpen):
+    for scale in dict.fromkeys((1.0, args.sharpen)):
         tokens: dict[str, torch.Tensor] = {}
-        for kind in ("generate", "graph", "fp8"):
+        for kind in ("generate", "eager", "graph", "fp8"):
             try:
                 engine = InternVLEngine(SROIE_FIELDS, serve_settings(args, model_dir, kind,
                                                                      len(images)))
@@ -426,7 +426,8 @@ def run_agree(args: argparse.Namespace, model_dir: Path, jpegs: list[bytes],
                         args.new_tokens).tokens
             del engine
             free_memory()
-        for a, b in (("graph", "generate"), ("fp8", "graph"), ("fp8", "generate")):
+        for a, b in (("eager", "generate"), ("graph", "generate"), ("graph", "eager"),
+                     ("fp8", "graph")):
             if a in tokens and b in tokens:
                 x, y = tokens[a], tokens[b]
                 info = {"a": a, "b": b, "weight_scale": scale, "receipts": x.shape[0],
