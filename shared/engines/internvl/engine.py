@@ -28,7 +28,12 @@ from shared.engines.internvl import fp8, prompt
 from shared.engines.internvl.adapters import AdapterSlot
 from shared.engines.internvl.confidence import TopProbRecorder, span_confidence, token_char_ends
 from shared.engines.internvl.decoding import GreedyDecoder, supports
-from shared.engines.internvl.loading import LoadSpec, load_processor, resolve_device
+from shared.engines.internvl.loading import (
+    LoadSpec,
+    compute_dtype,
+    load_processor,
+    resolve_device,
+)
 from shared.engines.internvl.parsing import parse_answer
 from shared.fields import FieldSpec
 
@@ -190,7 +195,10 @@ class InternVLEngine(Engine):
         out = self.processor.image_processor(images=images, **kwargs)
         counts = out["num_patches"]
         counts = counts.tolist() if hasattr(counts, "tolist") else list(counts)
-        pixels = out["pixel_values"].to(self.spec.device, self.model.dtype)
+        # The model's dtype, without touching the model: prepare runs in another thread and
+        # may overlap an adapter switch.
+        pixels = out["pixel_values"].to(self.spec.device,
+                                        compute_dtype(self.spec.precision, self.spec.device))
         return pixels, [int(n) for n in counts]
 
     def _to_device(self, image: Image.Image) -> torch.Tensor:
