@@ -12,14 +12,19 @@ PYTHON=${PYTHON:-python3}
 key=$( (cat "$ROOT/pyproject.toml"; echo "$EXTRAS"; "$PYTHON" --version) | sha256sum | cut -c1-16)
 VENV=${RECEIPTFLOW_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/receiptflow/venv-$key}
 
-if [ ! -x "$VENV/bin/python" ]; then
+# Built in place (console scripts record their interpreter's path, so a venv cannot be moved)
+# and marked complete at the end: an interrupted build is thrown away and redone. A venv named
+# by RECEIPTFLOW_VENV that already exists is the caller's: used as it is, never rebuilt.
+if [ -n "${RECEIPTFLOW_VENV:-}" ] && [ -x "$VENV/bin/python" ]; then
+  :
+elif [ ! -f "$VENV/.complete" ]; then
   echo "building virtualenv $VENV (extras: $EXTRAS)" >&2
-  rm -rf "$VENV.partial"
-  "$PYTHON" -m venv "$VENV.partial"
+  rm -rf "$VENV"
+  "$PYTHON" -m venv "$VENV"
   # Dependencies only (the project is installed editable below, from wherever it is checked out).
-  "$VENV.partial/bin/python" -m pip install -q "$ROOT[$EXTRAS]"
-  "$VENV.partial/bin/python" -m pip uninstall -q -y receiptflow
-  mv "$VENV.partial" "$VENV"
+  "$VENV/bin/python" -m pip install -q "$ROOT[$EXTRAS]"
+  "$VENV/bin/python" -m pip uninstall -q -y receiptflow
+  touch "$VENV/.complete"
 fi
 "$VENV/bin/python" -m pip install -q --no-deps -e "$ROOT" >/dev/null
 export PATH="$VENV/bin:$PATH"
