@@ -42,15 +42,14 @@ class Generated:
 
 
 class _Slots:
-    """KV cache and decode-step state for one (batch, length) shape; a graph reads only these."""
+    """Decode-step state for one (batch, length) shape; a graph reads only these. The KV cache
+    is a view of the decoder's one shared buffer (one batch decodes at a time), so shapes
+    for other tile counts and batch sizes cost no extra cache memory."""
 
-    def __init__(self, decoder: GreedyDecoder, batch: int, length: int, steps: int,
-                 device: torch.device, dtype: torch.dtype) -> None:
-        shape = (batch, decoder.n_kv, length, decoder.head_dim)
-        # Zeros, not empty: masked columns still enter the products (as 0 x value), and
-        # uninitialised memory can hold NaN or inf, which a mask does not cancel.
-        self.keys = [torch.zeros(shape, device=device, dtype=dtype) for _ in decoder.layers]
-        self.values = [torch.zeros(shape, device=device, dtype=dtype) for _ in decoder.layers]
+    def __init__(self, decoder: GreedyDecoder, batch: int, length: int, steps: int) -> None:
+        device = decoder.device
+        self.keys = [k[:batch, :, :length] for k in decoder._cache_keys]
+        self.values = [v[:batch, :, :length] for v in decoder._cache_values]
         self.valid = torch.zeros(batch, length, dtype=torch.bool, device=device)
         self.token = torch.zeros(batch, dtype=torch.long, device=device)
         self.position = torch.zeros(batch, dtype=torch.long, device=device)
@@ -133,6 +132,8 @@ class GreedyDecoder:
         # Captures must not race with another thread's kernel launches (image preprocessing).
         self.gpu_lock = gpu_lock or threading.Lock()
         self._slots: dict[tuple[int, int, int], _Slots] = {}
+        self._cache_keys: list[torch.Tensor] = []  # per layer (batch, kv heads, length, dim)
+        self._cache_values: list[torch.Tensor] = []
         self.graph_error: str | None = None
         vocab = self.lm_head.weight.shape[0]
         self._eos_mask = torch.zeros(vocab, dtype=torch.bool, device=self.device)
@@ -259,12 +260,25 @@ class GreedyDecoder:
     # ------------------------------------------------------------------ buffers and graphs
 
     def _slots_for(self, batch: int, length: int, steps: int) -> _Slots:
+        cached = self._cache_keys[0].shape if self._cache_keys else (0, 0, 0, 0)
+        if batch > cached[0] or length > cached[2]:
+            # Grow the shared cache (never shrink it) and drop the states and graphs that
+            # point into the old one.
+            self._slots.clear()
+            self._cache_keys, self._cache_values = [], []
+            shape = (max(batch, cached[0]), self.n_kv, max(length, cached[2]), self.head_dim)
+            # Zeros, not empty: masked columns still enter the products (as 0 x value), and
+            # uninitialised memory can hold NaN or inf, which a mask does not cancel.
+            for _ in self.layers:
+                self._cache_keys.append(torch.zeros(shape, device=self.device, dtype=self.dtype))
+                self._cache_values.append(torch.zeros(shape, device=self.device,
+                                                      dtype=self.dtype))
         key = (batch, length, steps)
         slots = self._slots.get(key)
         if slots is None:
-            if len(self._slots) >= 4:  # each holds a KV cache; keep the few shapes in use
+            if len(self._slots) >= 16:  # a graph each; keep the shapes in recent use
                 self._slots.pop(next(iter(self._slots)))
-            slots = _Slots(self, batch, length, steps, self.device, self.dtype)
+            slots = _Slots(self, batch, length, steps)
             self._slots[key] = slots
             if self.use_graphs:
                 try:

@@ -54,6 +54,13 @@ def test_graph_decoder_gives_generates_tokens_and_probabilities(
         assert len({tuple(t) for t in tokens}) >= 1
         for row, ref_row in zip(probs, ref_probs, strict=True):
             assert row == pytest.approx(ref_row, abs=1e-5)
+    # Every shape decoded above used the one shared KV cache, sized for the largest.
+    decoder = fast._greedy()
+    longest = max(g.input_ids.shape[1] for g in prepared.groups) + fast.max_new_tokens
+    assert decoder._cache_keys[0].shape[2] == longest
+    assert 0 < len(decoder._slots) <= len(prepared.groups)  # growing the cache drops old ones
+    for slots in decoder._slots.values():
+        assert slots.keys[0].data_ptr() == decoder._cache_keys[0].data_ptr()
     answers = [r.raw_output for r in fast.extract(noisy_receipts)]
     assert answers == [r.raw_output for r in reference.extract(noisy_receipts)]
     assert len(set(answers)) >= 3  # the answers really differ by image
