@@ -239,9 +239,10 @@ def parse_variants(text: str) -> list[tuple[str, int]]:
     return out
 
 
-SERVE_KINDS = ("generate", "eager", "graph", "fp8")
+SERVE_KINDS = ("generate", "exact", "eager", "graph", "fp8")
 SERVE_LABELS = {
     "generate": "serve: {precision}, transformers generate (reference)",
+    "exact": "serve: {precision}, graph decoder, exact attention, not compiled",
     "eager": "serve: {precision}, graph decoder, not compiled",
     "graph": "serve: {precision}, graph decoder, compiled",
     "fp8": "serve: fp8 matmuls, graph decoder, compiled",
@@ -258,6 +259,7 @@ def serve_settings(args: argparse.Namespace, model_dir: Path, kind: str, bs: int
         internvl_max_tiles=args.max_tiles,
         internvl_decoder="generate" if kind == "generate" else "graph",
         internvl_fp8=kind == "fp8", internvl_compile=kind in ("graph", "fp8"),
+        internvl_decode_attention="exact" if kind == "exact" else "masked",
     )
 DECODE_POOL = ThreadPoolExecutor(max_workers=8)
 
@@ -369,7 +371,7 @@ def run_agree(args: argparse.Namespace, model_dir: Path, jpegs: list[bytes],
     images = [decode(data, MAX_PIXELS).image for data in jpegs[:args.agree_n]]
     for scale in dict.fromkeys((1.0, args.sharpen)):
         tokens: dict[str, torch.Tensor] = {}
-        for kind in ("generate", "eager", "graph", "fp8"):
+        for kind in ("generate", "exact", "eager", "graph", "fp8"):
             try:
                 engine = InternVLEngine(SROIE_FIELDS, serve_settings(args, model_dir, kind,
                                                                      len(images)))
@@ -395,8 +397,8 @@ def run_agree(args: argparse.Namespace, model_dir: Path, jpegs: list[bytes],
                         args.new_tokens).tokens
             del engine
             free_memory()
-        for a, b in (("eager", "generate"), ("graph", "generate"), ("graph", "eager"),
-                     ("fp8", "graph")):
+        for a, b in (("exact", "generate"), ("eager", "generate"), ("graph", "generate"),
+                     ("graph", "eager"), ("fp8", "graph")):
             if a in tokens and b in tokens:
                 x, y = tokens[a], tokens[b]
                 info = {"a": a, "b": b, "weight_scale": scale, "receipts": x.shape[0],

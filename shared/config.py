@@ -83,6 +83,14 @@ class Settings(BaseSettings):
                     "CUDA (the same loop, eagerly, elsewhere); generate: transformers' "
                     "generate, the unoptimised reference.",
     )
+    internvl_decode_attention: Literal["masked", "exact"] = Field(
+        default="masked",
+        description="Graph decoder's attention over the KV cache. masked: the whole cache with "
+                    "a mask, one CUDA graph for all steps (measured); exact: the filled part "
+                    "only, as transformers computes it, one graph per step (aims at "
+                    "generate's bf16 answers bit for bit without compile; not yet measured "
+                    "on a GPU).",
+    )
     internvl_fp8: bool = Field(
         default=False,
         description="FP8 matrix products in the vision tower and language model (Hopper GPUs, "

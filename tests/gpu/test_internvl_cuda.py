@@ -86,28 +86,49 @@ def test_training_lowers_loss_and_adapter_serves(gpu_model: Path, tmp_path: Path
     assert sum(x == y for x, y in zip(a, b, strict=True)) >= (4 if precision == "4bit" else 3)
 
 
-@pytest.mark.parametrize("compile_layers", [False, True])
-def test_replayed_cuda_graph_gives_the_eager_steps_tokens(gpu_model: Path,
-                                                           compile_layers: bool) -> None:
-    """Capturing the decode step changes no kernel: the same tokens, bit for bit, as running
-    the step eagerly (with and without torch.compile of the layers)."""
-    from PIL import Image
-
-    from shared.engines.internvl.decoding import GreedyDecoder
+def _noisy_engine(gpu_model: Path, **extra):  # type: ignore[no-untyped-def]
     from shared.engines.internvl.engine import InternVLEngine
 
-    engine = InternVLEngine(SROIE_FIELDS, _settings(gpu_model, "bf16"))
+    settings = _settings(gpu_model, "bf16").model_copy(update=extra)
+    engine = InternVLEngine(SROIE_FIELDS, settings)
     generator = torch.Generator().manual_seed(0)
     with torch.no_grad():  # larger weights, so answers vary by image (see test_internvl_decoding)
         for weight in engine.model.parameters():
             if weight.dim() > 1:
                 weight.copy_(torch.randn(weight.shape, generator=generator).to(weight) * 0.15)
+    return engine
+
+
+def test_exact_attention_gives_generates_bf16_tokens(gpu_model: Path) -> None:
+    """The bf16 path meant to match transformers' generate bit for bit: graph decoder, exact
+    attention, nothing compiled."""
+    from PIL import Image
+
+    engine = _noisy_engine(gpu_model, internvl_decode_attention="exact", internvl_compile=False)
+    reference = _noisy_engine(gpu_model, internvl_decoder="generate")
+    group = engine.prepare([Image.open(p).convert("RGB") for p in sample_images(3)]).groups[0]
+    assert engine._decode(group.input_ids, group.pixel_values)[0] == \
+        reference._decode(group.input_ids, group.pixel_values)[0]
+
+
+@pytest.mark.parametrize("compile_layers", [False, True])
+@pytest.mark.parametrize("exact", [False, True])
+def test_replayed_cuda_graph_gives_the_eager_steps_tokens(gpu_model: Path, compile_layers: bool,
+                                                           exact: bool) -> None:
+    """Capturing the decode step changes no kernel: the same tokens, bit for bit, as running
+    the step eagerly (with and without torch.compile of the layers)."""
+    from PIL import Image
+
+    from shared.engines.internvl.decoding import GreedyDecoder
+
+    engine = _noisy_engine(gpu_model)
     group = engine.prepare([Image.open(p).convert("RGB") for p in sample_images(3)]).groups[0]
     mask = torch.ones_like(group.input_ids)
     outs = []
     for graphs in (False, True):
         decoder = GreedyDecoder(engine.model, [engine.processor.tokenizer.eos_token_id],
-                                use_graphs=graphs, compile=compile_layers)
+                                use_graphs=graphs, compile=compile_layers,
+                                exact_attention=exact)
         outs.append(decoder.generate(group.input_ids, mask, group.pixel_values, 24, 24))
     assert outs[1].tokens.tolist() == outs[0].tokens.tolist()
     assert torch.equal(outs[1].probs, outs[0].probs)

@@ -57,7 +57,8 @@ class _Slots:
         self.step = torch.zeros(1, dtype=torch.long, device=device)  # index of the token made
         self.tokens = torch.zeros(batch, steps, dtype=torch.long, device=device)
         self.probs = torch.zeros(batch, steps, dtype=torch.float32, device=device)
-        self.graph: torch.cuda.CUDAGraph | None = None
+        self.graph: torch.cuda.CUDAGraph | None = None  # masked attention: one for all steps
+        self.step_graphs: list[torch.cuda.CUDAGraph] = []  # exact attention: one per step
 
 
 class _LayerIn(nn.Module):
@@ -103,7 +104,8 @@ class GreedyDecoder:
     """Greedy generation for an InternVL model whose language model is Qwen2-shaped."""
 
     def __init__(self, model: Any, eos_ids: Sequence[int], *, use_graphs: bool | None = None,
-                 compile: bool = False, gpu_lock: threading.Lock | None = None) -> None:
+                 compile: bool = False, exact_attention: bool = False,
+                 gpu_lock: threading.Lock | None = None) -> None:
         if not supports(model):
             raise ValueError("GreedyDecoder supports InternVL models with a Qwen2 language model")
         self.model = model
@@ -129,6 +131,10 @@ class GreedyDecoder:
         self.image_token_id = model.config.image_token_id
         self.eos_ids = sorted(set(eos_ids))
         self.use_graphs = self.device.type == "cuda" if use_graphs is None else use_graphs
+        # Exact: each decode step attends over the filled part of the cache only, with the
+        # call transformers makes (no mask, grouped KV heads), so a step's length is fixed at
+        # capture: one graph per step. Masked: one graph for all steps, over the whole cache.
+        self.exact_attention = exact_attention
         # Captures must not race with another thread's kernel launches (image preprocessing).
         self.gpu_lock = gpu_lock or threading.Lock()
         self._slots: dict[tuple[int, int, int], _Slots] = {}
@@ -158,11 +164,18 @@ class GreedyDecoder:
         slots.position.copy_(attention_mask.sum(-1))
         slots.slot.fill_(prompt)
         slots.step.fill_(1)
+        # Padded rows need the mask; the exact path has none.
+        exact = self.exact_attention and bool(attention_mask.all())
+        if self.use_graphs:
+            self._capture(slots, exact)
         for step in range(1, max_new_tokens):
-            if slots.graph is not None:
+            length = prompt + step if exact else None
+            if exact and slots.step_graphs:
+                slots.step_graphs[step - 1].replay()
+            elif not exact and slots.graph is not None:
                 slots.graph.replay()
             else:
-                self._decode_step(slots)
+                self._decode_step(slots, length)
             # Stop once every row has ended; checked every 8 steps to avoid a sync per step.
             if step % 8 == 0 and min_new_tokens <= step and self._all_ended(slots, step + 1):
                 return self._result(slots, step + 1)
@@ -205,12 +218,15 @@ class GreedyDecoder:
         hidden = embeds
         for i, layer in enumerate(self.layers):
             hidden = self._layer(i, layer, hidden, cos, sin, attend)
-        # Only the last position's logits are needed (norm is per token, so this is exact).
-        return self.lm_head(self.lm.norm(hidden[:, -1:]))[:, 0]
+        # Only the last position's logits are needed. The norm still runs over every position,
+        # as in transformers: a row's reduction can round differently in a smaller tensor.
+        return self.lm_head(self.lm.norm(hidden)[:, -1:])[:, 0]
 
     # ------------------------------------------------------------------ decode
 
-    def _decode_step(self, slots: _Slots) -> None:
+    def _decode_step(self, slots: _Slots, length: int | None = None) -> None:
+        """One token for every row. ``length``: attend over that many cache columns exactly
+        (no padding); None: over the whole cache, masked."""
         hidden = self.lm.embed_tokens(slots.token[:, None])
         cos, sin = self.lm.rotary_emb(hidden, slots.position[:, None])
         slots.valid.index_fill_(1, slots.slot, True)
@@ -222,6 +238,10 @@ class GreedyDecoder:
             keys, values = slots.keys[i], slots.values[i]
             keys.index_copy_(2, slot, k)
             values.index_copy_(2, slot, v)
+            if length is not None:
+                return F.scaled_dot_product_attention(
+                    q, keys[:, :, :length], values[:, :, :length], scale=self.scaling,
+                    enable_gqa=True)
             # Grouped-query attention without copying the cache: the query heads that share a
             # KV head become that head's query rows (HF's repeat_kv pairs them the same way).
             q = q.reshape(batch, self.n_kv, groups, self.head_dim)
@@ -280,31 +300,49 @@ class GreedyDecoder:
                 self._slots.pop(next(iter(self._slots)))
             slots = _Slots(self, batch, length, steps)
             self._slots[key] = slots
-            if self.use_graphs:
-                try:
-                    self._capture(slots)
-                except RuntimeError as exc:  # a model whose step cannot be captured still runs
-                    log.warning("decode step not capturable, running it eagerly: %s", exc)
-                    self.graph_error, self.use_graphs = str(exc), False
-                    torch.cuda.synchronize(self.device)
         return slots
 
-    def _capture(self, slots: _Slots) -> None:
-        """Record one decode step. Warm-up and capture write garbage into the buffers; the
+    def _capture(self, slots: _Slots, exact: bool) -> None:
+        """Record the decode step(s) this shape needs, once. A step that cannot be captured
+        runs eagerly from then on."""
+        if (bool(slots.step_graphs) if exact else slots.graph is not None):
+            return
+        try:
+            with self.gpu_lock:
+                self._record(slots, exact)
+        except RuntimeError as exc:
+            log.warning("decode step not capturable, running it eagerly: %s", exc)
+            self.graph_error, self.use_graphs = str(exc), False
+            slots.graph, slots.step_graphs = None, []
+            torch.cuda.synchronize(self.device)
+
+    def _record(self, slots: _Slots, exact: bool) -> None:
+        """Warm up on a side stream, then capture. Both write garbage into the buffers; the
         prefill of every batch resets everything a step reads."""
-        slots.slot.fill_(slots.valid.shape[1] - 1)
-        with self.gpu_lock:
-            stream = torch.cuda.Stream(self.device)
-            stream.wait_stream(torch.cuda.current_stream(self.device))
-            with torch.cuda.stream(stream):
-                self._decode_step(slots)
-                slots.slot.fill_(slots.valid.shape[1] - 1)
-                slots.step.zero_()
-            torch.cuda.current_stream(self.device).wait_stream(stream)
+        length, steps = slots.valid.shape[1], slots.tokens.shape[1]
+        prompt = length - steps
+        slots.slot.fill_(length - 1)
+        stream = torch.cuda.Stream(self.device)
+        stream.wait_stream(torch.cuda.current_stream(self.device))
+        with torch.cuda.stream(stream):
+            self._decode_step(slots, length if exact else None)
+            slots.slot.fill_(length - 1)
+            slots.step.zero_()
+        torch.cuda.current_stream(self.device).wait_stream(stream)
+        if not exact:
             graph = torch.cuda.CUDAGraph()
             with torch.cuda.graph(graph, capture_error_mode="thread_local"):
                 self._decode_step(slots)
-        slots.graph = graph
+            slots.graph = graph
+            return
+        pool = torch.cuda.graph_pool_handle()  # replayed in capture order: one pool is safe
+        graphs = []
+        for step in range(1, steps):
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph, pool=pool, capture_error_mode="thread_local"):
+                self._decode_step(slots, prompt + step)
+            graphs.append(graph)
+        slots.step_graphs = graphs
 
     def _all_ended(self, slots: _Slots, made: int) -> bool:
         ended = self._eos_mask[slots.tokens[:, :made]].any(-1)

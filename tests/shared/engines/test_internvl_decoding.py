@@ -38,10 +38,12 @@ def noisy_receipts() -> list[Image.Image]:
                                           dtype=torch.uint8).numpy()) for w, h in sizes]
 
 
-@pytest.mark.parametrize("min_new_tokens", [0, 24])
+@pytest.mark.parametrize(("min_new_tokens", "attention"),
+                         [(0, "masked"), (24, "masked"), (0, "exact")])
 def test_graph_decoder_gives_generates_tokens_and_probabilities(
-        internvl_settings, noisy_receipts, min_new_tokens) -> None:  # type: ignore[no-untyped-def]
-    fast = _engine(internvl_settings, "graph", internvl_min_new_tokens=min_new_tokens)
+        internvl_settings, noisy_receipts, min_new_tokens, attention) -> None:  # type: ignore[no-untyped-def]
+    fast = _engine(internvl_settings, "graph", internvl_min_new_tokens=min_new_tokens,
+                   internvl_decode_attention=attention)
     reference = _engine(internvl_settings, "generate", internvl_min_new_tokens=min_new_tokens)
     prepared = fast.prepare(noisy_receipts)
     assert len(prepared.groups) >= 3  # several tile counts in one batch
