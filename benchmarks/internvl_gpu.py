@@ -212,21 +212,6 @@ def run_recipe(args: argparse.Namespace, model_dir: Path, jpegs: list[bytes],
 # ---------------------------------------------------------------- (b) the engine's serving path
 
 
-class Timer:
-    """Wraps a callable and sums its wall time (CUDA-synchronized)."""
-
-    def __init__(self, fn: Callable[..., Any], device: str) -> None:
-        self.fn, self.device, self.seconds, self.calls = fn, device, 0.0, 0
-
-    def __call__(self, *a: Any, **k: Any) -> Any:
-        t = time.perf_counter()
-        out = self.fn(*a, **k)
-        sync(self.device)
-        self.seconds += time.perf_counter() - t
-        self.calls += 1
-        return out
-
-
 def parse_variants(text: str) -> list[tuple[str, int]]:
     """``graph:128,fp8:128,generate:128`` -> [(kind, batch), ...]."""
     out = []
@@ -299,7 +284,8 @@ def run_serve(args: argparse.Namespace, model_dir: Path, jpegs: list[bytes],
 
 
 def serve_one(args: argparse.Namespace, engine: Any, jpegs: list[bytes], bs: int, n: int,
-              label: str, report: Report) -> list[Any]:
+              label: str, report: Report) -> None:
+    from shared.engines.base import prepared_ahead
     from shared.images import decode
 
     engine.batch_size = bs
@@ -317,18 +303,16 @@ def serve_one(args: argparse.Namespace, engine: Any, jpegs: list[bytes], bs: int
 
     def run(chunks: list[list[bytes]]) -> list[Any]:
         results: list[Any] = []
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            pending = pool.submit(prepare, chunks[0])
-            for k in range(len(chunks)):
-                t = time.perf_counter()
-                prepared = pending.result()
-                timers["wait_for_prepare_s"] += time.perf_counter() - t
-                if k + 1 < len(chunks):
-                    pending = pool.submit(prepare, chunks[k + 1])
-                t = time.perf_counter()
-                results.extend(engine.extract_prepared(prepared))
-                timers["extract_s"] += time.perf_counter() - t
-        return results
+        ahead = prepared_ahead(chunks, prepare)
+        while True:
+            t = time.perf_counter()
+            prepared = next(ahead, None)
+            timers["wait_for_prepare_s"] += time.perf_counter() - t
+            if prepared is None:
+                return results
+            t = time.perf_counter()
+            results.extend(engine.extract_prepared(prepared))
+            timers["extract_s"] += time.perf_counter() - t
 
     reset_peak(args.device)
     t = time.perf_counter()
@@ -354,7 +338,6 @@ def serve_one(args: argparse.Namespace, engine: Any, jpegs: list[bytes], bs: int
         f"({rate / args.floor:.1%} of the {args.floor:g}/s floor), warm-up {warm:.1f}s, "
         f"peak {peak_gb(args.device)} GB; {breakdown}; {unparsed}/{n} unparseable; "
         f"graphs {graphs}")
-    return results
 
 
 def run_agree(args: argparse.Namespace, model_dir: Path, jpegs: list[bytes],

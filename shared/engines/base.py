@@ -6,15 +6,18 @@ Engines know images and fields, nothing about transport: no Flask, no Celery, no
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from PIL import Image
 
 from shared.fields import FieldSpec
 
+T = TypeVar("T")
+P = TypeVar("P")
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in image pixels
 
 
@@ -86,3 +89,17 @@ class Engine(ABC):
     def extract_prepared(self, prepared: Any) -> list[ExtractionResult]:
         """``extract`` for what ``prepare`` returned."""
         return self.extract(prepared)
+
+
+def prepared_ahead(chunks: Sequence[T], prepare: Callable[[T], P]) -> Iterator[P]:
+    """``prepare(chunk)`` for each chunk in order, the next one running in a thread while the
+    caller works on the one just yielded (e.g. ``extract_prepared`` on the GPU)."""
+    if not chunks:
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(prepare, chunks[0])
+        for k in range(len(chunks)):
+            prepared = pending.result()
+            if k + 1 < len(chunks):
+                pending = pool.submit(prepare, chunks[k + 1])
+            yield prepared

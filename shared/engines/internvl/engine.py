@@ -23,7 +23,7 @@ import torch
 from PIL import Image
 
 from shared.config import Settings, get_settings
-from shared.engines.base import Engine, ExtractionResult, FieldValue
+from shared.engines.base import Engine, ExtractionResult, FieldValue, prepared_ahead
 from shared.engines.internvl import fp8, prompt
 from shared.engines.internvl.adapters import AdapterSlot
 from shared.engines.internvl.confidence import TopProbRecorder, span_confidence, token_char_ends
@@ -118,14 +118,8 @@ class InternVLEngine(Engine):
                   for i in range(0, len(images), self.batch_size)]
         results: list[ExtractionResult] = []
         # Prepare the next chunk in a thread while this one decodes on the GPU.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            pending = pool.submit(self.prepare, chunks[0]) if chunks else None
-            for k in range(len(chunks)):
-                assert pending is not None
-                prepared = pending.result()
-                if k + 1 < len(chunks):
-                    pending = pool.submit(self.prepare, chunks[k + 1])
-                results.extend(self.extract_prepared(prepared))
+        for prepared in prepared_ahead(chunks, self.prepare):
+            results.extend(self.extract_prepared(prepared))
         return results
 
     def prepare(self, images: Sequence[Image.Image]) -> Prepared:
