@@ -219,8 +219,8 @@ class GreedyDecoder:
                 attn_mask=mask, scale=self.scaling)
 
         hidden = embeds
-        for i, layer in enumerate(self.layers):
-            hidden = self._layer(i, layer, hidden, cos, sin, attend)
+        for i in range(len(self.layers)):
+            hidden = self._layer(i, hidden, cos, sin, attend)
         # Only the last position's logits are needed. The norm still runs over every position,
         # as in transformers: a row's reduction can round differently in a smaller tensor.
         return self.lm_head(self.lm.norm(hidden)[:, -1:])[:, 0]
@@ -253,8 +253,8 @@ class GreedyDecoder:
             return out.reshape(batch, self.n_heads, 1, self.head_dim)
 
         slot = slots.slot
-        for i, layer in enumerate(self.layers):
-            hidden = self._layer(i, layer, hidden, cos, sin, attend)
+        for i in range(len(self.layers)):
+            hidden = self._layer(i, hidden, cos, sin, attend)
         logits = self.lm_head(self.lm.norm(hidden))[:, 0]
         self._choose(slots, logits, first=False)
         slots.position.add_(1)
@@ -273,8 +273,8 @@ class GreedyDecoder:
         slots.probs.index_copy_(1, step, prob[:, None])
         slots.token.copy_(best)
 
-    def _layer(self, i: int, layer: Any, hidden: torch.Tensor, cos: torch.Tensor,
-               sin: torch.Tensor, attend: Any) -> torch.Tensor:
+    def _layer(self, i: int, hidden: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,
+               attend: Any) -> torch.Tensor:
         q, k, v = self._ins[i](hidden, cos, sin)
         batch, length, _ = hidden.shape
         attended = attend(i, q, k, v).transpose(1, 2).reshape(batch, length, -1)
