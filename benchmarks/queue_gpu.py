@@ -100,13 +100,9 @@ class Worker:
             raise RuntimeError(f"worker exited ({self.proc.returncode}):\n{self.text()[-3000:]}")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        from cli.services import stop_all
+
+        stop_all([self.proc], timeout=30)
         self._fh.close()
 
 
