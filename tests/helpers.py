@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cli.services import stop_all
+
 if TYPE_CHECKING:
     from flask import Flask
     from flask.testing import FlaskClient
@@ -55,13 +57,7 @@ class WorkerProcess:
         self.proc.wait()
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, 15)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, 9)
-                self.proc.wait()
+        stop_all([self.proc], timeout=30)
         self._fh.close()
 
 

@@ -4,7 +4,6 @@ Debian's chromium with Playwright (never a downloaded browser)."""
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -15,6 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 from helpers import WorkerProcess
+
+from cli.services import stop_all
 
 CHROMIUM = os.environ.get("RECEIPTFLOW_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -63,13 +64,7 @@ class WebServer:
         raise RuntimeError(f"`receiptflow web` did not answer:\n{log.read_text()[-3000:]}")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_all([self.proc], timeout=20)
         self._fh.close()
 
 
