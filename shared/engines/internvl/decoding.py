@@ -158,6 +158,12 @@ class GreedyDecoder:
                  min_new_tokens: int = 0) -> Generated:
         batch, prompt = input_ids.shape
         slots = self._slots_for(batch, prompt + max_new_tokens, max_new_tokens)
+        # Padded rows need the mask; the exact path has none.
+        exact = self.exact_attention and bool(attention_mask.all())
+        if self.use_graphs:
+            # Before the prefill: capturing runs a warm-up step that writes into the state
+            # buffers, which the prefill and the lines after it then reset.
+            self._capture(slots, exact)
         self._min_new.fill_(min_new_tokens)
         logits = self._prefill(slots, input_ids, attention_mask, pixel_values)
         self._choose(slots, logits, first=True)
@@ -167,10 +173,6 @@ class GreedyDecoder:
         slots.position.copy_(attention_mask.sum(-1))
         slots.slot.fill_(prompt)
         slots.step.fill_(1)
-        # Padded rows need the mask; the exact path has none.
-        exact = self.exact_attention and bool(attention_mask.all())
-        if self.use_graphs:
-            self._capture(slots, exact)
         for step in range(1, max_new_tokens):
             length = prompt + step if exact else None
             if exact and slots.step_graphs:
@@ -320,8 +322,9 @@ class GreedyDecoder:
             torch.cuda.synchronize(self.device)
 
     def _record(self, slots: _Slots, exact: bool) -> None:
-        """Warm up on a side stream, then capture. Both write garbage into the buffers; the
-        prefill of every batch resets everything a step reads."""
+        """Warm up on a side stream, then capture. The warm-up writes garbage into the state
+        buffers; ``generate`` captures before its prefill, which resets everything a step
+        reads."""
         length, steps = slots.valid.shape[1], slots.tokens.shape[1]
         prompt = length - steps
         slots.slot.fill_(length - 1)
