@@ -224,28 +224,34 @@ def parse_variants(text: str) -> list[tuple[str, int]]:
     return out
 
 
-SERVE_KINDS = ("generate", "exact", "eager", "graph", "fp8")
+SERVE_KINDS = ("generate", "exact", "eager", "graph", "flash", "fp8", "fp8-flash")
 SERVE_LABELS = {
     "generate": "serve: {precision}, transformers generate (reference)",
     "exact": "serve: {precision}, graph decoder, exact attention, not compiled",
     "eager": "serve: {precision}, graph decoder, not compiled",
     "graph": "serve: {precision}, graph decoder, compiled",
+    "flash": "serve: {precision}, graph decoder, flash decode attention, compiled",
     "fp8": "serve: fp8 matmuls, graph decoder, compiled",
+    "fp8-flash": "serve: fp8 matmuls, graph decoder, flash decode attention, compiled",
 }
 
 
 def serve_settings(args: argparse.Namespace, model_dir: Path, kind: str, bs: int) -> Any:
     from shared.config import Settings
 
+    attention = "flash" if kind.endswith("flash") else "exact" if kind == "exact" else "masked"
     return Settings(
         internvl_model=str(model_dir), internvl_precision=args.serve_precision,
         internvl_device=args.device, internvl_batch_size=bs,
         internvl_max_new_tokens=args.new_tokens, internvl_min_new_tokens=args.new_tokens,
         internvl_max_tiles=args.max_tiles,
         internvl_decoder="generate" if kind == "generate" else "graph",
-        internvl_fp8=kind == "fp8", internvl_compile=kind in ("graph", "fp8"),
-        internvl_decode_attention="exact" if kind == "exact" else "masked",
+        internvl_fp8=kind.startswith("fp8"),
+        internvl_compile=kind not in ("generate", "exact", "eager"),
+        internvl_decode_attention=attention,
     )
+
+
 DECODE_POOL = ThreadPoolExecutor(max_workers=8)
 
 
@@ -354,7 +360,7 @@ def run_agree(args: argparse.Namespace, model_dir: Path, jpegs: list[bytes],
     images = [decode(data, MAX_PIXELS).image for data in jpegs[:args.agree_n]]
     for scale in dict.fromkeys((1.0, args.sharpen)):
         tokens: dict[str, torch.Tensor] = {}
-        for kind in ("generate", "exact", "eager", "graph", "fp8"):
+        for kind in args.agree_variants.split(","):
             try:
                 engine = InternVLEngine(SROIE_FIELDS, serve_settings(args, model_dir, kind,
                                                                      len(images)))
@@ -381,7 +387,8 @@ def run_agree(args: argparse.Namespace, model_dir: Path, jpegs: list[bytes],
             del engine
             free_memory()
         for a, b in (("exact", "generate"), ("eager", "generate"), ("graph", "generate"),
-                     ("graph", "eager"), ("fp8", "graph")):
+                     ("graph", "eager"), ("flash", "graph"), ("fp8", "graph"),
+                     ("fp8-flash", "flash")):
             if a in tokens and b in tokens:
                 x, y = tokens[a], tokens[b]
                 info = {"a": a, "b": b, "weight_scale": scale, "receipts": x.shape[0],
@@ -515,6 +522,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="comma list of KIND:BATCH, KIND one of " + ", ".join(SERVE_KINDS))
     p.add_argument("--serve-precision", choices=["bf16", "fp32", "4bit"], default="bf16")
     p.add_argument("--agree-n", type=int, default=64, help="receipts in the agreement check")
+    p.add_argument("--agree-variants", default="generate,exact,eager,graph,flash,fp8",
+                   help="comma list of serve kinds whose tokens the agreement check compares")
     p.add_argument("--sharpen", type=float, default=8.0,
                    help="agreement check: also with every weight matrix scaled by this")
     p.add_argument("--train-steps", type=int, default=20)

@@ -112,9 +112,9 @@ def test_exact_attention_gives_generates_bf16_tokens(gpu_model: Path) -> None:
 
 
 @pytest.mark.parametrize("compile_layers", [False, True])
-@pytest.mark.parametrize("exact", [False, True])
+@pytest.mark.parametrize("attention", ["masked", "exact", "flash"])
 def test_replayed_cuda_graph_gives_the_eager_steps_tokens(gpu_model: Path, compile_layers: bool,
-                                                           exact: bool) -> None:
+                                                           attention: str) -> None:
     """Capturing the decode step changes no kernel: the same tokens, bit for bit, as running
     the step eagerly (with and without torch.compile of the layers)."""
     from PIL import Image
@@ -128,7 +128,7 @@ def test_replayed_cuda_graph_gives_the_eager_steps_tokens(gpu_model: Path, compi
     for graphs in (False, True):
         decoder = GreedyDecoder(engine.model, [engine.processor.tokenizer.eos_token_id],
                                 use_graphs=graphs, compile=compile_layers,
-                                exact_attention=exact)
+                                attention=attention)
         outs.append(decoder.generate(group.input_ids, mask, group.pixel_values, 24, 24))
     assert outs[1].tokens.tolist() == outs[0].tokens.tolist()
     assert torch.equal(outs[1].probs, outs[0].probs)

@@ -72,7 +72,7 @@ class InternVLEngine(Engine):
         self.decoder_kind = s.internvl_decoder
         self.fp8 = s.internvl_fp8
         self.compile = s.internvl_compile and self.spec.device.startswith("cuda")
-        self.exact_attention = s.internvl_decode_attention == "exact"
+        self.decode_attention = s.internvl_decode_attention
         if self.fp8 and (self.spec.precision != "bf16" or self.decoder_kind != "graph"):
             raise ValueError("RECEIPTFLOW_INTERNVL_FP8 needs precision bf16 and the graph decoder")
         if self.fp8 and not fp8.available(self.spec.device):
@@ -254,7 +254,7 @@ class InternVLEngine(Engine):
                 base, eos_ids, gpu_lock=self._gpu_lock,
                 # bitsandbytes' 4-bit kernels are not known to be graph-safe: run eagerly.
                 use_graphs=self.spec.device.startswith("cuda") and self.spec.precision != "4bit",
-                compile=self.compile, exact_attention=self.exact_attention,
+                compile=self.compile, attention=self.decode_attention,
             )
             self._decoder_key = key
         return self._decoder

@@ -39,7 +39,7 @@ def noisy_receipts() -> list[Image.Image]:
 
 
 @pytest.mark.parametrize(("min_new_tokens", "attention"),
-                         [(0, "masked"), (24, "masked"), (0, "exact")])
+                         [(0, "masked"), (24, "masked"), (0, "exact"), (0, "flash")])
 def test_graph_decoder_gives_generates_tokens_and_probabilities(
         internvl_settings, noisy_receipts, min_new_tokens, attention) -> None:  # type: ignore[no-untyped-def]
     fast = _engine(internvl_settings, "graph", internvl_min_new_tokens=min_new_tokens,
