@@ -2,9 +2,10 @@
 
 Times one batch of synthetic receipts through each stage of ``InternVLEngine`` separately
 (CUDA-synchronized): JPEG decode, ``prepare`` (tiling on the GPU), the vision tower, the whole
-prefill, the replayed decode steps, and answer post-processing; then prints the GPU kernels that
-take the most time in one ``extract_prepared`` (torch.profiler). Optional variants try
-the decoder compiled as it is served on CUDA, and JPEG decoding on the GPU (nvjpeg).
+prefill, the replayed decode steps, and answer post-processing. Then profiles the vision tower,
+the prefill and a whole ``generate`` (torch.profiler), and sums each one's GPU time by kind of
+kernel (matrix products, attention, compiled fused kernels, other elementwise work), with the
+top kernels. The engine is built as it is served on CUDA (layers compiled) unless ``--eager``.
 
     python benchmarks/serve_breakdown.py --model-dir /tmp/m2b --batch 128 --out $OUT/b.json
 """
@@ -27,6 +28,19 @@ import torch
 from benchmarks.internvl_gpu import MAX_PIXELS, log, write_jpegs
 from shared.fields import SROIE_FIELDS
 
+KINDS = (  # first match wins
+    ("attention", ("sdpa", "flash", "fmha", "attention")),
+    ("matmul", ("nvjet", "gemm", "cutlass", "xmma", "scaled_mm", "cublas")),
+    ("compiled (triton)", ("triton",)),
+    ("copy", ("memcpy", "memset", "copy", "cat")),
+    ("elementwise/reduce", ("elementwise", "reduce", "norm", "softmax")),
+)
+
+
+def kind_of(kernel: str) -> str:
+    name = kernel.lower()
+    return next((kind for kind, marks in KINDS if any(m in name for m in marks)), "other")
+
 
 def timed(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
     """Best of ``repeat`` CUDA-synchronized runs (after one warm-up)."""
@@ -41,12 +55,43 @@ def timed(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
     return best, out
 
 
+def profiled(name: str, fn: Callable[[], Any], n: int) -> dict[str, Any]:
+    """GPU time of one run of ``fn`` by kind of kernel (ms per receipt) and its top kernels."""
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
+        fn()
+        torch.cuda.synchronize()
+    events = prof.key_averages()
+
+    def gpu_us(e: Any) -> float:
+        return float(e.self_device_time_total)
+
+    kinds: dict[str, float] = {}
+    for e in events:
+        kinds[kind_of(e.key)] = kinds.get(kind_of(e.key), 0.0) + gpu_us(e)
+    total = sum(kinds.values())
+    top = sorted(events, key=gpu_us, reverse=True)[:12]
+    out = {
+        "gpu_ms_per_receipt": round(total / n / 1000, 3),
+        "by_kind_ms_per_receipt": {k: round(v / n / 1000, 3)
+                                   for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])},
+        "top_kernels": [{"kernel": e.key[:90], "calls": e.count,
+                         "ms_per_receipt": round(gpu_us(e) / n / 1000, 3)} for e in top],
+    }
+    log(f"profile {name}: {out['gpu_ms_per_receipt']} GPU ms/receipt; "
+        f"{out['by_kind_ms_per_receipt']}")
+    for row in out["top_kernels"]:
+        log(f"    {row['ms_per_receipt']:7.3f} ms  x{row['calls']:<5} {row['kernel']}")
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model-dir", type=Path, required=True)
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--new-tokens", type=int, default=64)
-    p.add_argument("--compile", action="store_true", help="also try torch.compile variants")
+    p.add_argument("--eager", action="store_true", help="do not compile the layers")
+    p.add_argument("--fp8", action="store_true", help="FP8 matrix products")
+    p.add_argument("--exact", action="store_true", help="exact decode attention")
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args()
 
@@ -60,26 +105,36 @@ def main() -> None:
     engine = InternVLEngine(SROIE_FIELDS, Settings(
         internvl_model=str(args.model_dir), internvl_precision="bf16", internvl_device="cuda",
         internvl_batch_size=args.batch, internvl_max_new_tokens=args.new_tokens,
-        internvl_min_new_tokens=args.new_tokens, internvl_compile=False))
+        internvl_min_new_tokens=args.new_tokens, internvl_compile=not args.eager,
+        internvl_fp8=args.fp8, internvl_decode_attention="exact" if args.exact else "masked"))
     paths = write_jpegs(Path("/tmp/breakdown-jpegs"), 32, seed=0)
     jpegs = [paths[i % len(paths)].read_bytes() for i in range(args.batch)]
     n = args.batch
-    res: dict[str, Any] = {"batch": n, "device": torch.cuda.get_device_name()}
+    res: dict[str, Any] = {"batch": n, "device": torch.cuda.get_device_name(),
+                           "compiled": not args.eager, "fp8": args.fp8, "exact": args.exact}
 
     pool = ThreadPoolExecutor(8)
     t_dec, images = timed(lambda: list(pool.map(lambda d: decode(d, MAX_PIXELS).image, jpegs)))
     t_prep, prepared = timed(lambda: engine.prepare(images))
     group = prepared.groups[0]
+    t = time.perf_counter()
+    engine.extract_prepared(prepared)  # builds the decoder, compiles, captures the graphs
+    torch.cuda.synchronize()
+    res["first_batch_s"] = time.perf_counter() - t
     decoder = engine._greedy()
     ids, pixels = group.input_ids, group.pixel_values
     mask = torch.ones_like(ids)
     core = decoder.core
     cfg = decoder.model.config
-    with torch.inference_mode():
-        t_vis, _ = timed(lambda: core.get_image_features(
+
+    def vision() -> Any:
+        return core.get_image_features(
             pixel_values=pixels, vision_feature_layer=cfg.vision_feature_layer,
-            vision_feature_select_strategy=cfg.vision_feature_select_strategy, return_dict=True))
-        slots = decoder._slots_for(n, ids.shape[1] + args.new_tokens, args.new_tokens)
+            vision_feature_select_strategy=cfg.vision_feature_select_strategy, return_dict=True)
+
+    slots = decoder._slots_for(n, ids.shape[1] + args.new_tokens, args.new_tokens)
+    with torch.inference_mode():
+        t_vis, _ = timed(vision)
         t_pre, _ = timed(lambda: decoder._prefill(slots, ids, mask, pixels))
         t_gen, _ = timed(lambda: decoder.generate(ids, mask, pixels, args.new_tokens,
                                                   args.new_tokens))
@@ -90,9 +145,17 @@ def main() -> None:
                 "graphs": decoder.use_graphs, "graph_error": decoder.graph_error,
                 "prompt_tokens": ids.shape[1], "tiles": pixels.shape[0]})
     for key, value in list(res.items()):
-        if key.endswith("_s"):
-            res[key.replace("_s", "_ms_per_receipt")] = round(value / n * 1000, 3)
-    log(json.dumps(res))
+        if key.endswith("_s") and key != "first_batch_s":
+            res[key.removesuffix("_s") + "_ms_per_receipt"] = round(value / n * 1000, 3)
+    log(json.dumps({k: v for k, v in res.items() if not k.endswith("_s")}))
+
+    with torch.inference_mode():
+        res["profile"] = {
+            "vision": profiled("vision", vision, n),
+            "prefill": profiled("prefill", lambda: decoder._prefill(slots, ids, mask, pixels), n),
+            "generate": profiled("generate", lambda: decoder.generate(
+                ids, mask, pixels, args.new_tokens, args.new_tokens), n),
+        }
 
     # nvjpeg decode straight to the GPU, then the same image processor.
     try:
@@ -111,35 +174,6 @@ def main() -> None:
     except Exception as exc:  # report and go on
         res["nvjpeg_error"] = f"{type(exc).__name__}: {exc}"
         log(res["nvjpeg_error"])
-
-    with torch.inference_mode(), torch.profiler.profile(
-            activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
-        engine.extract_prepared(prepared)
-        torch.cuda.synchronize()
-    table = prof.key_averages().table(sort_by="cuda_time_total", row_limit=25)
-    print(table, flush=True)
-    res["profile_top"] = table
-
-    if args.compile:
-        # The decoder as served by default on CUDA: its layer halves and the vision layers
-        # compiled (GreedyDecoder(compile=True)).
-        from shared.engines.internvl.decoding import GreedyDecoder
-
-        t = time.perf_counter()
-        compiled = GreedyDecoder(decoder.model, decoder.eos_ids, compile=True)
-        with torch.inference_mode():
-            t_pre_c, _ = timed(lambda: compiled._prefill(
-                compiled._slots_for(n, ids.shape[1] + args.new_tokens, args.new_tokens),
-                ids, mask, pixels))
-            compile_s = time.perf_counter() - t
-            t_gen_c, _ = timed(lambda: compiled.generate(ids, mask, pixels, args.new_tokens,
-                                                         args.new_tokens))
-        res.update({"compiled_prefill_ms_per_receipt": t_pre_c / n * 1000,
-                    "compiled_generate_ms_per_receipt": t_gen_c / n * 1000,
-                    "compile_and_first_runs_s": compile_s, "compiled_graphs": compiled.use_graphs,
-                    "compiled_graph_error": compiled.graph_error})
-        log(f"compiled: prefill {t_pre_c / n * 1000:.2f} ms/receipt, generate "
-            f"{t_gen_c / n * 1000:.2f} ms/receipt (compile + first runs {compile_s:.0f}s)")
     if args.out:
         args.out.write_text(json.dumps(res, indent=2, default=str))
 
