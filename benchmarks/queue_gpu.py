@@ -86,14 +86,9 @@ class Worker:
         return self.log_path.read_text(errors="replace")
 
     def wait_ready(self, timeout: float = 300) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if " ready." in self.text():
-                return
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.2)
-        raise RuntimeError(f"worker did not start:\n{self.text()[-3000:]}")
+        from cli.services import wait_for_log
+
+        wait_for_log(self.proc, self.log_path, " ready.", timeout)
 
     def check_alive(self) -> None:
         if self.proc.poll() is not None:

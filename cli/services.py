@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import redis
@@ -53,3 +54,17 @@ def stop_all(procs: list[subprocess.Popen[bytes]], timeout: float = 20.0) -> Non
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def wait_for_log(proc: subprocess.Popen[bytes], log: Path, marker: str, timeout: float,
+                 name: str = "worker") -> None:
+    """Until ``marker`` appears in the file the process logs to; raises with the log's tail
+    if the process exits first or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if marker.encode() in log.read_bytes():
+            return
+        if proc.poll() is not None:
+            break
+        time.sleep(0.2)
+    raise RuntimeError(f"{name} did not start:\n{log.read_text(errors='replace')[-3000:]}")

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cli.services import stop_all
+from cli.services import stop_all, wait_for_log
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -35,14 +35,7 @@ class WorkerProcess:
         self._wait_ready()
 
     def _wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if b" ready." in self.log.read_bytes():
-                return
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.2)
-        raise RuntimeError(f"worker did not start:\n{self.log.read_text()[-3000:]}")
+        wait_for_log(self.proc, self.log, " ready.", timeout)
 
     def kill_pool_child(self) -> None:
         """SIGKILL the prefork child running the task; the worker's main process survives."""
