@@ -255,12 +255,10 @@ def image_features(model: Any, pixel_values: torch.Tensor, index: Sequence[int] 
 
     if cache is None or index is None or tiles is None:
         return compute(pixel_values)
-    starts = [0]
-    for n in tiles:
-        starts.append(starts[-1] + n)
+    per_example = pixel_values.split(list(tiles))
     missing = [k for k, i in enumerate(index) if i not in cache]
     if missing:
-        fresh = compute(torch.cat([pixel_values[starts[k]:starts[k + 1]] for k in missing]))
+        fresh = compute(torch.cat([per_example[k] for k in missing]))
         for k, part in zip(missing, fresh.split([tiles[k] for k in missing]), strict=True):
             cache.put(index[k], part)
     return torch.cat([cache.get(i) for i in index])

@@ -145,15 +145,13 @@ class InternVLEngine(Engine):
             if tiles is None:
                 return prepared
             pixel_values, counts = tiles
-            starts = [0]
-            for n in counts:
-                starts.append(starts[-1] + n)
+            per_receipt = pixel_values.split(counts)
             by_count: dict[int, list[int]] = {}
             for k, n in enumerate(counts):
                 by_count.setdefault(n, []).append(k)
             for n, members in by_count.items():
                 ids = self._prompt_for(n, images[good[members[0]]])
-                pixels = torch.cat([pixel_values[starts[k]:starts[k + 1]] for k in members])
+                pixels = torch.cat([per_receipt[k] for k in members])
                 prepared.groups.append(Group(
                     rows=[good[k] for k in members],
                     input_ids=ids.to(pixels.device).repeat(len(members), 1),
