@@ -67,7 +67,8 @@ def profiled(name: str, fn: Callable[[], Any], n: int) -> dict[str, Any]:
 
     kinds: dict[str, float] = {}
     for e in events:
-        kinds[kind_of(e.key)] = kinds.get(kind_of(e.key), 0.0) + gpu_us(e)
+        kind = kind_of(e.key)
+        kinds[kind] = kinds.get(kind, 0.0) + gpu_us(e)
     total = sum(kinds.values())
     top = sorted(events, key=gpu_us, reverse=True)[:12]
     out = {

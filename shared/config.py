@@ -93,8 +93,8 @@ class Settings(BaseSettings):
     )
     internvl_fp8: bool = Field(
         default=False,
-        description="FP8 matrix products in the vision tower and language model (Hopper GPUs, "
-                    "bf16 base, graph decoder). Faster; answers can differ slightly from bf16.",
+        description="FP8 matrix products in the language model's prefill (Hopper GPUs, bf16 "
+                    "base, graph decoder). Faster; answers can differ slightly from bf16.",
     )
     internvl_compile: bool = Field(
         default=True,

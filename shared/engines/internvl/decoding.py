@@ -67,7 +67,7 @@ class _Slots:
         self.tokens = torch.zeros(batch, steps, dtype=torch.long, device=device)
         self.probs = torch.zeros(batch, steps, dtype=torch.float32, device=device)
         self.graph: torch.cuda.CUDAGraph | None = None  # masked attention: one for all steps
-        self.step_graphs: list[torch.cuda.CUDAGraph] = []  # exact attention: one per step
+        self.step_graphs: list[torch.cuda.CUDAGraph] = []  # exact or flash: one per step
 
 
 class _LayerIn(nn.Module):

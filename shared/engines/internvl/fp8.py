@@ -64,14 +64,11 @@ class Fp8Linear(nn.Module):
 def convert(model: Any) -> int:
     """Swap the language model's linear layers for FP8 ones, in place. Returns how many were
     swapped."""
-    core = model.model
-    scopes = [core.language_model.layers]
     swapped = 0
-    for scope in scopes:
-        for parent in list(scope.modules()):
-            for name, child in list(parent.named_children()):
-                if (type(child) is nn.Linear and child.in_features % 16 == 0
-                        and child.out_features % 16 == 0):
-                    setattr(parent, name, Fp8Linear(child))
-                    swapped += 1
+    for parent in list(model.model.language_model.layers.modules()):
+        for name, child in list(parent.named_children()):
+            if (type(child) is nn.Linear and child.in_features % 16 == 0
+                    and child.out_features % 16 == 0):
+                setattr(parent, name, Fp8Linear(child))
+                swapped += 1
     return swapped
