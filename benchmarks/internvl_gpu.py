@@ -16,7 +16,7 @@ off by a time limit keeps what it measured. On an H100 (defaults, 2b):
 CPU smoke run with the tiny model (about a minute on two cores):
 
     python benchmarks/internvl_gpu.py --size tiny --device cpu --recipe-n 2 --serve-n 8 \\
-        --batch-sizes 4 --train-steps 2 --train-batch 2
+        --serve-variants eager:4,generate:4 --train-steps 2 --train-batch 2
 """
 
 from __future__ import annotations
@@ -257,10 +257,10 @@ DECODE_POOL = ThreadPoolExecutor(max_workers=8)
 
 def run_serve(args: argparse.Namespace, model_dir: Path, jpegs: list[bytes],
               report: Report) -> None:
-    """Each variant serves the same receipts through the engine's two stages, as a worker
-    does: JPEG decode + ``prepare`` of batch k+1 in a thread while ``extract_prepared`` runs
-    batch k. (Random weights answer in pad tokens that parse to empty answers, so answers are
-    compared in the ``agree`` section, on uncut tokens.)"""
+    """Each variant serves the same receipts through the engine's three stages, as a worker
+    does: JPEG decode + ``prepare`` of batch k+1 and ``interpret`` of batch k-1 on their own
+    threads while ``infer`` runs batch k. (Random weights answer in pad tokens that parse to
+    empty answers, so answers are compared in the ``agree`` section, on uncut tokens.)"""
     from shared.engines.internvl.engine import InternVLEngine
 
     engines: dict[str, Any] = {}
@@ -291,34 +291,40 @@ def run_serve(args: argparse.Namespace, model_dir: Path, jpegs: list[bytes],
 
 def serve_one(args: argparse.Namespace, engine: Any, jpegs: list[bytes], bs: int, n: int,
               label: str, report: Report) -> None:
-    from shared.engines.base import prepared_ahead
     from shared.images import decode
+    from shared.pipeline import pipelined
 
     engine.batch_size = bs
     receipts = [jpegs[i % len(jpegs)] for i in range(n)]
     chunks = [receipts[i:i + bs] for i in range(0, n, bs)]
-    timers = {"prepare_s": 0.0, "wait_for_prepare_s": 0.0, "extract_s": 0.0}
+    # Busy seconds of each stage's thread (they overlap: the GPU stage's is what matters).
+    timers = {"prepare_s": 0.0, "infer_s": 0.0, "interpret_s": 0.0}
+
+    def timed(key: str, fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        def run(value: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return fn(value)
+            finally:
+                timers[key] += time.perf_counter() - t
+        return run
 
     def prepare(chunk: list[bytes]) -> Any:
-        t = time.perf_counter()
         # PIL releases the GIL while decoding: a batch's files decode in parallel.
-        images = list(DECODE_POOL.map(lambda data: decode(data, MAX_PIXELS).image, chunk))
-        prepared = engine.prepare(images)
-        timers["prepare_s"] += time.perf_counter() - t
-        return prepared
+        return engine.prepare(list(DECODE_POOL.map(
+            lambda data: decode(data, MAX_PIXELS).image, chunk)))
+
+    # The worker's three stages, each on its own thread (worker/batching.py does the same).
+    stages = [timed("prepare_s", prepare), timed("infer_s", engine.infer),
+              timed("interpret_s", engine.interpret)]
 
     def run(chunks: list[list[bytes]]) -> list[Any]:
         results: list[Any] = []
-        ahead = prepared_ahead(chunks, prepare)
-        while True:
-            t = time.perf_counter()
-            prepared = next(ahead, None)
-            timers["wait_for_prepare_s"] += time.perf_counter() - t
-            if prepared is None:
-                return results
-            t = time.perf_counter()
-            results.extend(engine.extract_prepared(prepared))
-            timers["extract_s"] += time.perf_counter() - t
+        for _, out in pipelined(chunks, stages, name="serve"):
+            if isinstance(out, BaseException):
+                raise out
+            results.extend(out)
+        return results
 
     reset_peak(args.device)
     t = time.perf_counter()
@@ -362,7 +368,10 @@ def run_agree(args: argparse.Namespace, model_dir: Path, jpegs: list[bytes],
     images = [decode(data, MAX_PIXELS).image for data in jpegs[:args.agree_n]]
     for scale in dict.fromkeys((1.0, args.sharpen)):
         tokens: dict[str, torch.Tensor] = {}
-        for kind in args.agree_variants.split(","):
+        # A kind listed twice runs twice ("generate#2"): is the reference repeatable at all?
+        kinds = args.agree_variants.split(",")
+        for name in [k if k not in kinds[:i] else f"{k}#2" for i, k in enumerate(kinds)]:
+            kind = name.partition("#")[0]
             try:
                 engine = InternVLEngine(SROIE_FIELDS, serve_settings(args, model_dir, kind,
                                                                      len(images)))
@@ -381,16 +390,16 @@ def run_agree(args: argparse.Namespace, model_dir: Path, jpegs: list[bytes],
                         input_ids=group.input_ids, attention_mask=mask,
                         pixel_values=group.pixel_values, max_new_tokens=args.new_tokens,
                         min_new_tokens=args.new_tokens, do_sample=False)
-                    tokens[kind] = out[:, group.input_ids.shape[1]:].cpu()
+                    tokens[name] = out[:, group.input_ids.shape[1]:].cpu()
                 else:
-                    tokens[kind] = engine._greedy().generate(
+                    tokens[name] = engine._greedy().generate(
                         group.input_ids, mask, group.pixel_values, args.new_tokens,
                         args.new_tokens).tokens
             del engine
             free_memory()
         for a, b in (("exact", "generate"), ("eager", "generate"), ("graph", "generate"),
                      ("graph", "eager"), ("flash", "graph"), ("fp8", "graph"),
-                     ("fp8-flash", "flash")):
+                     ("fp8-flash", "flash"), *((f"{k}#2", k) for k in dict.fromkeys(kinds))):
             if a in tokens and b in tokens:
                 x, y = tokens[a], tokens[b]
                 info = {"a": a, "b": b, "weight_scale": scale, "receipts": x.shape[0],

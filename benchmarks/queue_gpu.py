@@ -10,7 +10,8 @@ N tasks go through the normal dispatch code and the database is polled every 0.5
 Reported: time to the first completed receipt, sustained rate (receipts completed after the
 first completion / time from first to last completion), overall rate (N / time from enqueue to
 last completion), latency p50/p95 (enqueued -> finished), and the engine's rate inside the
-worker (from its "extracted batch of N receipts in S s" log lines) for the 80% comparison.
+worker (from its "inferred batch of N receipts in S s" log lines: the GPU stage) for the 80%
+comparison.
 
 On the GPU machine:   python benchmarks/queue_gpu.py --size 2b --device cuda --n 2000 --out X
 CPU smoke run:        python benchmarks/queue_gpu.py --size tiny --device cpu --n 24 --batch-size 8
@@ -38,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 T0 = time.perf_counter()
-BATCH_LINE = re.compile(r"extracted batch of (\d+) receipts in ([\d.]+)s")
+BATCH_LINE = re.compile(r"inferred batch of (\d+) receipts in ([\d.]+)s")
 
 
 def log(msg: str) -> None:

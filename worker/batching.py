@@ -3,14 +3,15 @@
 A GPU engine is fast only on big batches, but every receipt arrives as its own Celery task. Each
 task body (one thread of Celery's ``threads`` pool) submits its item and blocks on a future; the
 batcher gathers up to ``max_items`` items, or whatever came within ``max_wait_s`` of the first
-one, and runs them in two pipelined stages on two threads:
+one, and runs each batch through stages on threads of their own (``shared/pipeline.py``):
 
-  stage 1 (``prepare``): claim, load, decode, ``engine.prepare``  -> hand-off queue of one ->
-  stage 2 (``finish``):  ``engine.extract_prepared``, write results -> resolve the futures
+  prepare: gather, claim, load, decode, ``engine.prepare``
+  infer:   ``engine.infer`` (the GPU)
+  finish:  ``engine.interpret``, write results -> resolve the futures
 
-so batch k+1 is gathered and prepared while batch k runs. A future is resolved only after
-``finish`` returned, i.e. after the result is written: with ``acks_late`` Celery acks a message
-only once its receipt's result is stored.
+so while batch k runs on the GPU, batch k+1 is gathered and prepared and batch k-1 is parsed
+and written. A future is resolved only after the last stage returned, i.e. after the result is
+written: with ``acks_late`` Celery acks a message only once its receipt's result is stored.
 """
 
 from __future__ import annotations
@@ -19,18 +20,18 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from shared.config import get_settings
-from worker.extract import Item, Outcome, PreparedBatch, finish_batch, prepare_batch
+from shared.pipeline import pipelined
+from worker.extract import Item, Outcome, finish_batch, infer_batch, prepare_batch
 
 log = logging.getLogger(__name__)
 
 I = TypeVar("I")  # noqa: E741 - item
-P = TypeVar("P")  # prepared batch
 R = TypeVar("R")  # per-item result
 
 
@@ -44,30 +45,28 @@ class _Pending(Generic[I, R]):
 _STOP = object()
 
 
-class MicroBatcher(Generic[I, P, R]):
-    """Gathers submitted items into batches; ``finish`` returns one result per item, in order,
-    where an exception instance fails that item alone. An exception raised by ``prepare`` or
-    ``finish`` fails every item of the batch."""
+class MicroBatcher(Generic[I, R]):
+    """Gathers submitted items into batches and runs them through ``stages``: the first takes
+    the batch's items, each next one what the one before returned, and the last returns one
+    result per item, in order, where an exception instance fails that item alone. An exception
+    raised by a stage fails every item of the batch."""
 
-    def __init__(self, prepare: Callable[[list[I]], P],
-                 finish: Callable[[P], Sequence[R | BaseException]],
-                 max_items: int, max_wait_s: float, name: str = "batcher") -> None:
+    def __init__(self, stages: Sequence[Callable[[Any], Any]], max_items: int,
+                 max_wait_s: float, name: str = "batcher") -> None:
         if max_items < 1:
             raise ValueError("max_items must be at least 1")
-        self.prepare, self.finish = prepare, finish
+        if not stages:
+            raise ValueError("a batcher needs at least one stage")
         self.max_items, self.max_wait_s = max_items, max_wait_s
         self._inbox: queue.Queue[_Pending[I, R] | object] = queue.Queue()
-        # One prepared batch waits while another runs: preparation stays one batch ahead,
-        # and no more (prepared batches can hold GPU memory).
-        self._handoff: queue.Queue[tuple[list[_Pending[I, R]], P | BaseException] | object] = (
-            queue.Queue(maxsize=1))
-        self._stage1 = threading.Thread(target=self._prepare_loop, name=f"{name}-prepare",
-                                        daemon=True)
-        self._stage2 = threading.Thread(target=self._finish_loop, name=f"{name}-finish",
-                                        daemon=True)
+        first, *rest = stages
+        self._results = pipelined(self._batches(),
+                                  [lambda batch: first([p.item for p in batch]), *rest],
+                                  name=name)
+        self._resolver = threading.Thread(target=self._resolve_loop, name=f"{name}-resolve",
+                                          daemon=True)
         self._closed = False
-        self._stage1.start()
-        self._stage2.start()
+        self._resolver.start()
 
     def submit(self, item: I) -> Future[R]:
         if self._closed:
@@ -81,11 +80,14 @@ class MicroBatcher(Generic[I, P, R]):
         return self.submit(item).result()
 
     def close(self, timeout: float | None = None) -> None:
-        """Finish what was submitted, then stop both threads."""
+        """Finish what was submitted, then stop the stage threads."""
         self._closed = True
         self._inbox.put(_STOP)
-        self._stage1.join(timeout)
-        self._stage2.join(timeout)
+        self._resolver.join(timeout)
+
+    def _batches(self) -> Iterator[list[_Pending[I, R]]]:
+        while (batch := self._gather()) is not None:
+            yield batch
 
     def _gather(self) -> list[_Pending[I, R]] | None:
         """Block for a first item, then take more until ``max_items``, or until ``max_wait_s``
@@ -111,23 +113,12 @@ class MicroBatcher(Generic[I, P, R]):
             batch.append(nxt)
         return batch
 
-    def _prepare_loop(self) -> None:
-        while (batch := self._gather()) is not None:
+    def _resolve_loop(self) -> None:
+        for batch, results in self._results:
             try:
-                prepared: P | BaseException = self.prepare([p.item for p in batch])
-            except BaseException as exc:  # handed to every waiting task, which retries
-                prepared = exc
-            self._handoff.put((batch, prepared))
-        self._handoff.put(_STOP)
-
-    def _finish_loop(self) -> None:
-        while (entry := self._handoff.get()) is not _STOP:
-            assert isinstance(entry, tuple)
-            batch, prepared = entry
-            try:
-                if isinstance(prepared, BaseException):
-                    raise prepared
-                results = list(self.finish(prepared))
+                if isinstance(results, BaseException):
+                    raise results
+                results = list(results)
                 if len(results) != len(batch):
                     raise RuntimeError(f"batch of {len(batch)} gave {len(results)} results")
             except BaseException as exc:
@@ -141,7 +132,7 @@ class MicroBatcher(Generic[I, P, R]):
                     p.future.set_result(result)
 
 
-ReceiptBatcher = MicroBatcher[Item, PreparedBatch, Outcome]
+ReceiptBatcher = MicroBatcher[Item, Outcome]
 _receipts: ReceiptBatcher | None = None
 _receipts_lock = threading.Lock()
 
@@ -153,7 +144,8 @@ def receipt_batcher() -> ReceiptBatcher:
     with _receipts_lock:
         if _receipts is None:
             settings = get_settings()
-            _receipts = MicroBatcher(prepare_batch, finish_batch, settings.worker_batch_size,
+            _receipts = MicroBatcher([prepare_batch, infer_batch, finish_batch],
+                                     settings.worker_batch_size,
                                      settings.worker_batch_wait_ms / 1000, name="receipts")
             log.info("batching up to %d receipts per engine call, waiting up to %g ms",
                      settings.worker_batch_size, settings.worker_batch_wait_ms)

@@ -1,9 +1,10 @@
 """Processing receipts: the worker's unit of work, free of Celery so it is easy to test.
 
-A batch of ``(receipt_id, job_id)`` items goes through two steps, which the micro-batcher
-(``worker/batching.py``) runs on two threads so the next batch is prepared while one runs:
-``prepare_batch`` (claim, load, decode, ``engine.prepare``) and ``finish_batch`` (the engine
-call, then all results written). ``process_receipt`` is a batch of one.
+A batch of ``(receipt_id, job_id)`` items goes through three steps, which the micro-batcher
+(``worker/batching.py``) runs on three threads so the engine's model never waits for the CPU
+work around it: ``prepare_batch`` (claim, load, decode, ``engine.prepare``), ``infer_batch``
+(``engine.infer``: the GPU stage) and ``finish_batch`` (``engine.interpret``, then all results
+written). ``process_receipt`` is a batch of one.
 
 Idempotent by construction: the extraction row is keyed by the task's job id and written in the
 same transaction that marks the receipt done, so a task delivered twice writes once.
@@ -67,7 +68,12 @@ class _Group:
     engine: Engine
     indices: list[int] = field(default_factory=list)
     prepared: Any = None
-    error: Exception | None = None  # engine.prepare raised: the group's tasks retry
+    inferred: Any = None
+    error: Exception | None = None  # engine.prepare or infer raised: the group's tasks retry
+    # What served the batch, read when it ran: an adapter switch may follow before the write.
+    model_name: str = ""
+    model_version: int | str | None = None
+    seconds: float = 0.0
 
 
 @dataclass
@@ -176,42 +182,55 @@ def prepare_batch(items: list[Item]) -> PreparedBatch:
     return batch
 
 
-def _extract(group: _Group) -> tuple[list[ExtractionResult], float]:
+def infer_batch(batch: PreparedBatch) -> PreparedBatch:
+    """Stage 2: each group's ``engine.infer`` (a group that fails keeps its error)."""
+    for group in batch.groups:
+        if group.error is not None:
+            continue
+        try:
+            sync_version(group.engine)  # between batches: pick up a newly promoted adapter
+            group.model_name = group.engine.model_name
+            group.model_version = group.engine.model_version
+            started = time.perf_counter()
+            group.inferred = group.engine.infer(group.prepared)
+            group.seconds = time.perf_counter() - started
+            log.info("inferred batch of %d receipts in %.2fs", len(group.indices), group.seconds)
+        except Exception as exc:
+            group.error = exc
+        group.prepared = None  # free what prepare made (GPU tensors) before the next batch
+    return batch
+
+
+def _interpret(group: _Group) -> list[ExtractionResult]:
     if group.error is not None:
         raise group.error
-    sync_version(group.engine)  # between batches: pick up a newly promoted adapter
-    started = time.perf_counter()
-    results = group.engine.extract_prepared(group.prepared)
-    seconds = time.perf_counter() - started
+    results = group.engine.interpret(group.inferred)
     if len(results) != len(group.indices):
         raise RuntimeError(f"engine {group.engine_name} gave {len(results)} results "
                            f"for {len(group.indices)} receipts")
-    log.info("extracted batch of %d receipts in %.2fs", len(results), seconds)
-    group.prepared = None  # free what prepare made (GPU tensors) before the next batch
-    return results, seconds
+    return results
 
 
 def finish_batch(batch: PreparedBatch) -> list[Outcome | Exception]:
-    """Stage 2: run each group's engine, write every result; one outcome per item, or the
-    exception that failed its whole group (the task retries)."""
+    """Stage 3: interpret each group's output, write every result; one outcome per item, or
+    the exception that failed its whole group (the task retries)."""
     results: list[Outcome | Exception | None] = list(batch.outcomes)
     rows = [_Row(i, ReceiptStatus.FAILED, message, None) for i, message in batch.failures.items()]
     boxless: set[int] = set()
     for group in batch.groups:
         try:
-            extracted, seconds = _extract(group)
+            extracted = _interpret(group)
         except Exception as exc:
             for i in group.indices:
                 results[i] = exc
             continue
-        duration_ms = seconds * 1000 / len(extracted)  # each receipt's share of the call
+        duration_ms = group.seconds * 1000 / len(extracted)  # each receipt's share of the call
         for i, result in zip(group.indices, extracted, strict=True):
             receipt_id, job_id = batch.items[i]
             rows.append(_Row(
                 i, ReceiptStatus.FAILED if result.error else ReceiptStatus.DONE, result.error,
                 {"receipt_id": receipt_id, "job_id": job_id, "engine": group.engine_name,
-                 "model_name": group.engine.model_name,
-                 "model_version_id": group.engine.model_version,
+                 "model_name": group.model_name, "model_version_id": group.model_version,
                  "fields": {name: fv.to_json() for name, fv in result.fields.items()},
                  "raw_output": result.raw_output, "duration_ms": duration_ms}))
             # The OCR engine's own lines are in its raw output; other engines may give no boxes.
@@ -282,9 +301,9 @@ def fail(receipt_id: int, job_id: str, message: str) -> Outcome:
 
 
 def process_receipts(items: list[Item]) -> list[Outcome]:
-    """Both stages in the caller's thread. An engine error is raised (after the rest of the
+    """All three stages in the caller's thread. An engine error is raised (after the rest of the
     batch is written), for the caller's retry logic."""
-    results = finish_batch(prepare_batch(items))
+    results = finish_batch(infer_batch(prepare_batch(items)))
     for result in results:
         if isinstance(result, Exception):
             raise result

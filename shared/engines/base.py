@@ -6,18 +6,16 @@ Engines know images and fields, nothing about transport: no Flask, no Celery, no
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 from PIL import Image
 
 from shared.fields import FieldSpec
+from shared.pipeline import pipelined
 
-T = TypeVar("T")
-P = TypeVar("P")
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in image pixels
 
 
@@ -81,25 +79,34 @@ class Engine(ABC):
     def extract(self, images: Sequence[Image.Image]) -> list[ExtractionResult]:
         """One result per image, in order. A bad image yields a result with ``error`` set."""
 
+    # A batch can go through three stages, which callers run on three threads (see
+    # shared/pipeline.py) so the model's stage never waits for the CPU work around it:
+    # prepare (decode, resize, upload) -> infer (the model) -> interpret (parse into results).
+
     def prepare(self, images: Sequence[Image.Image]) -> Any:
-        """Work that can run ahead of the model (resizing, tiling, uploading), so a caller can
-        prepare the next batch while this one runs. Pass the result to ``extract_prepared``."""
+        """Work that can run ahead of the model (resizing, tiling, uploading). Pass the result
+        to ``infer``."""
         return list(images)
 
-    def extract_prepared(self, prepared: Any) -> list[ExtractionResult]:
-        """``extract`` for what ``prepare`` returned."""
+    def infer(self, prepared: Any) -> Any:
+        """The model's work on what ``prepare`` returned. Pass the result to ``interpret``."""
         return self.extract(prepared)
 
+    def interpret(self, inferred: Any) -> list[ExtractionResult]:
+        """One result per image of the batch, from what ``infer`` returned."""
+        return list(inferred)
 
-def prepared_ahead(chunks: Sequence[T], prepare: Callable[[T], P]) -> Iterator[P]:
-    """``prepare(chunk)`` for each chunk in order, the next one running in a thread while the
-    caller works on the one just yielded (e.g. ``extract_prepared`` on the GPU)."""
-    if not chunks:
-        return
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(prepare, chunks[0])
-        for k in range(len(chunks)):
-            prepared = pending.result()
-            if k + 1 < len(chunks):
-                pending = pool.submit(prepare, chunks[k + 1])
-            yield prepared
+    def extract_prepared(self, prepared: Any) -> list[ExtractionResult]:
+        """``extract`` for what ``prepare`` returned, in the caller's thread."""
+        return self.interpret(self.infer(prepared))
+
+    def extract_pipelined(self, batches: Iterable[Sequence[Image.Image]]
+                          ) -> list[ExtractionResult]:
+        """``extract`` over several batches, their three stages overlapping."""
+        results: list[ExtractionResult] = []
+        for _, out in pipelined(batches, [self.prepare, self.infer, self.interpret],
+                                name=f"{self.name}-stage"):
+            if isinstance(out, BaseException):
+                raise out
+            results.extend(out)
+        return results

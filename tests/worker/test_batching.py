@@ -35,8 +35,8 @@ class Recorder:
 def make() -> Iterator[object]:
     made: list[MicroBatcher] = []
 
-    def build(rec: Recorder, n: int, wait_s: float) -> MicroBatcher:
-        batcher = MicroBatcher(rec.prepare, rec.finish, n, wait_s)
+    def build(rec: Recorder, n: int, wait_s: float, finish: object = None) -> MicroBatcher:
+        batcher = MicroBatcher([rec.prepare, finish or rec.finish], n, wait_s)
         made.append(batcher)
         return batcher
 
@@ -77,8 +77,7 @@ def test_item_error_fails_that_item_and_batch_error_fails_all(make) -> None:  # 
     def broken(items: list[int]) -> list[int]:
         raise RuntimeError("engine fell over")
 
-    batcher = make(Recorder(), 2, wait_s=5.0)
-    batcher.finish = broken
+    batcher = make(Recorder(), 2, wait_s=5.0, finish=broken)
     futures = [batcher.submit(x) for x in (1, 2)]
     for f in futures:
         with pytest.raises(RuntimeError, match="engine fell over"):

@@ -23,7 +23,7 @@ from shared.storage import LocalStorage
 pytestmark = pytest.mark.slow
 
 BATCHING = {"RECEIPTFLOW_WORKER_BATCH_SIZE": "8", "RECEIPTFLOW_WORKER_BATCH_WAIT_MS": "1500"}
-BATCH_LINE = re.compile(rb"extracted batch of (\d+) receipts in [\d.]+s")
+BATCH_LINE = re.compile(rb"inferred batch of (\d+) receipts in [\d.]+s")
 
 
 def _unique_jpeg() -> bytes:

@@ -1,11 +1,12 @@
 """InternVL engine: batched generation over receipt images, JSON answers, per-field confidence,
 and LoRA adapters that can be switched while the worker runs.
 
-A batch goes through two stages, so a caller can overlap them (``prepare`` the next batch in a
-thread while ``extract_prepared`` runs this one): ``prepare`` resizes and tiles the images (on
-the GPU when serving there) and groups them by tile count, so every group shares one prompt
-(its token ids are computed once per tile count) and needs no padding; ``extract_prepared``
-decodes each group greedily and parses the answers.
+A batch goes through the engine's three stages, which callers run on three threads
+(``shared/pipeline.py``): ``prepare`` resizes and tiles the images (on the GPU when serving
+there, on a stream of its own, so it does not queue behind the batch being decoded) and groups
+them by tile count, so every group shares one prompt (its token ids are computed once per tile
+count) and needs no padding; ``infer`` decodes each group greedily; ``interpret`` parses the
+answers.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import torch
 from PIL import Image
 
 from shared.config import Settings, get_settings
-from shared.engines.base import Engine, ExtractionResult, FieldValue, prepared_ahead
+from shared.engines.base import Engine, ExtractionResult, FieldValue
 from shared.engines.internvl import fp8, prompt
 from shared.engines.internvl.adapters import AdapterSlot
 from shared.engines.internvl.confidence import TopProbRecorder, span_confidence, token_char_ends
@@ -54,6 +55,15 @@ class Prepared:
     size: int
     groups: list[Group] = field(default_factory=list)
     errors: dict[int, str] = field(default_factory=dict)  # row -> why it cannot be read
+    # Recorded on the preparing stream after its last kernel; the decoding stream waits on it.
+    ready: torch.cuda.Event | None = None
+
+
+@dataclass
+class Inferred:
+    size: int
+    errors: dict[int, str]
+    answers: dict[int, tuple[list[int], list[float]]]  # row -> answer tokens, probabilities
 
 
 class InternVLEngine(Engine):
@@ -94,6 +104,10 @@ class InternVLEngine(Engine):
         # Held while launching preprocessing kernels, so a CUDA graph capture never overlaps.
         self._gpu_lock = threading.Lock()
         self._convert_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="internvl-px")
+        # Preprocessing on the default stream would wait for every kernel the decoding thread
+        # has queued (a whole batch), and the decoding thread would then wait for it.
+        self._prep_stream = (torch.cuda.Stream(self.spec.device)
+                             if self.spec.device.startswith("cuda") else None)
 
     @property
     def model(self) -> Any:
@@ -114,20 +128,15 @@ class InternVLEngine(Engine):
     # ------------------------------------------------------------------ the two stages
 
     def extract(self, images: Sequence[Image.Image]) -> list[ExtractionResult]:
-        chunks = [list(images[i:i + self.batch_size])
-                  for i in range(0, len(images), self.batch_size)]
-        results: list[ExtractionResult] = []
-        # Prepare the next chunk in a thread while this one decodes on the GPU.
-        for prepared in prepared_ahead(chunks, self.prepare):
-            results.extend(self.extract_prepared(prepared))
-        return results
+        return self.extract_pipelined([images[i:i + self.batch_size]
+                                       for i in range(0, len(images), self.batch_size)])
 
     def prepare(self, images: Sequence[Image.Image]) -> Prepared:
         """Tiles and prompts for the readable images, grouped by tile count; an unreadable
         image fails alone."""
         images = list(images)
         prepared = Prepared(size=len(images))
-        with self._gpu_lock:
+        with self._gpu_lock, torch.cuda.stream(self._prep_stream):
             try:
                 tiles = self._tiles(images)
                 good = list(range(len(images)))
@@ -157,12 +166,20 @@ class InternVLEngine(Engine):
                     input_ids=ids.to(pixels.device).repeat(len(members), 1),
                     pixel_values=pixels,
                 ))
+            if self._prep_stream is not None:
+                prepared.ready = torch.cuda.Event()
+                prepared.ready.record(self._prep_stream)
         return prepared
 
     @torch.inference_mode()
-    def extract_prepared(self, prepared: Prepared) -> list[ExtractionResult]:
-        results = [ExtractionResult(fields=self._empty(), error=prepared.errors.get(i))
-                   for i in range(prepared.size)]
+    def infer(self, prepared: Prepared) -> Inferred:
+        if prepared.ready is not None:
+            stream = torch.cuda.current_stream(self.spec.device)
+            stream.wait_event(prepared.ready)
+            for group in prepared.groups:  # made on the preparing stream, read on this one
+                group.pixel_values.record_stream(stream)
+                group.input_ids.record_stream(stream)
+        answers: dict[int, tuple[list[int], list[float]]] = {}
         for group in prepared.groups:
             per_row = group.pixel_values.shape[0] // len(group.rows)
             for start in range(0, len(group.rows), self.batch_size):
@@ -170,9 +187,13 @@ class InternVLEngine(Engine):
                 ids = group.input_ids[start:start + len(rows)]
                 pixels = group.pixel_values[start * per_row:(start + len(rows)) * per_row]
                 tokens, probs = self._decode(ids, pixels)
-                for row, token_ids, token_probs in zip(rows, tokens, probs, strict=True):
-                    results[row] = self._result(token_ids, token_probs)
-        return results
+                answers.update(zip(rows, zip(tokens, probs, strict=True), strict=True))
+        return Inferred(prepared.size, prepared.errors, answers)
+
+    def interpret(self, inferred: Inferred) -> list[ExtractionResult]:
+        return [self._result(*inferred.answers[i]) if i in inferred.answers
+                else ExtractionResult(fields=self._empty(), error=inferred.errors.get(i))
+                for i in range(inferred.size)]
 
     # ------------------------------------------------------------------ preprocessing
 
@@ -197,7 +218,8 @@ class InternVLEngine(Engine):
     def _to_device(self, image: Image.Image) -> torch.Tensor:
         rgb = image if image.mode == "RGB" else image.convert("RGB")
         pixels = torch.from_numpy(np.asarray(rgb))
-        return pixels.permute(2, 0, 1).to(self.spec.device, non_blocking=False)
+        with torch.cuda.stream(self._prep_stream):  # this pool thread's current stream
+            return pixels.permute(2, 0, 1).to(self.spec.device, non_blocking=False)
 
     def _prompt_for(self, tiles: int, image: Image.Image) -> torch.Tensor:
         """The prompt's token ids for this tile count, from the processor itself (once)."""
