@@ -32,11 +32,14 @@ log = logging.getLogger(__name__)
 SUPPORTED_TEXT_MODELS = ("qwen2",)
 # Decode attention over the KV cache (see GreedyDecoder):
 ATTENTIONS = ("masked", "exact", "flash")
-# For "flash": flash attention's kernel first (it can split a long cache across thread blocks
-# when there are few query rows). PyTorch's default choice on an H100 is cuDNN's kernel; the
-# serving path measured 3% faster with flash (benchmarks/results/h100-internvl-run9).
-_FLASH_FIRST = [SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION,
-                SDPBackend.CUDNN_ATTENTION, SDPBackend.MATH]
+# For "flash": flash attention's kernel (it can split a long cache across thread blocks when
+# there are few query rows) instead of cuDNN's, PyTorch's choice on an H100. Done by leaving
+# cuDNN out of the enabled kernels, not by setting a priority order: on the H100 (torch 2.11)
+# setting one, even inside ``sdpa_kernel(..., set_priority=True)`` that restores the order on
+# exit, stopped PyTorch preferring cuDNN everywhere else, and the vision tower's and the
+# prefill's attention then ran flash attention's kernel at 1.4x and 2.1x the time
+# (benchmarks/results/h100-serve-breakdown-flash.txt).
+_FLASH_FIRST = [SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH]
 
 
 def supports(model: Any) -> bool:
@@ -257,7 +260,7 @@ class GreedyDecoder:
             values.index_copy_(2, slot, v)
             if length is not None:
                 flash = self.attention == "flash"
-                with sdpa_kernel(_FLASH_FIRST, set_priority=True) if flash else nullcontext():
+                with sdpa_kernel(_FLASH_FIRST) if flash else nullcontext():
                     return F.scaled_dot_product_attention(
                         q, keys[:, :, :length], values[:, :, :length], scale=self.scaling,
                         enable_gqa=True)
