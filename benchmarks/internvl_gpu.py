@@ -224,7 +224,8 @@ def parse_variants(text: str) -> list[tuple[str, int]]:
     return out
 
 
-SERVE_KINDS = ("generate", "exact", "eager", "graph", "flash", "fp8", "fp8-flash")
+SERVE_KINDS = ("generate", "exact", "eager", "graph", "flash", "fp8", "fp8-flash", "fp8v-flash",
+               "fp8s-flash", "fp8sv-flash")
 SERVE_LABELS = {
     "generate": "serve: {precision}, transformers generate (reference)",
     "exact": "serve: {precision}, graph decoder, exact attention, not compiled",
@@ -233,6 +234,12 @@ SERVE_LABELS = {
     "flash": "serve: {precision}, graph decoder, flash decode attention, compiled",
     "fp8": "serve: fp8 matmuls, graph decoder, compiled",
     "fp8-flash": "serve: fp8 matmuls, graph decoder, flash decode attention, compiled",
+    "fp8v-flash": "serve: fp8 matmuls in vision too, graph decoder, flash decode attention, "
+                  "compiled",
+    "fp8s-flash": "serve: fp8 matmuls, static scales, graph decoder, flash decode attention, "
+                  "compiled",
+    "fp8sv-flash": "serve: fp8 matmuls in vision too, static scales, graph decoder, flash "
+                   "decode attention, compiled",
 }
 
 
@@ -247,6 +254,8 @@ def serve_settings(args: argparse.Namespace, model_dir: Path, kind: str, bs: int
         internvl_max_tiles=args.max_tiles,
         internvl_decoder="generate" if kind == "generate" else "graph",
         internvl_fp8=kind.startswith("fp8"),
+        internvl_fp8_vision=kind.startswith(("fp8v", "fp8sv")),
+        internvl_fp8_static=kind.startswith("fp8s"),
         internvl_compile=kind not in ("generate", "exact", "eager"),
         internvl_decode_attention=attention,
     )
@@ -270,6 +279,9 @@ def run_serve(args: argparse.Namespace, model_dir: Path, jpegs: list[bytes],
             for old in list(engines):  # one model in GPU memory at a time
                 del engines[old]
             free_memory()
+            # Each engine compiles afresh: the layers' compiled code is shared by code object,
+            # and eight engines' worth of variants would hit dynamo's recompile limit.
+            torch._dynamo.reset()
             settings = serve_settings(args, model_dir, kind, bs)
             t = time.perf_counter()
             try:
@@ -318,26 +330,38 @@ def serve_one(args: argparse.Namespace, engine: Any, jpegs: list[bytes], bs: int
     stages = [timed("prepare_s", prepare), timed("infer_s", engine.infer),
               timed("interpret_s", engine.interpret)]
 
+    done_at: list[tuple[float, int]] = []  # (when a batch's results came out, its size)
+
     def run(chunks: list[list[bytes]]) -> list[Any]:
         results: list[Any] = []
         for _, out in pipelined(chunks, stages, name="serve"):
             if isinstance(out, BaseException):
                 raise out
             results.extend(out)
+            done_at.append((time.perf_counter(), len(out)))
         return results
 
     reset_peak(args.device)
     t = time.perf_counter()
-    run(chunks[:1])  # warm-up: CUDA graphs captured, kernels chosen
+    # Warm-up: CUDA graphs captured, kernels chosen; static FP8 scales are calibrated on the
+    # first CALIBRATION_RECEIPTS and the layers compiled again for the batch after them.
+    from shared.engines.internvl.fp8 import CALIBRATION_RECEIPTS
+    run(chunks[:-(-CALIBRATION_RECEIPTS // bs) + 1] if engine.fp8_static else chunks[:1])
     sync(args.device)
     warm = time.perf_counter() - t
     for key in timers:
         timers[key] = 0.0
+    done_at.clear()
     t = time.perf_counter()
     results = run(chunks)
     sync(args.device)
     seconds = time.perf_counter() - t
     rate = n / seconds
+    # Steady state, as a worker under constant load runs: receipts finished after the first
+    # batch / time from the first batch's results to the last's (the queue benchmark's
+    # "sustained"), so the pipeline's fill (the first batch's decode and preparation) is left out.
+    sustained = (sum(size for _, size in done_at[1:]) / (done_at[-1][0] - done_at[0][0])
+                 if len(done_at) > 1 else None)
     unparsed = sum(1 for r in results if r.error)
     breakdown = {k: round(v, 3) for k, v in timers.items()}
     decoder = getattr(engine, "_decoder", None)
@@ -345,9 +369,12 @@ def serve_one(args: argparse.Namespace, engine: Any, jpegs: list[bytes], bs: int
                                            "graph_error": decoder.graph_error}
     report.row(label, bs, rate, "receipts/s", peak_gb(args.device), n=n, seconds=seconds,
                warmup_s=warm, floor_fraction=rate / args.floor, unparsed=unparsed,
-               graphs=graphs, **breakdown)
+               graphs=graphs, sustained=sustained,
+               sustained_floor_fraction=sustained and sustained / args.floor, **breakdown)
+    steady = "-" if sustained is None else f"{sustained:.2f}"
     log(f"{label}, batch {bs}: {n} receipts in {seconds:.2f}s -> {rate:.2f} receipts/s "
-        f"({rate / args.floor:.1%} of the {args.floor:g}/s floor), warm-up {warm:.1f}s, "
+        f"({rate / args.floor:.1%} of the {args.floor:g}/s floor), sustained {steady}/s, "
+        f"warm-up {warm:.1f}s, "
         f"peak {peak_gb(args.device)} GB; {breakdown}; {unparsed}/{n} unparseable; "
         f"graphs {graphs}")
 
@@ -362,6 +389,7 @@ def run_agree(args: argparse.Namespace, model_dir: Path, jpegs: list[bytes],
     attention is close to a hard maximum, so there any rounding difference in any layer
     changes the answer: a strict check of bit-for-bit equality, not a model of a trained one
     (measured: the compiled decoder, 0% of tokens equal to generate's; exact, 100%)."""
+    from shared.engines.internvl import fp8
     from shared.engines.internvl.engine import InternVLEngine
     from shared.images import decode
 
@@ -372,6 +400,7 @@ def run_agree(args: argparse.Namespace, model_dir: Path, jpegs: list[bytes],
         kinds = args.agree_variants.split(",")
         for name in [k if k not in kinds[:i] else f"{k}#2" for i, k in enumerate(kinds)]:
             kind = name.partition("#")[0]
+            torch._dynamo.reset()  # as in run_serve
             try:
                 engine = InternVLEngine(SROIE_FIELDS, serve_settings(args, model_dir, kind,
                                                                      len(images)))
@@ -392,14 +421,19 @@ def run_agree(args: argparse.Namespace, model_dir: Path, jpegs: list[bytes],
                         min_new_tokens=args.new_tokens, do_sample=False)
                     tokens[name] = out[:, group.input_ids.shape[1]:].cpu()
                 else:
-                    tokens[name] = engine._greedy().generate(
-                        group.input_ids, mask, group.pixel_values, args.new_tokens,
-                        args.new_tokens).tokens
+                    decode = engine._greedy().generate
+                    if engine.fp8_static:  # calibrate on this batch first, as served
+                        decode(group.input_ids, mask, group.pixel_values, args.new_tokens)
+                        fp8.end_calibration(engine.model)
+                    tokens[name] = decode(group.input_ids, mask, group.pixel_values,
+                                          args.new_tokens, args.new_tokens).tokens
             del engine
             free_memory()
         for a, b in (("exact", "generate"), ("eager", "generate"), ("graph", "generate"),
                      ("graph", "eager"), ("flash", "graph"), ("fp8", "graph"),
-                     ("fp8-flash", "flash"), *((f"{k}#2", k) for k in dict.fromkeys(kinds))):
+                     ("fp8-flash", "flash"), ("fp8v-flash", "flash"), ("fp8s-flash", "flash"),
+                     ("fp8sv-flash", "flash"),
+                     *((f"{k}#2", k) for k in dict.fromkeys(kinds))):
             if a in tokens and b in tokens:
                 x, y = tokens[a], tokens[b]
                 info = {"a": a, "b": b, "weight_scale": scale, "receipts": x.shape[0],
@@ -507,12 +541,17 @@ def run_train(args: argparse.Namespace, model_dir: Path, paths: list[Path], prec
 
 
 def table(report: Report, floor: float) -> str:
-    lines = ["| path | batch | rate | peak GB | of floor |", "| --- | --- | --- | --- | --- |"]
+    lines = ["| path | batch | rate | sustained | peak GB | of floor (sustained) |",
+             "| --- | --- | --- | --- | --- | --- |"]
     for r in report.data["rows"]:
         peak = "-" if r["peak_gb"] is None else f"{r['peak_gb']:.1f}"
         frac = f"{r['floor_fraction']:.1%}" if "floor_fraction" in r else "-"
-        lines.append(f"| {r['path']} | {r['batch']} | {r['rate']:.2f} {r['unit']} | {peak} "
-                     f"| {frac} |")
+        steady = "-"
+        if r.get("sustained"):
+            steady = f"{r['sustained']:.2f}"
+            frac += f" ({r['sustained_floor_fraction']:.1%})"
+        lines.append(f"| {r['path']} | {r['batch']} | {r['rate']:.2f} {r['unit']} | {steady} "
+                     f"| {peak} | {frac} |")
     return "\n".join(lines)
 
 

@@ -96,6 +96,18 @@ class Settings(BaseSettings):
         description="FP8 matrix products in the language model's prefill (Hopper GPUs, bf16 "
                     "base, graph decoder). Faster; answers can differ slightly from bf16.",
     )
+    internvl_fp8_vision: bool = Field(
+        default=False,
+        description="With RECEIPTFLOW_INTERNVL_FP8: the vision tower's matrix products in FP8 "
+                    "too.",
+    )
+    internvl_fp8_static: bool = Field(
+        default=False,
+        description="With RECEIPTFLOW_INTERNVL_FP8: one activation scale per layer, calibrated "
+                    "on the first batch served (which runs in bf16), instead of a scale per "
+                    "token computed on the fly. Faster; values past 1.25x the calibration "
+                    "batch's largest are clipped.",
+    )
     internvl_compile: bool = Field(
         default=True,
         description="On CUDA, torch.compile the decoder layers and vision layers of the graph "

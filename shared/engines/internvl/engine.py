@@ -81,6 +81,8 @@ class InternVLEngine(Engine):
         self.min_new_tokens = s.internvl_min_new_tokens
         self.decoder_kind = s.internvl_decoder
         self.fp8 = s.internvl_fp8
+        self.fp8_vision = s.internvl_fp8_vision
+        self.fp8_static = s.internvl_fp8_static
         self.compile = s.internvl_compile and self.spec.device.startswith("cuda")
         self.decode_attention = s.internvl_decode_attention
         if self.fp8 and (self.spec.precision != "bf16" or self.decoder_kind != "graph"):
@@ -101,6 +103,7 @@ class InternVLEngine(Engine):
         self._prompt_ids: dict[int, torch.Tensor] = {}  # tile count -> prompt token ids
         self._decoder: GreedyDecoder | None = None
         self._decoder_key: tuple[int, int | None] | None = None
+        self._calibrated_on = 0  # receipts seen by static FP8 layers still calibrating
         # Held while launching preprocessing kernels, so a CUDA graph capture never overlaps.
         self._gpu_lock = threading.Lock()
         self._convert_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="internvl-px")
@@ -115,7 +118,10 @@ class InternVLEngine(Engine):
 
     @property
     def model_name(self) -> str:
-        suffix = "+fp8" if self.fp8 else ""
+        suffix = ""
+        if self.fp8:
+            suffix = ("+fp8-vision" if self.fp8_vision else "+fp8") + (
+                "-static" if self.fp8_static else "")
         return f"{Path(self.spec.path).name or self.spec.path}@{self.spec.precision}{suffix}"
 
     @property
@@ -239,6 +245,8 @@ class InternVLEngine(Engine):
             out = self._greedy().generate(input_ids, mask, pixel_values, self.max_new_tokens,
                                           self.min_new_tokens)
             generated, probs = out.tokens.tolist(), out.probs.tolist()
+            if self.fp8_static:
+                self._calibrate(len(generated))
         else:
             recorder = TopProbRecorder()
             kwargs = dict(self.generate_kwargs)
@@ -263,8 +271,9 @@ class InternVLEngine(Engine):
         if self._decoder is None or self._decoder_key != key:
             base = model.get_base_model() if hasattr(model, "get_base_model") else model
             if self.fp8 and not getattr(base, "_receiptflow_fp8", False):
-                swapped = fp8.convert(base)
+                swapped = fp8.convert(base, vision=self.fp8_vision, static=self.fp8_static)
                 base._receiptflow_fp8 = True
+                self._calibrated_on = 0
                 log.info("serving with FP8 matrix products in %d linear layers", swapped)
             self._decoder = None  # free the old KV caches before allocating new ones
             # End and minimum length follow the generation config, as generate() does.
@@ -278,6 +287,13 @@ class InternVLEngine(Engine):
             )
             self._decoder_key = key
         return self._decoder
+
+    def _calibrate(self, receipts: int) -> None:
+        """Static FP8: batches run in bf16 while the layers record their largest inputs, until
+        enough receipts were seen; then the scales are fixed."""
+        self._calibrated_on += receipts
+        if self._calibrated_on >= fp8.CALIBRATION_RECEIPTS and fp8.end_calibration(self.model):
+            log.info("FP8 activation scales calibrated on %d receipts", self._calibrated_on)
 
     def _end_ids(self) -> set[int]:
         tok = self.processor.tokenizer
