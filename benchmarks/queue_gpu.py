@@ -59,6 +59,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--batch-wait-ms", type=float, default=50.0, help="worker --batch-wait-ms")
     p.add_argument("--new-tokens", type=int, default=64, help="max (and forced) answer tokens")
     p.add_argument("--static-cache", action="store_true", help="RECEIPTFLOW_INTERNVL_STATIC_CACHE")
+    p.add_argument("--fp8", action="store_true", help="RECEIPTFLOW_INTERNVL_FP8")
+    p.add_argument("--fp8-vision", action="store_true", help="RECEIPTFLOW_INTERNVL_FP8_VISION")
+    p.add_argument("--fp8-static", action="store_true",
+                   help="RECEIPTFLOW_INTERNVL_FP8_STATIC (give --warmup two batches: the first "
+                        "calibrates, the second compiles again)")
     p.add_argument("--images", type=int, default=32, help="distinct synthetic JPEGs, cycled")
     p.add_argument("--warmup", type=int, default=None,
                    help="receipts processed before measuring [default: a batch + N mod batch]")
@@ -242,6 +247,9 @@ def run(args: argparse.Namespace, work: Path, report: dict[str, Any]) -> None:
         # Every answer decodes the same number of tokens, as in the engine benchmark.
         "RECEIPTFLOW_INTERNVL_MIN_NEW_TOKENS": str(args.new_tokens),
         "RECEIPTFLOW_INTERNVL_STATIC_CACHE": "true" if args.static_cache else "false",
+        "RECEIPTFLOW_INTERNVL_FP8": "true" if args.fp8 else "false",
+        "RECEIPTFLOW_INTERNVL_FP8_VISION": "true" if args.fp8_vision else "false",
+        "RECEIPTFLOW_INTERNVL_FP8_STATIC": "true" if args.fp8_static else "false",
     }
     os.environ.update(env)
     from shared.broker import reset_celery_app

@@ -63,10 +63,10 @@ def web(host: str, port: int) -> None:
               type=click.Choice(["prefork", "solo", "threads"]))
 @click.option("--batch-size", type=click.IntRange(min=1), default=None,
               help="Receipts gathered across tasks into one engine call. Above 1 the worker "
-                   "uses the threads pool, concurrency at least 3 x batch size (one batch on the "
-                   "GPU, one prepared, one filling) and prefetch multiplier 1, whatever --pool "
-                   "and -c say. [default: RECEIPTFLOW_WORKER_BATCH_SIZE; for internvl, "
-                   "RECEIPTFLOW_INTERNVL_BATCH_SIZE]")
+                   "uses the threads pool, concurrency at least 4 x batch size (one batch on the "
+                   "GPU, one prepared, one filling, one being written) and prefetch multiplier "
+                   "1, whatever --pool and -c say. [default: RECEIPTFLOW_WORKER_BATCH_SIZE; "
+                   "for internvl, RECEIPTFLOW_INTERNVL_BATCH_SIZE]")
 @click.option("--batch-wait-ms", type=click.FloatRange(min=0), default=None,
               help="Longest wait for a batch to fill after its first receipt "
                    "[default: RECEIPTFLOW_WORKER_BATCH_WAIT_MS, 50]")
@@ -95,10 +95,12 @@ def worker(engine: str | None, concurrency: int, pool: str, batch_size: int | No
     _settings()
     extra = []
     if batch_size > 1:
-        # Blocked task threads are what fill a batch. The pipeline holds three: one on the
-        # GPU, one prepared and waiting, one filling (with 2x the third filled only as the
-        # first finished, in bits: 28 calls of 71 on average instead of 128, measured).
-        pool, concurrency = "threads", max(concurrency, 3 * batch_size)
+        # Blocked task threads are what fill a batch. The pipeline (worker/batching.py) holds
+        # four: one on the GPU, one prepared and waiting, one filling, and one being parsed
+        # and written, whose tasks return only once it is stored. With one batch too few the
+        # filling one fills only as another finishes, in bits (measured with 2x and a two-stage
+        # pipeline: 28 calls of 71 on average instead of 128).
+        pool, concurrency = "threads", max(concurrency, 4 * batch_size)
         extra = ["--prefetch-multiplier", "1"]
         click.echo(f"batching up to {batch_size} receipts per engine call (waiting up to "
                    f"{batch_wait_ms:g} ms): threads pool, concurrency {concurrency}, "
