@@ -360,8 +360,9 @@ def serve_one(args: argparse.Namespace, engine: Any, jpegs: list[bytes], bs: int
     # Steady state, as a worker under constant load runs: receipts finished after the first
     # batch / time from the first batch's results to the last's (the queue benchmark's
     # "sustained"), so the pipeline's fill (the first batch's decode and preparation) is left out.
+    # Needs a few batches: with two, the second's time overlaps the first's parsing.
     sustained = (sum(size for _, size in done_at[1:]) / (done_at[-1][0] - done_at[0][0])
-                 if len(done_at) > 1 else None)
+                 if len(done_at) >= 4 else None)
     unparsed = sum(1 for r in results if r.error)
     breakdown = {k: round(v, 3) for k, v in timers.items()}
     decoder = getattr(engine, "_decoder", None)
@@ -592,6 +593,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--floor", type=float, default=190.0,
                    help="arithmetic-floor receipts/s of the serving path (H100: ~190)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-cudnn-attention", action="store_true",
+                   help="turn PyTorch's cuDNN attention kernel off for the whole run (is the "
+                        "reference repeatable with the other kernels?)")
     p.add_argument("--out", type=Path, default=None, help="JSON results, rewritten per section")
     return p.parse_args(argv)
 
@@ -604,6 +608,8 @@ def main(argv: list[str] | None = None) -> int:
     cuda = args.device.startswith("cuda")
     if cuda and not torch.cuda.is_available():
         raise SystemExit("--device cuda but torch sees no GPU; use --device cpu --size tiny")
+    if args.no_cudnn_attention:
+        torch.backends.cuda.enable_cudnn_sdp(False)
     meta = {
         "device": torch.cuda.get_device_name(args.device) if cuda
         else f"cpu ({platform.machine()}, {torch.get_num_threads()} threads)",

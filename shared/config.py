@@ -91,6 +91,14 @@ class Settings(BaseSettings):
                     "(with compile off, generate's bf16 answers); masked: the whole cache with "
                     "a mask, one graph for all steps.",
     )
+    internvl_cudnn_attention: bool = Field(
+        default=True,
+        description="Let attention use cuDNN's kernel, PyTorch's choice on Hopper GPUs. false "
+                    "(for the whole worker process): other kernels only, ~4% slower; cuDNN's "
+                    "choice of execution plan made repeated runs of one batch differ in ~10% "
+                    "of tokens on an H100 where the top two logits nearly tie, and without it "
+                    "exact decode attention with compile off gives generate's tokens exactly.",
+    )
     internvl_fp8: bool = Field(
         default=False,
         description="FP8 matrix products in the language model's prefill (Hopper GPUs, bf16 "

@@ -95,6 +95,8 @@ class InternVLEngine(Engine):
         self.generate_kwargs: dict[str, Any] = (
             {"cache_implementation": "static"} if s.internvl_static_cache else {}
         )
+        if not s.internvl_cudnn_attention:
+            torch.backends.cuda.enable_cudnn_sdp(False)  # process-wide: one engine per worker
         self.processor = load_processor(self.spec.path)
         self.adapters = AdapterSlot(self.spec, merge=s.internvl_merge_adapter)
         self._prompt = self.processor.apply_chat_template(

@@ -89,3 +89,15 @@ def test_tiling_uint8_tensors_gives_the_processors_own_pixels(internvl_settings,
         images=[engine._to_device(img) for img in receipts], **kwargs)
     assert torch.equal(from_pil["pixel_values"], from_tensors["pixel_values"])
     assert list(from_pil["num_patches"]) == list(from_tensors["num_patches"])
+
+
+def test_cudnn_attention_can_be_turned_off_for_repeatable_answers(internvl_settings) -> None:
+    settings, _ = internvl_settings
+    before = torch.backends.cuda.cudnn_sdp_enabled()
+    try:
+        _engine(settings)
+        assert torch.backends.cuda.cudnn_sdp_enabled() == before  # the default leaves it alone
+        _engine(settings.model_copy(update={"internvl_cudnn_attention": False}))
+        assert not torch.backends.cuda.cudnn_sdp_enabled()
+    finally:
+        torch.backends.cuda.enable_cudnn_sdp(before)
