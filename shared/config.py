@@ -94,7 +94,7 @@ class Settings(BaseSettings):
     internvl_cudnn_attention: bool = Field(
         default=True,
         description="Let attention use cuDNN's kernel, PyTorch's choice on Hopper GPUs. false "
-                    "(for the whole worker process): other kernels only, ~4% slower; cuDNN's "
+                    "(for the whole worker process): other kernels only, ~5% slower; cuDNN's "
                     "choice of execution plan made repeated runs of one batch differ in ~10% "
                     "of tokens on an H100 where the top two logits nearly tie, and without it "
                     "exact decode attention with compile off gives generate's tokens exactly.",

@@ -133,7 +133,7 @@ class InternVLEngine(Engine):
     def use_version(self, version_id: int | None, artifact_dir: Path | None) -> None:
         self.adapters.activate(version_id, artifact_dir)
 
-    # ------------------------------------------------------------------ the two stages
+    # ------------------------------------------------------------------ the three stages
 
     def extract(self, images: Sequence[Image.Image]) -> list[ExtractionResult]:
         return self.extract_pipelined([images[i:i + self.batch_size]
