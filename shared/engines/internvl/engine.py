@@ -85,6 +85,9 @@ class InternVLEngine(Engine):
         self.fp8_static = s.internvl_fp8_static
         self.compile = s.internvl_compile and self.spec.device.startswith("cuda")
         self.decode_attention = s.internvl_decode_attention
+        if (self.fp8_vision or self.fp8_static) and not self.fp8:
+            raise ValueError("RECEIPTFLOW_INTERNVL_FP8_VISION and _FP8_STATIC refine "
+                             "RECEIPTFLOW_INTERNVL_FP8: set it too")
         if self.fp8 and (self.spec.precision != "bf16" or self.decoder_kind != "graph"):
             raise ValueError("RECEIPTFLOW_INTERNVL_FP8 needs precision bf16 and the graph decoder")
         if self.fp8 and not fp8.available(self.spec.device):

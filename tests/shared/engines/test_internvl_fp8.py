@@ -82,3 +82,17 @@ def test_static_scales_calibrate_in_bf16_then_clip_instead_of_overflowing() -> N
         # A later batch past the calibrated range is clipped to FP8's largest value, not NaN.
         loud = layer(x * 100).float()
         assert torch.isfinite(loud).all()
+
+
+def test_the_engine_refuses_fp8_settings_it_cannot_honour(internvl_settings) -> None:  # type: ignore[no-untyped-def]
+    from shared.engines.internvl.engine import InternVLEngine
+    from shared.fields import SROIE_FIELDS
+
+    settings, _ = internvl_settings
+    refine = settings.model_copy(update={"internvl_fp8_static": True})
+    with pytest.raises(ValueError, match="refine RECEIPTFLOW_INTERNVL_FP8"):
+        InternVLEngine(SROIE_FIELDS, refine)
+    on_cpu = settings.model_copy(update={"internvl_fp8": True, "internvl_precision": "bf16",
+                                         "internvl_device": "cpu"})
+    with pytest.raises(ValueError, match="FP8 tensor cores"):
+        InternVLEngine(SROIE_FIELDS, on_cpu)
