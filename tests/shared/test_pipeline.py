@@ -73,11 +73,14 @@ def test_a_failing_source_is_raised_after_the_items_before_it() -> None:
 
 
 def test_a_consumer_that_stops_early_releases_the_threads() -> None:
-    before = threading.active_count()
+    def stage_threads() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name.startswith("early-")]
+
     results = pipelined(range(1000), [lambda x: x, lambda x: x], name="early")
     assert next(results) == (0, 0)
+    assert len(stage_threads()) == 2
     results.close()
     deadline = time.monotonic() + 5
-    while threading.active_count() > before and time.monotonic() < deadline:
+    while stage_threads() and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert threading.active_count() == before
+    assert stage_threads() == []
