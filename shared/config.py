@@ -112,9 +112,9 @@ class Settings(BaseSettings):
     internvl_fp8_static: bool = Field(
         default=False,
         description="With RECEIPTFLOW_INTERNVL_FP8: one activation scale per layer, calibrated "
-                    "on the first batch served (which runs in bf16), instead of a scale per "
-                    "token computed on the fly. Faster; values past 1.25x the calibration "
-                    "batch's largest are clipped.",
+                    "on the first 64 receipts served (which run in bf16), instead of a scale "
+                    "per token computed on the fly. Faster; values past 1.25x the largest seen "
+                    "while calibrating are clipped.",
     )
     internvl_compile: bool = Field(
         default=True,

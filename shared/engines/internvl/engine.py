@@ -108,7 +108,8 @@ class InternVLEngine(Engine):
         self._prompt_ids: dict[int, torch.Tensor] = {}  # tile count -> prompt token ids
         self._decoder: GreedyDecoder | None = None
         self._decoder_key: tuple[int, int | None] | None = None
-        self._calibrated_on = 0  # receipts seen by static FP8 layers still calibrating
+        # Receipts seen by static FP8 layers while they calibrate; None when none calibrate.
+        self._calibrated_on: int | None = None
         # Held while launching preprocessing kernels, so a CUDA graph capture never overlaps.
         self._gpu_lock = threading.Lock()
         self._convert_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="internvl-px")
@@ -250,7 +251,7 @@ class InternVLEngine(Engine):
             out = self._greedy().generate(input_ids, mask, pixel_values, self.max_new_tokens,
                                           self.min_new_tokens)
             generated, probs = out.tokens.tolist(), out.probs.tolist()
-            if self.fp8_static:
+            if self._calibrated_on is not None:
                 self._calibrate(len(generated))
         else:
             recorder = TopProbRecorder()
@@ -278,7 +279,7 @@ class InternVLEngine(Engine):
             if self.fp8 and not getattr(base, "_receiptflow_fp8", False):
                 swapped = fp8.convert(base, vision=self.fp8_vision, static=self.fp8_static)
                 base._receiptflow_fp8 = True
-                self._calibrated_on = 0
+                self._calibrated_on = 0 if self.fp8_static else None
                 log.info("serving with FP8 matrix products in %d linear layers", swapped)
             self._decoder = None  # free the old KV caches before allocating new ones
             # End and minimum length follow the generation config, as generate() does.
@@ -295,10 +296,14 @@ class InternVLEngine(Engine):
 
     def _calibrate(self, receipts: int) -> None:
         """Static FP8: batches run in bf16 while the layers record their largest inputs, until
-        enough receipts were seen; then the scales are fixed."""
+        enough receipts were seen; then the scales are fixed (once: no walk over the model's
+        modules on later batches)."""
+        assert self._calibrated_on is not None
         self._calibrated_on += receipts
-        if self._calibrated_on >= fp8.CALIBRATION_RECEIPTS and fp8.end_calibration(self.model):
+        if self._calibrated_on >= fp8.CALIBRATION_RECEIPTS:
+            fp8.end_calibration(self.model)
             log.info("FP8 activation scales calibrated on %d receipts", self._calibrated_on)
+            self._calibrated_on = None
 
     def _end_ids(self) -> set[int]:
         tok = self.processor.tokenizer

@@ -5,7 +5,8 @@ scale per output channel; activations are scaled per row (token) on the fly, and
 comes back in bf16 via ``torch._scaled_mm``. A per-row scale needs the whole row before the
 first value can be cast, so the kernel that makes a product's input (a norm, an activation)
 reads it twice; with ``static=True`` each layer instead keeps one activation scale, calibrated
-on the first batch it serves (which runs in bf16), and the cast fuses into that kernel.
+on the first ``CALIBRATION_RECEIPTS`` receipts it serves (which run in bf16), and the cast fuses
+into that kernel.
 
 The language model's projections change only in the prefill: in decode steps, where the
 products are small and bound by reading the weights, FP8 measured slower than bf16 on an H100
