@@ -5,8 +5,13 @@ The web process uses it only to send tasks by name; ``worker`` registers the tas
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
+
+import redis
 from celery import Celery
 from kombu import Queue
+from kombu.transport.redis import PRIORITY_STEPS, Channel
 
 from shared.config import Settings, get_settings
 from shared.queues import ENGINE_QUEUES, TRAINING_QUEUE
@@ -33,6 +38,13 @@ def make_celery(settings: Settings) -> Celery:
         # messages back after this long.
         broker_transport_options={
             "visibility_timeout": settings.visibility_timeout_s,
+            # kombu looks for unacked messages past the timeout only every 10th tick of 10 s
+            # by default, so a lost task came back ~100 s late: look on every tick, and tick
+            # often enough for short timeouts.
+            "unacked_restore_interval": max(1.0, min(10.0, settings.visibility_timeout_s / 5)),
+            "unacked_restore_throttle": 1,
+            # The lock around that scan outlives a worker killed while holding it.
+            "unacked_mutex_expire": 60,
             **({"global_keyprefix": settings.broker_key_prefix}
                if settings.broker_key_prefix else {}),
         },
@@ -57,3 +69,39 @@ def celery_app() -> Celery:
 def reset_celery_app() -> None:
     global _app
     _app = None
+
+
+def held_jobs(queues: Iterable[str], settings: Settings | None = None) -> set[str]:
+    """Task ids of every message the broker holds for these queues: waiting in a queue, or
+    delivered to a worker and not yet acknowledged (kombu's Redis transport keeps those in its
+    ``unacked`` hash until the ack, and puts them back after the visibility timeout).
+
+    One MULTI/EXEC snapshot, so a message moving between a queue and the hash is seen once.
+    Raises redis' errors when the broker is unreachable: the caller must then assume nothing.
+    """
+    settings = settings or get_settings()
+    prefix = settings.broker_key_prefix
+    client = redis.Redis.from_url(settings.redis_url or "", socket_timeout=10,
+                                  socket_connect_timeout=5)
+    try:
+        pipe = client.pipeline(transaction=True)
+        for queue in queues:
+            for pri in PRIORITY_STEPS:  # kombu keeps one list per priority step
+                pipe.lrange(prefix + (f"{queue}{Channel.sep}{pri}" if pri else queue), 0, -1)
+        pipe.hvals(prefix + Channel.unacked_key)
+        *lists, unacked = pipe.execute()
+    finally:
+        client.close()
+    ids = {_task_id(raw) for lst in lists for raw in lst}
+    ids |= {_task_id(raw, unacked=True) for raw in unacked}
+    ids.discard(None)
+    return ids  # type: ignore[return-value]
+
+
+def _task_id(raw: bytes, unacked: bool = False) -> str | None:
+    """The Celery task id in a stored message (an unacked entry is [message, exchange, key])."""
+    try:
+        message = json.loads(raw)
+        return str((message[0] if unacked else message)["headers"]["id"])
+    except (ValueError, LookupError, TypeError):
+        return None

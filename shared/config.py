@@ -46,14 +46,67 @@ class Settings(BaseSettings):
     max_request_mb: float = Field(default=512, gt=0, description="Largest upload request.")
     max_batch_files: int = Field(default=1000, gt=0, description="Most files in one batch.")
     max_image_pixels: int = Field(default=50_000_000, gt=0, description="Decompression-bomb cap.")
-    task_max_retries: int = Field(default=5, ge=0, description="Retries for transient errors.")
+    task_max_retries: int = Field(
+        default=5, ge=0,
+        description="Retries of an engine error before the receipt is marked failed.",
+    )
+    task_retry_deadline_s: float = Field(
+        default=6 * 3600, gt=0,
+        description="How long a receipt's task keeps retrying transient errors (database or "
+                    "broker unreachable), with backoff capped at a few minutes, before it marks "
+                    "the receipt failed. It is never dropped while the receipt is not final.",
+    )
     visibility_timeout_s: int = Field(
         default=900, gt=0, description="Unacked task redelivered after this (worker lost)."
+    )
+    lease_s: float = Field(
+        default=60, gt=0,
+        description="A worker holds a receipt it processes for this long, renewing the lease "
+                    "while it works; a receipt whose lease ran out (its worker died) is sent "
+                    "again. Queued receipts are checked against the broker after this long.",
+    )
+    reconcile_interval_s: float = Field(
+        default=15, gt=0,
+        description="How often a worker looks for stranded receipts (one worker acts at a time).",
+    )
+    max_attempts: int = Field(
+        default=10, ge=1,
+        description="A receipt whose processing started this many times without finishing "
+                    "(its worker died each time, or kept failing) is marked failed instead of "
+                    "being tried again. Keep it above RECEIPTFLOW_TASK_MAX_RETRIES.",
     )
     broker_key_prefix: str = Field(
         default="", description="Prefix of every broker key: deployments sharing one Redis."
     )
-    secret_key: str = Field(default="dev-only-change-me", description="Flask session key.")
+    secret_key: str | None = Field(
+        default=None,
+        description="Flask session key (32+ random characters). Required unless "
+                    "RECEIPTFLOW_DEVELOPMENT is true; `receiptflow up` on loopback makes one.",
+    )
+    development: bool = Field(
+        default=False,
+        description="Development mode: the web runs without RECEIPTFLOW_SECRET_KEY (with a "
+                    "random key per process, so log-ins end at a restart).",
+    )
+    session_idle_minutes: float = Field(
+        default=60, gt=0, description="A log-in session unused this long ends."
+    )
+    session_max_hours: float = Field(
+        default=12, gt=0, description="A log-in session ends this long after log-in, in use or not."
+    )
+    login_limit_per_account: str = Field(
+        default="10 per 15 minutes",
+        description="Failed log-ins allowed per account (Flask-Limiter syntax); more: 429.",
+    )
+    login_limit_per_address: str = Field(
+        default="30 per 15 minutes",
+        description="Log-in attempts allowed per client address; more: 429.",
+    )
+    trusted_proxies: int = Field(
+        default=0, ge=0,
+        description="Reverse proxies in front of the web whose X-Forwarded-For is trusted "
+                    "(the client address for rate limits and the audit log).",
+    )
     cookie_secure: bool = Field(
         default=True,
         description="Session cookie only over HTTPS; `up` sets false for plain-HTTP local use. "

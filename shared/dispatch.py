@@ -1,8 +1,10 @@
 """Putting receipts on the queue, after their rows are committed.
 
-Each enqueue gives the receipt a fresh job id; the task carries it, and the worker writes at most
-one extraction per job id. A send that fails after the commit leaves ``enqueued_at`` empty, and
-:func:`requeue_unsent` sends it later, so no committed receipt is lost between database and queue.
+Each enqueue gives the receipt a fresh job id; the task carries it (it is also the Celery task
+id, so the reconciler can tell which receipts the broker still holds), and the worker writes at
+most one extraction per job id. A send that fails after the commit leaves ``enqueued_at`` empty;
+the reconciler (``shared/recovery.py``) sends it later, so no committed receipt is lost between
+database and queue.
 """
 
 from __future__ import annotations
@@ -12,58 +14,57 @@ import uuid
 from collections.abc import Iterable
 from datetime import timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.broker import celery_app
+from shared.config import get_settings
 from shared.db.models import Receipt, ReceiptStatus, utcnow
 from shared.queues import TASK_EXTRACT, queue_for_engine
 
 log = logging.getLogger(__name__)
 
 
+def new_job_id() -> str:
+    return str(uuid.uuid4())
+
+
 def assign_jobs(session: Session, receipts: Iterable[Receipt]) -> list[Receipt]:
-    """Mark receipts queued with new job ids (the caller commits before sending)."""
+    """Mark new receipts queued with new job ids (the caller commits before sending)."""
     assigned = []
     for receipt in receipts:
         receipt.status = ReceiptStatus.QUEUED
-        receipt.job_id = str(uuid.uuid4())
+        receipt.job_id = new_job_id()
         receipt.enqueued_at = None
+        receipt.lease_expires_at = None
         receipt.error = None
         assigned.append(receipt)
     return assigned
 
 
 def send(session: Session, receipts: Iterable[Receipt]) -> int:
-    """Send committed, queued receipts to their engine's queue; returns how many were sent."""
+    """Send committed, queued receipts to their engine's queue; returns how many were sent.
+
+    A sent receipt's lease is the broker's: until it runs out the reconciler leaves it alone,
+    and after it the reconciler asks the broker whether it still holds the job."""
     app = celery_app()
+    lease = timedelta(seconds=get_settings().lease_s)
     sent = 0
     for receipt in receipts:
-        engine = receipt.batch.engine
         try:
             app.send_task(
                 TASK_EXTRACT,
                 kwargs={"receipt_id": receipt.id, "job_id": receipt.job_id},
-                queue=queue_for_engine(engine),
+                queue=queue_for_engine(receipt.batch.engine),
+                task_id=receipt.job_id,
             )
-        except Exception:  # broker down: the row stays unsent and is swept up later
-            log.exception("could not enqueue receipt %s; it will be retried", receipt.id)
-            continue
+        except Exception:
+            # Broker down: this row and the rest stay unsent and the reconciler sends them.
+            # Not trying each of them spares the caller kombu's publish retries per receipt.
+            log.warning("could not enqueue receipt %s; the reconciler will send it and the "
+                        "rest of this upload", receipt.id, exc_info=True)
+            break
         receipt.enqueued_at = utcnow()
+        receipt.lease_expires_at = receipt.enqueued_at + lease
         sent += 1
     session.commit()
     return sent
-
-
-def requeue_unsent(session: Session, older_than: timedelta = timedelta(seconds=30)) -> int:
-    """Send queued receipts that never reached the broker (e.g. Redis was down at upload)."""
-    cutoff = utcnow() - older_than
-    rows = session.scalars(
-        select(Receipt).where(
-            Receipt.status == ReceiptStatus.QUEUED,
-            Receipt.enqueued_at.is_(None),
-            Receipt.job_id.is_not(None),
-            Receipt.updated_at < cutoff,
-        )
-    ).all()
-    return send(session, rows) if rows else 0

@@ -36,6 +36,10 @@ class Storage(ABC):
     @abstractmethod
     def exists(self, key: str) -> bool: ...
 
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove what is stored under ``key``; no error if there is nothing."""
+
 
 class LocalStorage(Storage):
     """Files under a root folder, sharded by the key's first two bytes (ab/cd/abcd...)."""
@@ -75,6 +79,9 @@ class LocalStorage(Storage):
 
     def exists(self, key: str) -> bool:
         return self.path(key).exists()
+
+    def delete(self, key: str) -> None:
+        self.path(key).unlink(missing_ok=True)
 
 
 def get_storage() -> Storage:

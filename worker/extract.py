@@ -17,6 +17,7 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -33,7 +34,9 @@ from shared.engines.base import Engine, ExtractionResult
 from shared.fields import FieldSpec
 from shared.images import ImageRejected, decode
 from shared.queues import TASK_READ_TEXT, queue_for_engine
+from shared.recovery import interrupted
 from shared.storage import StorageError, get_storage
+from worker import leases
 from worker.engines import engine_for
 from worker.versions import sync_version
 
@@ -105,30 +108,50 @@ def _decode_pool() -> ThreadPoolExecutor:
     return _pool
 
 
-def _claim_all(items: list[Item]) -> list[_Claim | Outcome]:
-    """Mark the batch's receipts processing, in one transaction."""
+def _claim_all(items: list[Item]) -> list[_Claim | Outcome | str]:
+    """Mark the batch's receipts processing, each under a lease, in one transaction: a _Claim,
+    the Outcome of a delivery with nothing to do, or why a claimed receipt must fail now.
+
+    Each claim is an UPDATE guarded by the job id and an unfinished status, so a receipt the
+    reconciler has just given a new job, or another delivery has just finished, is not taken.
+    """
+    settings = get_settings()
+    now = utcnow()
+    lease = now + timedelta(seconds=settings.lease_s)
     with session_scope() as session:
+        claimed = set()
+        for receipt_id, job_id in items:
+            if session.execute(
+                update(Receipt)
+                .where(Receipt.id == receipt_id, Receipt.job_id == job_id,
+                       Receipt.status.in_((ReceiptStatus.QUEUED, ReceiptStatus.PROCESSING)))
+                .values(status=ReceiptStatus.PROCESSING, attempts=Receipt.attempts + 1,
+                        lease_expires_at=lease, updated_at=now)
+                .execution_options(synchronize_session=False)
+            ).rowcount:
+                claimed.add(job_id)
         receipts = {r.id: r for r in session.scalars(
             select(Receipt).where(Receipt.id.in_({rid for rid, _ in items}))
             .options(selectinload(Receipt.batch)))}
-        stored = set(session.scalars(
-            select(Extraction.job_id).where(Extraction.job_id.in_({job for _, job in items}))))
-        claims: list[_Claim | Outcome] = []
-        for receipt_id, job_id in items:
-            receipt = receipts.get(receipt_id)
-            if receipt is None or receipt.job_id != job_id:
-                claims.append(Outcome.STALE)
-            elif job_id in stored or receipt.status in (ReceiptStatus.DONE, ReceiptStatus.FAILED):
-                claims.append(Outcome.DUPLICATE)
-            else:
-                receipt.status = ReceiptStatus.PROCESSING
-                receipt.attempts += 1
-                claims.append(_Claim(
-                    engine=receipt.batch.engine,
-                    fields=[FieldSpec.model_validate(f) for f in receipt.batch.fields],
-                    storage_key=receipt.storage_key,
-                ))
-        return claims
+    leases.keeper().hold(claimed)
+    claims: list[_Claim | Outcome | str] = []
+    for receipt_id, job_id in items:
+        receipt = receipts.get(receipt_id)
+        if job_id not in claimed:
+            gone = receipt is None or receipt.job_id != job_id
+            # A finished receipt's job is not claimed again: its result is stored.
+            claims.append(Outcome.STALE if gone else Outcome.DUPLICATE)
+        elif receipt.attempts > settings.max_attempts:
+            # Delivered again and again because its worker keeps dying on it (a pool process
+            # killed by the OOM killer, say): stop the loop.
+            claims.append(interrupted(receipt.attempts - 1))
+        else:
+            claims.append(_Claim(
+                engine=receipt.batch.engine,
+                fields=[FieldSpec.model_validate(f) for f in receipt.batch.fields],
+                storage_key=receipt.storage_key,
+            ))
+    return claims
 
 
 def _load(claim: _Claim, max_pixels: int) -> Image.Image | str:
@@ -152,9 +175,11 @@ def prepare_batch(items: list[Item]) -> PreparedBatch:
     """Stage 1: claim, load and decode, group by engine, ``engine.prepare``."""
     claims = _claim_all(items)
     batch = PreparedBatch(items, [c if isinstance(c, Outcome) else None for c in claims], {}, [])
-    for (receipt_id, job_id), claim in zip(items, claims, strict=True):
+    for i, ((receipt_id, job_id), claim) in enumerate(zip(items, claims, strict=True)):
         if isinstance(claim, Outcome):
             log.info("receipt %s job %s: %s, nothing to do", receipt_id, job_id, claim)
+        elif isinstance(claim, str):
+            batch.failures[i] = claim
     todo = [(i, c) for i, c in enumerate(claims) if isinstance(c, _Claim)]
     max_pixels = get_settings().max_image_pixels
     if len(todo) > 1:
@@ -241,6 +266,7 @@ def finish_batch(batch: PreparedBatch) -> list[Outcome | Exception]:
         results[i] = outcome
         if outcome is Outcome.DONE and i in boxless:
             _request_text_lines(batch.items[i][0])
+    leases.keeper().release(job for _, job in batch.items)
     assert all(r is not None for r in results)
     return results  # type: ignore[return-value]
 

@@ -3,24 +3,36 @@
 from __future__ import annotations
 
 import logging
+import random
+import time
 
 from celery import Task
-from celery.signals import worker_process_init, worker_ready
-from sqlalchemy.exc import OperationalError
+from celery.signals import worker_process_init, worker_ready, worker_shutdown
+from kombu.exceptions import OperationalError as BrokerError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from shared.broker import celery_app
 from shared.config import get_settings
-from shared.db.session import dispose_engines, session_scope
-from shared.dispatch import requeue_unsent
+from shared.db.session import dispose_engines
 from shared.queues import TASK_EXTRACT, TASK_READ_TEXT
+from worker import broker_fixes, leases, reconciler
 from worker.extract import Outcome, fail, process_receipt
 from worker.read_text import read_text
 
 log = logging.getLogger(__name__)
 app = celery_app()
+broker_fixes.apply()
 
 # Errors worth another try: the database or the broker blinked.
-TRANSIENT = (OperationalError, ConnectionError, TimeoutError)
+TRANSIENT = (OperationalError, ConnectionError, TimeoutError, BrokerError, RedisConnectionError)
+
+
+def _transient(exc: BaseException) -> bool:
+    # psycopg reports a server that went away mid-transaction as an InterfaceError, which
+    # SQLAlchemy flags as a lost connection.
+    return isinstance(exc, TRANSIENT) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
 @worker_process_init.connect
@@ -28,22 +40,23 @@ def _after_fork(**_: object) -> None:
     dispose_engines()
 
 
-def _backoff(task: Task) -> int:
-    """Seconds before the next try: 1, 2, 4, ... up to a minute."""
-    return min(2 ** task.request.retries, 60)
-
-
 @worker_ready.connect
-def _send_unsent(**_: object) -> None:
-    """Receipts committed while the broker was unreachable are sent when a worker starts."""
-    try:
-        with session_scope() as session:
-            sent = requeue_unsent(session)
-    except Exception:
-        log.exception("could not sweep unsent receipts")
-        return
-    if sent:
-        log.warning("sent %d receipts that had never reached the queue", sent)
+def _start_reconciler(sender: object = None, **_: object) -> None:
+    """Every worker runs the reconciler's timer; one of them acts at a time."""
+    reconciler.start(name=getattr(sender, "hostname", "worker"))
+
+
+@worker_shutdown.connect
+def _stop_reconciler(**_: object) -> None:
+    reconciler.stop()
+
+
+def _backoff(attempt: int) -> float:
+    """Seconds before the next try: 1, 2, 4, ... capped at 5 minutes (and at half the
+    visibility timeout: a held retry past it would be handed out a second time), jittered so
+    the tasks of one outage do not all come back in the same second."""
+    cap = min(300.0, get_settings().visibility_timeout_s / 2)
+    return min(2.0 ** attempt, cap) * random.uniform(0.8, 1.2)
 
 
 def _process(receipt_id: int, job_id: str) -> Outcome:
@@ -56,22 +69,46 @@ def _process(receipt_id: int, job_id: str) -> Outcome:
     return process_receipt(receipt_id, job_id)
 
 
+# No max_retries: the task is never dropped while its receipt is not final. It gives up only by
+# writing the failure on the receipt, which needs the database; until then it keeps trying.
 @app.task(name=TASK_EXTRACT, bind=True, acks_late=True, reject_on_worker_lost=True,
-          max_retries=get_settings().task_max_retries)
-def extract_receipt(self: Task, receipt_id: int, job_id: str) -> str:
+          max_retries=None)
+def extract_receipt(self: Task, receipt_id: int, job_id: str, since: float | None = None,
+                    engine_errors: int = 0) -> str:
+    settings = get_settings()
+    since = since or time.time()
+
+    def again(exc: BaseException, engine_errors: int = engine_errors) -> Exception:
+        return self.retry(exc=exc, countdown=_backoff(self.request.retries), kwargs={
+            "receipt_id": receipt_id, "job_id": job_id, "since": since,
+            "engine_errors": engine_errors})
+
     try:
-        return _process(receipt_id, job_id).value
-    except TRANSIENT as exc:
-        log.warning("receipt %s: transient error, retrying: %s", receipt_id, exc)
-        raise self.retry(exc=exc, countdown=_backoff(self)) from exc
-    except Exception as exc:
-        # An engine bug or an input the engine chokes on: retry a few times, then record it on
-        # the receipt instead of losing it silently.
-        if self.request.retries < self.max_retries:
-            log.exception("receipt %s: engine error, retrying", receipt_id)
-            raise self.retry(exc=exc, countdown=_backoff(self)) from exc
-        log.exception("receipt %s: giving up", receipt_id)
-        return fail(receipt_id, job_id, f"extraction failed: {type(exc).__name__}: {exc}").value
+        try:
+            return _process(receipt_id, job_id).value
+        except Exception as exc:
+            if _transient(exc):
+                waited = time.time() - since
+                if waited < settings.task_retry_deadline_s:
+                    log.warning("receipt %s: transient error, retrying: %s", receipt_id, exc)
+                    raise again(exc) from exc
+                message = (f"could not be processed for {waited / 3600:.1f} h: the database or "
+                           f"broker kept failing ({type(exc).__name__}); upload it again")
+            elif engine_errors < settings.task_max_retries:
+                # An engine bug or an input the engine chokes on: a few more tries.
+                log.exception("receipt %s: engine error, retrying", receipt_id)
+                raise again(exc, engine_errors + 1) from exc
+            else:
+                log.exception("receipt %s: giving up", receipt_id)
+                message = f"extraction failed: {type(exc).__name__}: {exc}"
+            try:
+                return fail(receipt_id, job_id, message).value
+            except Exception as write_exc:
+                if not _transient(write_exc):
+                    raise
+                raise again(write_exc) from write_exc
+    finally:
+        leases.keeper().release([job_id])
 
 
 @app.task(name=TASK_READ_TEXT, bind=True, acks_late=True, reject_on_worker_lost=True,
@@ -79,5 +116,7 @@ def extract_receipt(self: Task, receipt_id: int, job_id: str) -> str:
 def read_receipt_text(self: Task, receipt_id: int) -> str:
     try:
         return read_text(receipt_id)
-    except TRANSIENT as exc:
-        raise self.retry(exc=exc, countdown=_backoff(self)) from exc
+    except Exception as exc:
+        if not _transient(exc):
+            raise
+        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -83,6 +84,7 @@ class Role(enum.StrEnum):
 
 class Batch(Base):
     __tablename__ = "batches"
+    __table_args__ = (UniqueConstraint("idempotency_key", name="uq_batches_idempotency_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), default="")
@@ -90,9 +92,14 @@ class Batch(Base):
     # The field specs in force when the batch was made, so later config changes don't
     # reinterpret old results.
     fields: Mapped[list[Any]]
+    created_by: Mapped[str] = mapped_column(String(80), default="", server_default="")
+    # The client's Idempotency-Key: a retried upload returns this batch instead of a second one.
+    idempotency_key: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    receipts: Mapped[list[Receipt]] = relationship(back_populates="batch", order_by="Receipt.id")
+    receipts: Mapped[list[Receipt]] = relationship(
+        back_populates="batch", order_by="Receipt.id", cascade="all, delete-orphan",
+        passive_deletes=True)
 
 
 class Receipt(Base):
@@ -115,6 +122,10 @@ class Receipt(Base):
     # whose token differs, or whose extraction already exists, writes nothing.
     job_id: Mapped[str | None] = mapped_column(String(36))
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Until when the current holder of an unfinished receipt (the broker while it is queued, a
+    # worker while it is processing) is trusted; past it, the reconciler re-sends the receipt
+    # under a fresh job id (shared/recovery.py).
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
@@ -280,3 +291,30 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class LoginSession(Base):
+    """A browser log-in, held on the server: the cookie carries only its id. Log-out ends it, and
+    it ends by itself when idle too long, however long the cookie is kept."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the cookie's value
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    address: Mapped[str] = mapped_column(String(64), default="")
+
+
+class AuditEvent(Base):
+    """Who did what to which data, kept when the data itself is gone (deletions)."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(40))  # e.g. batch.deleted
+    target: Mapped[str] = mapped_column(String(80))  # e.g. batch 12
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
