@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import redis
@@ -42,6 +43,41 @@ def spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     """A child `receiptflow` process in its own process group (so Ctrl-C is ours to relay)."""
     return subprocess.Popen([sys.executable, "-m", "cli.main", *args], env=env,
                             start_new_session=True)
+
+
+class Supervisor:
+    """The children of `receiptflow up`: each is started again when it exits by itself (a worker
+    the broker client crashed, say), after a pause that doubles while it keeps failing fast."""
+
+    def __init__(self, env: dict[str, str], log: Callable[[str], None]) -> None:
+        self.env, self.log = env, log
+        self.children: dict[str, list[str]] = {}
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._started: dict[str, float] = {}
+        self._pause: dict[str, float] = {}
+
+    def start(self, name: str, args: list[str]) -> None:
+        self.children[name] = args
+        self.procs[name] = spawn(args, self.env)
+        self._started[name] = time.monotonic()
+
+    def watch_once(self) -> None:
+        for name, proc in list(self.procs.items()):
+            code = proc.poll()
+            if code is None:
+                continue
+            ran = time.monotonic() - self._started[name]
+            # A child that ran a while before failing starts again at once; one that keeps
+            # failing at start waits 1, 2, 4 ... up to 60 s between tries.
+            pause = 1.0 if ran > 60 else min(60.0, self._pause.get(name, 0.5) * 2)
+            self._pause[name] = pause
+            self.log(f"{name} exited with code {code} after {ran:.0f} s; starting it again "
+                     f"in {pause:.0f} s")
+            time.sleep(pause)
+            self.start(name, self.children[name])
+
+    def stop(self) -> None:
+        stop_all(list(self.procs.values()))
 
 
 def stop_all(procs: list[subprocess.Popen[bytes]], timeout: float = 20.0) -> None:

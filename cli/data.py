@@ -1,0 +1,92 @@
+"""Data in and out: the schema, sending stranded receipts again, `submit` and `eval`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from cli.common import checked_settings, duration
+
+
+@click.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply Alembic migrations to the configured database."""
+    from shared.db.migrate import upgrade
+
+    settings = checked_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url, revision)
+    click.echo(f"database at {revision}: {settings.resolved_database_url}")
+
+
+@click.command()
+@click.option("--older-than", default=None, metavar="DURATION",
+              help="Also send again every unfinished receipt untouched this long (e.g. 90s, "
+                   "10m, 2h), whatever its lease or the broker says")
+def requeue(older_than: str | None) -> None:
+    """Send stranded receipts again: never sent, lost by the broker, or held by a worker that
+    died (what the workers' reconciler does every few seconds)."""
+    from shared.db.session import session_scope
+    from shared.recovery import reconcile
+
+    checked_settings()
+    with session_scope() as session:
+        click.echo(str(reconcile(session, older_than=duration(older_than, "--older-than"))))
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--url", default="http://127.0.0.1:8000", show_default=True,
+              envvar="RECEIPTFLOW_URL")
+@click.option("--name", default="", help="Batch name")
+@click.option("--engine", default=None)
+@click.option("--format", "fmt", default="json", show_default=True,
+              type=click.Choice(["json", "csv"]))
+@click.option("--timeout", default=3600.0, show_default=True, help="Seconds to wait")
+@click.option("--token", envvar="RECEIPTFLOW_TOKEN", required=True,
+              help="API token (`receiptflow tokens create`) [env: RECEIPTFLOW_TOKEN]")
+def submit(paths: tuple[Path, ...], url: str, name: str, engine: str | None, fmt: str,
+           timeout: float, token: str) -> None:
+    """Upload images (files, folders, zips), wait with a progress bar, print the results."""
+    from cli.submit import submit_and_wait
+
+    sys.stdout.write(submit_and_wait(list(paths), url=url, name=name, engine=engine, fmt=fmt,
+                                     timeout=timeout, token=token))
+
+
+@click.command("eval")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--engine", default=None)
+@click.option("--limit", default=0, type=int, help="Only the first N receipts")
+@click.option("--batch-size", default=1, show_default=True, type=int)
+@click.option("--output", type=click.Path(path_type=Path), help="Write predictions as JSON")
+def eval_(folder: Path, engine: str | None, limit: int, batch_size: int,
+          output: Path | None) -> None:
+    """Score an engine on a labelled folder (images/ + labels/)."""
+    from shared.engines import build_engine
+    from shared.evaluation import evaluate, load_labelled_folder
+
+    settings = checked_settings()
+    examples = load_labelled_folder(folder)[: limit or None]
+    built = build_engine(engine or settings.engine, settings.fields)
+    report = evaluate(built, examples, batch_size=batch_size,
+                      max_pixels=settings.max_image_pixels)
+    summary = report.summary()
+    click.echo(f"engine {built.name} ({built.model_name}) on {folder}")
+    for key, value in summary["fields"].items():  # type: ignore[union-attr]
+        click.echo(f"  {key:<10} {value:6.2f}")
+    click.echo(f"  {'mean':<10} {summary['mean']:6.2f}")
+    click.echo(f"{summary['receipts']} receipts in {report.seconds:.1f} s: "
+               f"{summary['receipts_per_s']} receipts/s, {summary['failures']} failures")
+    if output:
+        output.write_text(json.dumps({"summary": summary, "predictions": report.predictions,
+                                      "failures": report.failures}, indent=2))
