@@ -81,6 +81,11 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
         "RECEIPTFLOW_MAX_FILE_MB": "2",
         "RECEIPTFLOW_MAX_IMAGE_PIXELS": "20000000",
         "RECEIPTFLOW_OCR_THREADS": "1",
+        "RECEIPTFLOW_SECRET_KEY": "tests-" + uuid.uuid4().hex,
+        # The suite logs in many times from one address; tests/web/test_hardening.py checks
+        # the limits with its own low ones.
+        "RECEIPTFLOW_LOGIN_LIMIT_PER_ADDRESS": "100000 per minute",
+        "RECEIPTFLOW_LOGIN_LIMIT_PER_ACCOUNT": "100000 per minute",
     }
     os.environ.update(env)
     from shared.broker import reset_celery_app

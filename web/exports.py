@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import mimetypes
+import re
 import zipfile
 
 from shared.db.models import Batch, Receipt
@@ -14,6 +15,26 @@ from shared.storage import Storage
 from web.presenters import field_names
 
 _META = ["receipt_id", "file", "status", "error"]
+# A cell starting with one of these is read as a formula by spreadsheets (OWASP, CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"^[+-]?\d+(?:[.,]\d+)*$")
+
+
+def safe_cell(value: object) -> object:
+    """A CSV cell that a spreadsheet will not run: text starting like a formula gets a leading
+    apostrophe, as OWASP recommends. Plain numbers ("-5.00") are left alone: they are no
+    formula, and amounts must stay numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+def _write_csv(fieldnames: list[str], rows: list[dict[str, object]]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=fieldnames, restval="")
+    writer.writeheader()
+    writer.writerows({k: safe_cell(v) for k, v in row.items()} for row in rows)
+    return buf.getvalue()
 
 
 def rows(batch: Batch) -> list[dict[str, object]]:
@@ -26,11 +47,7 @@ def rows(batch: Batch) -> list[dict[str, object]]:
 
 
 def to_csv(batch: Batch) -> str:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=_META + field_names(batch))
-    writer.writeheader()
-    writer.writerows(rows(batch))
-    return buf.getvalue()
+    return _write_csv(_META + field_names(batch), rows(batch))
 
 
 def to_json(batch: Batch) -> str:
@@ -53,11 +70,7 @@ def reviewed_rows(receipts: list[Receipt]) -> list[dict[str, object]]:
 def reviewed_csv(receipts: list[Receipt]) -> str:
     rows = reviewed_rows(receipts)
     names = sorted({k for row in rows for k in row} - set(_REVIEW_META), key=str)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=[*_REVIEW_META, *names], restval="")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()
+    return _write_csv([*_REVIEW_META, *names], rows)
 
 
 def reviewed_jsonl(receipts: list[Receipt]) -> str:

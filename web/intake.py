@@ -12,6 +12,8 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared import dispatch
@@ -33,9 +35,9 @@ class IncomingFile:
 
 
 def _display_name(name: str) -> str:
-    # Keep only the last path part and drop control characters; this is shown, never opened.
-    base = posixpath.basename(name.replace("\\", "/")) or "unnamed"
-    return "".join(ch for ch in base if ch.isprintable())[:255] or "unnamed"
+    # Keep only the last path part, as display text: this is shown, never opened.
+    base = posixpath.basename(name.replace("\\", "/"))
+    return clean_text(base, 255) or "unnamed"
 
 
 def _unsafe_member(name: str) -> bool:
@@ -136,15 +138,42 @@ def _receipt_for(file: IncomingFile, storage: Storage, settings: Settings) -> Re
     return receipt
 
 
+def clean_text(text: str, limit: int) -> str:
+    """Display text from a client: control characters (NUL included, which PostgreSQL refuses)
+    dropped, whitespace runs made single spaces, cut to ``limit``."""
+    kept = "".join(ch if ch.isprintable() else " " for ch in text)
+    return " ".join(kept.split())[:limit]
+
+
+def find_by_key(session: Session, key: str) -> Batch | None:
+    return session.scalar(select(Batch).where(Batch.idempotency_key == key))
+
+
 def create_batch(session: Session, files: list[IncomingFile], *, engine: str, name: str,
-                 settings: Settings, storage: Storage) -> Batch:
-    """Store the files, commit the batch, then enqueue its good receipts."""
-    batch = Batch(name=name[:200], engine=engine,
+                 settings: Settings, storage: Storage, created_by: str = "",
+                 idempotency_key: str | None = None) -> tuple[Batch, bool]:
+    """Store the files, commit the batch, then enqueue its good receipts. Returns the batch
+    and whether it is new: with an ``idempotency_key`` already used, the batch it made."""
+    batch = Batch(name=clean_text(name, 200), engine=engine, created_by=created_by,
+                  idempotency_key=idempotency_key,
                   fields=[f.model_dump() for f in settings.fields])
     batch.receipts = [_receipt_for(f, storage, settings) for f in files]
     session.add(batch)
     queued = [r for r in batch.receipts if r.status == ReceiptStatus.QUEUED]
     dispatch.assign_jobs(session, queued)
-    session.commit()  # rows first: a worker must find the receipt when the task arrives
+    try:
+        session.commit()  # rows first: a worker must find the receipt when the task arrives
+    except IntegrityError:
+        # The same key was committed by a concurrent retry of this upload: that one stands.
+        session.rollback()
+        existing = find_by_key(session, idempotency_key) if idempotency_key else None
+        if existing is None:
+            raise
+        return existing, False
+    # A deletion of another receipt with the same content may have removed the shared file
+    # between put() and the commit: put it back (the bytes are still at hand).
+    for file, receipt in zip(files, batch.receipts, strict=True):
+        if receipt.storage_key and not storage.exists(receipt.storage_key):
+            storage.put(file.data)
     dispatch.send(session, queued)
-    return batch
+    return batch, True

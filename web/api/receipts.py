@@ -5,13 +5,23 @@ from __future__ import annotations
 from flask import Response
 from flask_login import current_user
 from flask_smorest import abort
+from sqlalchemy import select
 
-from shared.db.models import Correction, Receipt
+from shared.db.models import AuditEvent, Correction, Receipt
 from shared.storage import StorageError, get_storage
 from web.api import blp
-from web.api.schemas import CorrectionInSchema, CorrectionSchema, ReceiptSchema
+from web.api.schemas import (
+    AuditEventSchema,
+    CorrectionInSchema,
+    CorrectionSchema,
+    DeletedSchema,
+    ReceiptSchema,
+)
 from web.db import db, get_or_404
+from web.deletion import Deleted, delete_receipt
+from web.input_checks import plain_text
 from web.presenters import field_names, receipt_detail
+from web.security_headers import file_headers
 
 
 def get_receipt_or_404(receipt_id: int) -> Receipt:
@@ -37,8 +47,13 @@ def receipt_image(receipt_id: int) -> Response:
         data = get_storage().get(receipt.storage_key)
     except StorageError as exc:
         abort(404, message=str(exc))
+    # The type the upload decoded as (never the client's claim), with nosniff (on every
+    # response): the bytes are only ever read as that image type.
     return Response(data, mimetype=receipt.media_type or "application/octet-stream",
-                    headers={"Cache-Control": "private, max-age=86400"})
+                    headers=file_headers())
+
+
+MAX_VALUE = 2000
 
 
 def save_correction(receipt: Receipt, values: dict[str, str], author: str) -> Correction:
@@ -46,6 +61,10 @@ def save_correction(receipt: Receipt, values: dict[str, str], author: str) -> Co
     one (what a client sends is ignored then); ``author`` is only the fallback."""
     if current_user.is_authenticated:
         author = current_user.username
+    for name, value in values.items():
+        plain_text(value, f"fields.{name}")
+        if len(value) > MAX_VALUE:
+            abort(422, message=f"fields.{name}: longer than {MAX_VALUE} characters")
     unknown = sorted(set(values) - set(field_names(receipt.batch)))
     if unknown:
         abort(422, message=f"unknown fields {unknown}; this batch has "
@@ -71,3 +90,18 @@ def correct(body: dict, receipt_id: int) -> Correction:
     The correction's author is the authenticated user; a sent `author` is ignored."""
     receipt = get_receipt_or_404(receipt_id)
     return save_correction(receipt, body["fields"], body["author"])
+
+
+@blp.route("/receipts/<int:receipt_id>", methods=["DELETE"], endpoint="delete_receipt")
+@blp.response(200, DeletedSchema)
+def delete(receipt_id: int) -> Deleted:
+    """Delete a receipt for good (admins): its extractions, corrections and stored file.
+    Recorded in the audit log."""
+    return delete_receipt(db(), get_storage(), get_receipt_or_404(receipt_id))
+
+
+@blp.route("/audit-events", methods=["GET"])
+@blp.response(200, AuditEventSchema(many=True))
+def list_audit_events() -> list[AuditEvent]:
+    """The audit log, newest first (deletions: who, when, what)."""
+    return list(db().scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(500)))

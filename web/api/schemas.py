@@ -152,3 +152,19 @@ class ModelVersionSchema(Schema):
 
 class ReviewedExportQuerySchema(Schema):
     format = f.String(load_default="csv", validate=validate.OneOf(["csv", "jsonl"]))
+
+
+class DeletedSchema(Schema):
+    receipts = f.Integer(metadata={"description": "receipts deleted, with their extractions, "
+                                                  "corrections and text lines"})
+    files = f.Integer(metadata={"description": "stored files removed (a file another receipt "
+                                               "still uses is kept)"})
+
+
+class AuditEventSchema(Schema):
+    id = f.Integer()
+    at = f.DateTime()
+    actor = f.String()
+    action = f.String()
+    target = f.String()
+    details = f.Dict()

@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response
 
 from shared.config import get_settings
 from shared.db.models import User
-from web.auth import policy, tokens
+from web.auth import limits, policy, sessions, tokens
 from web.db import db, get_by_id
 
 login_manager = LoginManager()
@@ -40,7 +40,8 @@ def _load_from_session(session_id: str) -> User | None:
     user = get_by_id(User, int(user_id)) if user_id.isdigit() else None
     if user is None or not user.active or user.get_id() != session_id:
         return None
-    return user
+    # The cookie alone is not enough: its server-side session must still be open.
+    return user if sessions.valid(db(), user) else None
 
 
 @login_manager.request_loader
@@ -95,6 +96,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     login_manager.init_app(app)
     csrf.init_app(app)
+    limits.init_app(app)
     app.before_request(_enforce_policy)
 
     from web.auth.views import bp

@@ -45,6 +45,10 @@ POLICY: dict[str, str] = {
     "api.start_training": ADMIN,
     "api.activate_version": ADMIN,
     "api.serve_base": ADMIN,
+    # JSON API: deleting data, and the audit log of it
+    "api.delete": ADMIN,
+    "api.delete_receipt": ADMIN,
+    "api.list_audit_events": ADMIN,
     # Pages: batches, upload, review
     "pages.index": REVIEWER,
     "pages.batches": REVIEWER,
@@ -52,6 +56,8 @@ POLICY: dict[str, str] = {
     "pages.batch": REVIEWER,
     "pages.review_queue_page": REVIEWER,
     "pages.receipt": REVIEWER,
+    "pages.delete_batch": ADMIN,
+    "pages.delete_receipt": ADMIN,
     # Pages: training and model versions (the list page also starts runs: admin)
     "pages.training_runs": ADMIN,
     "pages.training_run": ADMIN,
@@ -64,6 +70,7 @@ POLICY: dict[str, str] = {
     "auth.tokens": ADMIN,
     "auth.create_token": ADMIN,
     "auth.revoke_token": ADMIN,
+    "auth.audit": ADMIN,
 }
 
 

@@ -3,44 +3,56 @@ web/auth/policy.py, not here."""
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from urllib.parse import urlsplit
+
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from shared.db.models import ApiToken, Role, User
-from web.auth import tokens, users
+from shared.db.models import ApiToken, AuditEvent, Role, User
+from web.auth import limits, sessions, tokens, users
 from web.db import db, get_or_404
 
 bp = Blueprint("auth", __name__)
 
 
 def local_url(target: str | None) -> str:
-    """Only a path on this site: never //host or a full URL (no open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("pages.index")
+    """Only a path on this site (no open redirect), judged as a browser will read it: browsers
+    drop tabs and line breaks inside a URL and take a backslash for a slash, so "/", a tab,
+    "/evil.example" means "//evil.example", another host. Anything doubtful: the start page."""
+    if (not target or "\\" in target or not target.isprintable()
+            or not target.startswith("/") or target.startswith("//")):
+        return url_for("pages.index")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return url_for("pages.index")
+    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limits.per_address
+@limits.per_account
 def login() -> str | Response:
     next_url = request.values.get("next", "")
     if request.method == "POST":
         user = users.authenticate(db(), request.form.get("username", ""),
                                   request.form.get("password", ""))
         if user is not None:
+            sessions.begin(db(), user)
+            db().commit()
             login_user(user)
             return redirect(local_url(next_url))
         # The same answer for an unknown name, a wrong password and a deactivated user.
-        return render_template("auth/login.html", next=next_url,
+        return render_template("auth/login.html", next=local_url(next_url),
                                error="wrong username or password")
-    return render_template("auth/login.html", next=next_url, error=None)
+    return render_template("auth/login.html", next=local_url(next_url), error=None)
 
 
 @bp.post("/logout")
 def logout() -> Response:
+    sessions.end(db())
     logout_user()
-    session.clear()
     return redirect(url_for("auth.login"))
 
 
@@ -136,3 +148,11 @@ def revoke_token(token_id: int) -> Response:
     tokens.revoke(row)
     db().commit()
     return redirect(url_for("auth.tokens"))
+
+
+# --- audit log (admin) -------------------------------------------------------------------------
+
+@bp.get("/admin/audit", endpoint="audit")
+def audit_page() -> str:
+    events = db().scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(500)).all()
+    return render_template("auth/audit.html", events=events)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, flash, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select, text
 from werkzeug.wrappers import Response
 
@@ -10,6 +10,8 @@ from shared.broker import celery_app
 from shared.config import get_settings
 from shared.db.models import Batch
 from shared.engines import ENGINE_NAMES
+from shared.storage import get_storage
+from web import deletion
 from web.api.batches import get_batch_or_404, new_batch_from_request
 from web.db import db
 from web.presenters import batch_dict
@@ -50,8 +52,8 @@ def batches() -> str:
 @bp.route("/upload", methods=["GET", "POST"])
 def upload() -> str | Response:
     if request.method == "POST":
-        batch = new_batch_from_request(request.form.get("name", ""),
-                                       request.form.get("engine") or None)
+        batch, _created = new_batch_from_request(request.form.get("name", ""),
+                                                 request.form.get("engine") or None)
         return redirect(url_for("pages.batch", batch_id=batch.id))
     return render_template("upload.html", engines=sorted(ENGINE_NAMES),
                            default_engine=get_settings().engine)
@@ -61,6 +63,13 @@ def upload() -> str | Response:
 def batch(batch_id: int) -> str:
     b = get_batch_or_404(batch_id)
     return render_template("batch.html", batch=batch_dict(db(), b, with_receipts=True))
+
+
+@bp.post("/batches/<int:batch_id>/delete")
+def delete_batch(batch_id: int) -> Response:
+    deleted = deletion.delete_batch(db(), get_storage(), get_batch_or_404(batch_id))
+    flash(f"batch {batch_id} deleted: {deleted.receipts} receipts, {deleted.files} stored files")
+    return redirect(url_for("pages.batches"))
 
 
 def init_app(app: Flask) -> None:

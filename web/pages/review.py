@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from shared.review import confidence_of, field_locations, review_queue
+from shared.storage import get_storage
+from web import deletion
 from web.api.receipts import get_receipt_or_404, save_correction
-from web.db import db
+from web.db import MAX_ID, db
 from web.pages import bp
 from web.presenters import field_names, receipt_detail
 
@@ -20,7 +22,8 @@ QUEUE_FILTERS = ("batch", "status", "field")
 def _filters() -> dict[str, Any]:
     raw = {k: request.values.get(k) or None for k in QUEUE_FILTERS}
     batch = raw["batch"]
-    return {"batch_id": int(batch) if batch and batch.isdigit() else None,
+    batch_id = int(batch) if batch and batch.isascii() and batch.isdigit() else None
+    return {"batch_id": batch_id if batch_id and batch_id <= MAX_ID else None,
             "status": raw["status"] if raw["status"] in ("done", "failed") else None,
             "field": raw["field"]}
 
@@ -67,3 +70,12 @@ def receipt(receipt_id: int) -> str | Response:
     } for n in names]
     return render_template("receipt.html", receipt=detail, fields=fields,
                            args=_query_args(filters))
+
+
+@bp.post("/receipts/<int:receipt_id>/delete")
+def delete_receipt(receipt_id: int) -> Response:
+    r = get_receipt_or_404(receipt_id)
+    batch_id = r.batch_id
+    deleted = deletion.delete_receipt(db(), get_storage(), r)
+    flash(f"receipt {receipt_id} deleted ({deleted.files} stored files removed)")
+    return redirect(url_for("pages.batch", batch_id=batch_id))
