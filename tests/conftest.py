@@ -77,6 +77,8 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
         "RECEIPTFLOW_BROKER_KEY_PREFIX": f"rf-test-{uuid.uuid4().hex[:10]}:",
         # Short, so the kill -9 test sees the lost task redelivered quickly.
         "RECEIPTFLOW_VISIBILITY_TIMEOUT_S": "8",
+        # Short, so receipts lost by the broker or a killed worker come back quickly.
+        "RECEIPTFLOW_LEASE_S": "10",
         "RECEIPTFLOW_TASK_MAX_RETRIES": "2",
         "RECEIPTFLOW_MAX_FILE_MB": "2",
         "RECEIPTFLOW_MAX_IMAGE_PIXELS": "20000000",
@@ -199,3 +201,33 @@ def internvl_settings(tiny_internvl: Path, monkeypatch: pytest.MonkeyPatch):  # 
     reset_settings_cache()
     yield Settings(), env
     reset_settings_cache()
+
+
+@pytest.fixture(scope="module")
+def isolated_services(services: dict[str, str], tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A database (and broker prefix) of the module's own, for tests that would disturb other
+    tests' rows (the API fuzzer deletes what it finds). The shared ones are restored after."""
+    from shared.broker import reset_celery_app
+    from shared.config import reset_settings_cache
+    from shared.db.migrate import upgrade
+    from shared.db.session import get_engine
+
+    pg = _postgres_schema_url() if services["DATABASE_URL"].startswith("postgresql") else None
+    data_dir = tmp_path_factory.mktemp("isolated")
+    url = pg[0] if pg else f"sqlite:///{data_dir / 'isolated.db'}"
+    env = {"DATABASE_URL": url, "RECEIPTFLOW_DATA_DIR": str(data_dir),
+           "RECEIPTFLOW_BROKER_KEY_PREFIX": f"rf-isolated-{uuid.uuid4().hex[:10]}:"}
+    os.environ.update(env)
+    reset_settings_cache()
+    reset_celery_app()
+    upgrade(url)
+    try:
+        yield {**services, **env}
+    finally:
+        os.environ.update({k: services[k] for k in env})
+        reset_settings_cache()
+        reset_celery_app()
+        get_engine(url).dispose()
+        if pg:
+            _drop_schema(pg[1])
+        empty_broker({**services, **env})

@@ -52,6 +52,19 @@ def _processes_using(data_dir: Path) -> list[int]:
     return found
 
 
+def _child(up: int, command: str, missing_ok: bool = False) -> int | None:
+    """The pid of `up`'s child running `receiptflow <command>` (not a pool process of it)."""
+    for pid in Path(f"/proc/{up}/task/{up}/children").read_text().split():
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv[1:4] == [b"-m", b"cli.main", command.encode()]:
+            return int(pid)
+    assert missing_ok, f"no `{command}` process"
+    return None
+
+
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_up_submit_and_stop(tmp_path: Path, stop: signal.Signals) -> None:
     env = {k: v for k, v in os.environ.items()
@@ -79,6 +92,20 @@ def test_up_submit_and_stop(tmp_path: Path, stop: signal.Signals) -> None:
         resp = login.post(f"{url}/login", data={"username": "admin", "password": password,
                                                 "csrf_token": csrf}, timeout=10)
         assert resp.url.rstrip("/").endswith("/batches"), "the first admin cannot log in"
+
+        # No secret key was set: `up` on loopback made one, kept owner-only.
+        assert (tmp_path / "data" / "secret-key").stat().st_mode & 0o077 == 0
+
+        # A child that dies is started again (the worker here, as the broker client once did).
+        worker = _child(up.pid, "worker")
+        os.kill(worker, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while "worker exited with code" not in log.read_text():
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.5)
+        while _child(up.pid, "worker", missing_ok=True) in (None, worker):
+            assert time.monotonic() < deadline, "the worker was not started again"
+            time.sleep(0.5)
 
         cli = [sys.executable, "-m", "cli.main"]
         token = subprocess.run([*cli, "tokens", "create", "admin", "--name", "submit"], env=env,

@@ -186,9 +186,9 @@ def _mixed_upload() -> MixedUpload:
 # --- helpers -----------------------------------------------------------------------------------
 
 def _post_batch(client: FlaskClient, uploads: list[tuple[str, bytes]],
-                **form: str) -> TestResponse:
+                headers: dict[str, str] | None = None, **form: str) -> TestResponse:
     files = [(io.BytesIO(data), name) for name, data in uploads]
-    return client.post(f"{API}/batches", data={"files": files, **form},
+    return client.post(f"{API}/batches", data={"files": files, **form}, headers=headers,
                        content_type="multipart/form-data")
 
 
@@ -455,6 +455,11 @@ def receipt_id(client: FlaskClient) -> int:
                  id="value too long"),
     pytest.param({"fields": {"total": "9.99"}, "author": ""}, 422,
                  r"invalid request: author: Length must be between 1 and 120\.", id="author empty"),
+    pytest.param({"fields": {"total": "9.\x0099"}}, 422,
+                 r"fields\.total: contains control characters \(such as NUL\); send plain text",
+                 id="NUL in a value"),
+    pytest.param(b'{"fields": ' + b"[" * 50_000 + b"]" * 50_000 + b"}", 400,
+                 r"the JSON body nests deeper than 32 levels", id="nested 50,000 deep"),
 ])
 def test_malformed_correction_is_rejected(client: FlaskClient, receipt_id: int, body: Any,
                                           status: int, message: str) -> None:
@@ -477,3 +482,33 @@ def test_well_formed_correction_is_saved(client: FlaskClient, receipt_id: int) -
     with session_scope() as session:
         assert session.scalar(select(func.count()).select_from(Correction)
                               .where(Correction.receipt_id == receipt_id)) == 1
+
+
+def test_control_characters_in_the_batch_name_are_dropped_and_the_upload_kept(
+        client: FlaskClient) -> None:
+    """PostgreSQL refuses NUL: the name is display text, so it is cleaned, and no file of the
+    upload is lost over it."""
+    data = _unique_jpeg()
+    resp = _post_batch(client, [("ok.jpg", data)], name="March\x00 receipts\n\t2026")
+    assert resp.status_code == 201, resp.get_json()
+    body = resp.get_json()
+    assert body["name"] == "March receipts 2026"
+    assert [r["status"] for r in body["receipts"]] == ["queued"]
+    assert _storage().exists(content_key(data))
+
+
+def test_a_retried_upload_with_the_same_idempotency_key_is_stored_once(
+        client: FlaskClient) -> None:
+    files = [("ok.jpg", _unique_jpeg())]
+    key = "k-" + os.urandom(8).hex()
+    first = _post_batch(client, files, name="retried", headers={"Idempotency-Key": key})
+    assert first.status_code == 201
+    again = _post_batch(client, files, name="retried", headers={"Idempotency-Key": key})
+    assert again.status_code == 200
+    assert again.get_json()["id"] == first.get_json()["id"]
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(Batch)
+                              .where(Batch.idempotency_key == key)) == 1
+    bad = _post_batch(client, files, headers={"Idempotency-Key": "has spaces"})
+    _assert_error(bad, 400, "Idempotency-Key must be 1 to 100 printable ASCII characters "
+                            "without spaces, e.g. a UUID")
