@@ -2,7 +2,7 @@
 
 - ``processes``: up, web, worker, trainer
 - ``data``: db upgrade, requeue, submit, eval
-- ``models``: train, versions
+- ``models``: train, versions, models download
 - ``accounts``: users, tokens
 """
 
@@ -20,7 +20,7 @@ def cli() -> None:
 
 for command in (processes.up, processes.web, processes.worker, processes.trainer,
                 data.db, data.requeue, data.submit, data.eval_,
-                models.train, models.versions,
+                models.train, models.versions, models.models_group,
                 accounts.users, accounts.tokens):
     cli.add_command(command)
 

@@ -101,3 +101,33 @@ def versions_activate(version_id: int) -> None:
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(f"model version {version_id} is active; workers switch between batches")
+
+
+@click.group("models")
+def models_group() -> None:
+    """Model weights: fetch a checkpoint where a model hub is reachable."""
+
+
+@models_group.command("download")
+@click.argument("model_id", default="OpenGVLab/InternVL3-2B-hf")
+@click.option("--dest", type=click.Path(file_okay=False, path_type=Path), default=Path("/models"),
+              show_default=True, help="Folder to put the checkpoint's folder in")
+def models_download(model_id: str, dest: Path) -> None:
+    """Download MODEL_ID (an InternVL `-hf` checkpoint) into DEST/<its name>, then point
+    RECEIPTFLOW_INTERNVL_MODEL at that folder. Without a reachable hub, copy the checkpoint
+    folder there yourself (or mount one): the workers only ever read a local folder."""
+    try:
+        from huggingface_hub import snapshot_download
+        from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+    except ImportError as exc:
+        raise click.ClickException("downloading models needs the gpu extra "
+                                   "(pip install 'receiptflow[gpu]')") from exc
+    target = dest / model_id.rsplit("/", 1)[-1]
+    try:
+        snapshot_download(model_id, local_dir=target)
+    except (HfHubHTTPError, LocalEntryNotFoundError, OSError) as exc:
+        raise click.ClickException(
+            f"could not download {model_id}: {str(exc).rstrip('.')}. Where no model hub is "
+            f"reachable, copy the checkpoint folder to {target} (config.json, *.safetensors, "
+            "tokenizer and processor files) instead") from exc
+    click.echo(f"{model_id} is in {target}: set RECEIPTFLOW_INTERNVL_MODEL={target}")

@@ -60,8 +60,12 @@ def worker(engine: str | None, concurrency: int, pool: str, batch_size: int | No
     if batch_size is None:
         # The GPU engine is only fast on big batches; the CPU one gains nothing from them.
         explicit = "worker_batch_size" in settings.model_fields_set
-        batch_size = (settings.internvl_batch_size if engine == "internvl" and not explicit
-                      else settings.worker_batch_size)
+        if engine == "internvl" and not explicit:
+            from shared.engines.internvl.memory import batch_size as internvl_batch
+
+            batch_size = internvl_batch(settings)
+        else:
+            batch_size = settings.worker_batch_size
     if batch_wait_ms is None:
         batch_wait_ms = settings.worker_batch_wait_ms
     # Task bodies read these from the settings, like every other option.

@@ -122,7 +122,18 @@ class Settings(BaseSettings):
         default="bf16", description="4bit (NF4, bitsandbytes), bf16, or fp32 (CPU)."
     )
     internvl_max_tiles: int = Field(default=6, ge=1, le=40, description="Image tiles per receipt.")
-    internvl_batch_size: int = Field(default=64, ge=1, description="Receipts per generate call.")
+    internvl_batch_size: int | Literal["auto"] = Field(
+        default="auto",
+        description="Receipts decoded together; auto: the largest batch that fits the card's "
+                    "free memory with a margin (shared/engines/internvl/memory.py; 8 on a CPU).",
+    )
+
+    @field_validator("internvl_batch_size")
+    @classmethod
+    def _positive_batch(cls, value: int | str) -> int | str:
+        if value != "auto" and int(value) < 1:
+            raise ValueError("give a number of receipts (1 or more) or auto")
+        return value
     internvl_static_cache: bool = Field(
         default=False, description="Static KV cache (compiled on CUDA): fast for fixed shapes."
     )

@@ -19,6 +19,8 @@ import importlib.util
 import json
 import os
 import re
+import subprocess
+import sys
 import tomllib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -33,7 +35,8 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 SCHEMA_FILE = Path(__file__).resolve().parent / "data" / "compose-spec" / "compose-spec.json"
 
-APP_SERVICES = {"migrate", "web", "worker-cpu", "worker-gpu", "trainer", "flower"}
+APP_SERVICES = {"migrate", "web", "worker-cpu", "worker-gpu-0", "trainer", "flower", "models"}
+ENV_EXAMPLE = ROOT / ".env.example"
 CELERY_APP = "worker.tasks:app"
 TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
 
@@ -71,11 +74,21 @@ def interpolate(value: Any, env: Mapping[str, str]) -> Any:
     return _VAR.sub(sub, value)
 
 
-def load_compose() -> dict[str, Any]:
+def dotenv(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines (comments and blank lines skipped), as Compose reads .env."""
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines()
+             if line.strip() and not line.lstrip().startswith("#"))
+    return {k.strip(): v.strip() for k, v in pairs}
+
+
+# The values an operator fills into .env.example's required lines.
+FILLED = {**dotenv(ENV_EXAMPLE), "RECEIPTFLOW_SECRET_KEY": "k" * 32, "POSTGRES_PASSWORD": "pw",
+          "FLOWER_BASIC_AUTH": "admin:pw"}
+
+
+def load_compose(env: Mapping[str, str] = FILLED) -> dict[str, Any]:
     # safe_load resolves the `<<: *app` merge keys, as Compose does.
-    raw = yaml.safe_load(COMPOSE_FILE.read_text())
-    # An empty environment: the file must work with defaults alone (a trial, and CI).
-    return interpolate(raw, {})
+    return interpolate(yaml.safe_load(COMPOSE_FILE.read_text()), env)
 
 
 COMPOSE = load_compose()
@@ -110,14 +123,31 @@ def test_matches_the_compose_specification_schema() -> None:
     assert not errors, "\n".join(f"{e.json_path}: {e.message}" for e in errors)
 
 
-def test_interpolation_needs_no_variables_but_honours_them() -> None:
-    raw = yaml.safe_load(COMPOSE_FILE.read_text())
-    env = {"POSTGRES_PASSWORD": "s3cret", "RECEIPTFLOW_SECRET_KEY": "k"}
-    resolved = interpolate(raw, env)["services"]
+def test_required_variables_fail_loudly_and_are_honoured() -> None:
+    for name in ("RECEIPTFLOW_SECRET_KEY", "POSTGRES_PASSWORD", "FLOWER_BASIC_AUTH"):
+        with pytest.raises(KeyError, match=f"required variable {name} is not set"):
+            load_compose({**FILLED, name: ""})
+    resolved = load_compose({**FILLED, "POSTGRES_PASSWORD": "s3cret",
+                             "RECEIPTFLOW_SECRET_KEY": "k" * 40})["services"]
     web_env = resolved["web"]["environment"]
     assert web_env["DATABASE_URL"] == "postgresql://receiptflow:s3cret@postgres:5432/receiptflow"
-    assert web_env["RECEIPTFLOW_SECRET_KEY"] == "k"
+    assert web_env["RECEIPTFLOW_SECRET_KEY"] == "k" * 40
     assert resolved["postgres"]["environment"]["POSTGRES_PASSWORD"] == "s3cret"
+    assert resolved["flower"]["environment"]["FLOWER_BASIC_AUTH"] == "admin:pw"
+
+
+def test_env_example_lists_every_variable() -> None:
+    """Every setting the code reads and every variable the compose file uses."""
+    from shared.config import Settings
+
+    text = ENV_EXAMPLE.read_text()
+    named = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]*)=", text, re.M))
+    settings = {"DATABASE_URL" if n == "database_url" else "REDIS_URL" if n == "redis_url"
+                else f"RECEIPTFLOW_{n.upper()}" for n in Settings.model_fields}
+    assert settings - named == set()
+    used = {m.group("braced") or m.group("bare") for m in _VAR.finditer(COMPOSE_FILE.read_text())
+            if m.group(0) != "$$"}
+    assert used - named == set()
 
 
 def test_expected_services_exist() -> None:
@@ -127,14 +157,19 @@ def test_expected_services_exist() -> None:
 # --- build and image --------------------------------------------------------------------------
 
 
-def test_app_services_share_the_anchor() -> None:
-    shared = COMPOSE["x-app"]
+IMAGES = {"receiptflow:cpu": "ocr,serve", "receiptflow:gpu": "ocr,serve,gpu"}
+
+
+def test_app_services_use_one_of_two_images() -> None:
     built = {n for n, s in SERVICES.items() if "build" in s}
     assert built == APP_SERVICES
     for name in APP_SERVICES:
         service = SERVICES[name]
-        for key in ("image", "build", "environment", "volumes"):
-            assert service[key] == shared[key], f"{name}.{key} differs from x-app"
+        assert service["build"]["args"]["EXTRAS"] == IMAGES[service["image"]], name
+        assert "files:/data/files" in service["volumes"] or name == "models"
+        if name != "models":
+            assert service["env_file"] == ".env"
+            assert service["environment"]["RECEIPTFLOW_DATA_DIR"] == "/data"
 
 
 def test_no_service_builds_from_outside_the_repo() -> None:
@@ -159,7 +194,8 @@ def test_dockerfile_installs_the_extras_named_by_the_build_arg() -> None:
     assert re.search(r"^FROM python:3\.11-slim|^ARG PYTHON_IMAGE=python:3\.11-slim$", text, re.M)
     assert re.search(r"^USER (?!root\b|0\b)\S+", text, re.M), "the image must not run as root"
     assert COMPOSE["x-app"]["build"]["args"]["EXTRAS"] == "ocr,serve"
-    assert {"ocr", "serve"} <= set(extras)
+    assert COMPOSE["x-gpu-app"]["build"]["args"]["EXTRAS"] == "ocr,serve,gpu"
+    assert {"ocr", "serve", "gpu"} <= set(extras)
 
 
 @pytest.mark.parametrize(("program", "extra"), [("gunicorn", "serve"), ("flower", "serve")])
@@ -173,7 +209,11 @@ def test_programs_come_with_the_installed_extras(program: str, extra: str) -> No
 # --- configuration the services hand to the code ----------------------------------------------
 
 
-@pytest.mark.parametrize("name", sorted(APP_SERVICES))
+# `models` only downloads weights: it talks to no database.
+RUNNING = APP_SERVICES - {"models"}
+
+
+@pytest.mark.parametrize("name", sorted(RUNNING))
 def test_service_environment_is_valid_settings(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from shared.config import Settings
 
@@ -201,7 +241,7 @@ def test_start_order() -> None:
     assert command_of(SERVICES["migrate"]) == ["receiptflow", "db", "upgrade"]
     assert SERVICES["migrate"]["restart"] == "no"
     assert SERVICES["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
-    for name in APP_SERVICES - {"migrate"}:
+    for name in RUNNING - {"migrate"}:
         deps = SERVICES[name]["depends_on"]
         assert deps["migrate"]["condition"] == "service_completed_successfully", name
     assert "healthcheck" in SERVICES["postgres"]
@@ -216,12 +256,87 @@ def test_redis_persists() -> None:
     assert SERVICES["postgres"]["image"].startswith("postgres:16")
 
 
-def test_gpu_worker_reserves_a_gpu() -> None:
-    devices = SERVICES["worker-gpu"]["deploy"]["resources"]["reservations"]["devices"]
-    assert any("gpu" in d.get("capabilities", []) and (d.get("count") == 1 or d.get("device_ids"))
-               for d in devices)
-    assert command_of(SERVICES["worker-gpu"])[:4] == ["receiptflow", "worker", "--engine",
-                                                      "internvl"]
+def test_each_gpu_worker_has_its_own_card_and_the_models() -> None:
+    workers = [n for n in SERVICES if n.startswith("worker-gpu-")]
+    assert workers == ["worker-gpu-0"]
+    for name in workers:
+        devices = SERVICES[name]["deploy"]["resources"]["reservations"]["devices"]
+        assert devices == [{"driver": "nvidia", "device_ids": [name.rsplit("-", 1)[1]],
+                            "capabilities": ["gpu"]}]
+        assert command_of(SERVICES[name])[:4] == ["receiptflow", "worker", "--engine",
+                                                  "internvl"]
+        assert "models:/models:ro" in SERVICES[name]["volumes"]
+        assert SERVICES[name]["environment"]["RECEIPTFLOW_INTERNVL_MODEL"].startswith("/models/")
+    assert "models:/models" in SERVICES["models"]["volumes"]
+    assert SERVICES["models"]["profiles"] == ["download"]
+    # A host folder instead of the volume:
+    bound = load_compose({**FILLED, "RECEIPTFLOW_MODELS": "/srv/models"})["services"]
+    assert "/srv/models:/models:ro" in bound["worker-gpu-0"]["volumes"]
+
+
+def test_flower_asks_for_a_password() -> None:
+    assert SERVICES["flower"]["environment"]["FLOWER_BASIC_AUTH"] == "admin:pw"
+    assert SERVICES["flower"]["ports"] == ["127.0.0.1:5555:5555"]
+
+
+# --- each image holds what its service's command imports ---------------------------------------
+
+def entry_modules(command: list[str]) -> list[str]:
+    """The modules a service's command loads: its entry point, and for a worker its engine."""
+    from shared.engines import engine_module
+
+    if command[:2] == ["receiptflow", "worker"]:
+        engine = command[command.index("--engine") + 1]
+        return ["worker.tasks", engine_module(engine)]
+    if command[:2] == ["receiptflow", "trainer"]:
+        return ["trainer.tasks", "trainer.recipes.internvl", "trainer.recipes.ocr"]
+    if command[:3] == ["receiptflow", "db", "upgrade"]:
+        return ["shared.db.migrate", "alembic.command", "shared.db.models"]
+    if command[:3] == ["receiptflow", "models", "download"]:
+        return ["cli.models", "huggingface_hub"]
+    if command[0] == "gunicorn":
+        return ["gunicorn.app.wsgiapp", "web"]
+    if command[:4] == ["celery", "-A", CELERY_APP, "flower"]:
+        return ["worker.tasks", "flower.command"]
+    raise AssertionError(f"no entry modules known for {command}")
+
+
+def distributions_imported(modules: list[str]) -> set[str]:
+    """What importing ``modules`` loads, by distribution name, in a fresh interpreter."""
+    code = (
+        "import importlib, importlib.metadata as md, json, sys\n"
+        "before = set(sys.modules)\n"
+        f"for m in {modules!r}:\n"
+        "    try: importlib.import_module(m)\n"
+        "    except Exception as e: print(f'skip {m}: {e}', file=sys.stderr)\n"
+        "tops = {n.split('.')[0] for n in set(sys.modules) - before}\n"
+        "names = md.packages_distributions()\n"
+        "print(json.dumps(sorted({d for t in tops for d in names.get(t, [])})))\n")
+    env = {**os.environ, "REDIS_URL": TEST_REDIS_URL, "RECEIPTFLOW_SECRET_KEY": "k" * 32}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=300, check=True)
+    assert "skip" not in done.stderr, done.stderr
+    return {canonical(d) for d in json.loads(done.stdout)}
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def extras_providing(distributions: set[str]) -> set[str]:
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]
+    return {extra for extra, reqs in extras.items() if extra != "dev"
+            for req in reqs if canonical(re.split(r"[<>=!~\[ ;]", req, maxsplit=1)[0])
+            in distributions}
+
+
+@pytest.mark.parametrize("name", sorted(APP_SERVICES))
+def test_the_image_holds_the_extras_its_command_imports(name: str) -> None:
+    service = SERVICES[name]
+    needed = extras_providing(distributions_imported(entry_modules(command_of(service))))
+    has = set(service["build"]["args"]["EXTRAS"].split(","))
+    assert needed <= has, f"{name} imports the {sorted(needed - has)} extra(s) its image lacks"
 
 
 # --- every command is a real entry point -------------------------------------------------------

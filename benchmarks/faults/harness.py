@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -61,24 +62,28 @@ def postgres_bin(name: str) -> str:
 
 
 class PostgresCluster:
-    """A throwaway cluster. The server refuses to run as root, so under root it runs as the
-    ``postgres`` system user (the data directory is handed to that user)."""
+    """A throwaway cluster in a temp dir of its own. The server refuses to run as root, so under
+    root it runs as the ``postgres`` system user, in a directory that user owns (outside any
+    root-only temp dir)."""
 
-    def __init__(self, root: Path) -> None:
-        self.dir = root / "pgdata"
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="rf-pg-"))
+        self.dir = self.root / "data"
         self.port = free_port()
-        self.log = root / "postgres.log"
+        self.log = self.root / "postgres.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self._as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        root.mkdir(parents=True, exist_ok=True)
         if self._as:
-            shutil.chown(root, "postgres")
-            root.parent.chmod(0o755)  # a temp dir is root's alone: let the server user in
+            shutil.chown(self.root, "postgres")
         done = subprocess.run([*self._as, postgres_bin("initdb"), "-D", str(self.dir), "-U",
                                "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
                               capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(f"initdb failed: {done.stderr[-2000:]}")
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
 
     @property
     def url(self) -> str:
@@ -270,11 +275,11 @@ class Product:
 
 @contextmanager
 def cluster(root: Path) -> Iterator[tuple[PostgresCluster, RedisServer]]:
-    pg, rd = PostgresCluster(root / "pg"), RedisServer(root)
-    pg.start()
-    rd.start(persist=True)
+    pg, rd = PostgresCluster(), RedisServer(root)
     try:
+        pg.start()
+        rd.start(persist=True)
         yield pg, rd
     finally:
         rd.stop()
-        pg.stop()
+        pg.remove()

@@ -14,6 +14,7 @@ after a recovery window every file the client submitted is looked up in the data
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
@@ -31,7 +32,8 @@ from faults.harness import PostgresCluster, Process, Product, RedisServer
 
 FINAL = ("done", "failed")
 ROOT = Path(__file__).resolve().parents[2]
-SROIE = ROOT.parent / "shared" / "data" / "sroie-dev" / "images"
+SROIE = Path(os.environ.get("RECEIPTFLOW_SROIE_DEV") or
+             ROOT.parent / "shared" / "data" / "sroie-dev") / "images"
 
 # Short timings, so recovery shows within minutes; every other setting is the product's default.
 SUITE_ENV = {
@@ -95,6 +97,7 @@ class Scenario:
     fault: Callable[[Context], None]
     batch_size: int = 10  # files per upload request
     concurrent_uploads: bool = False  # upload while the fault runs (the web is the victim)
+    stagger_s: float = 0.25  # concurrent uploads start this far apart
 
 
 @dataclass
@@ -155,7 +158,7 @@ def postgres_down(seconds: float) -> Callable[[Context], None]:
 def kill_web_mid_upload(ctx: Context) -> None:
     """Uploads are running (several clients at once): SIGKILL the web at a random moment, start
     it again; the clients retry with the same Idempotency-Key."""
-    time.sleep(random.uniform(0.5, 2.0))
+    time.sleep(random.uniform(0.8, 2.5))  # while the staggered uploads are arriving
     ctx.product.web.kill()
     ctx.notes.append(f"web SIGKILLed mid-upload ({dict(ctx.counts())} stored by then)")
     time.sleep(2)
@@ -219,8 +222,11 @@ def run(scenario: Scenario, pg: PostgresCluster, rd: RedisServer, root: Path,
     try:
         if scenario.concurrent_uploads:
             results: list[list[int]] = []
-            threads = [threading.Thread(target=lambda c=c: results.append(upload(product, c)))
-                       for c in chunks]
+            def client(i: int, chunk: list[Path]) -> None:
+                time.sleep(i * scenario.stagger_s)
+                results.append(upload(product, chunk))
+
+            threads = [threading.Thread(target=client, args=(i, c)) for i, c in enumerate(chunks)]
             for t in threads:
                 t.start()
             scenario.fault(ctx)
@@ -297,7 +303,7 @@ def table(receipts_scale: float = 1.0, outage_scale: float = 1.0) -> list[Scenar
         Scenario("redis-kill9-empty", n(20), kill_redis(persist=False)),
         Scenario("postgres-down-43s", n(30), postgres_down(s(43))),
         Scenario("postgres-down-13s", n(20), postgres_down(s(13))),
-        Scenario("web-kill9-mid-upload", n(30), kill_web_mid_upload, batch_size=5,
+        Scenario("web-kill9-mid-upload", n(30), kill_web_mid_upload, batch_size=2,
                  concurrent_uploads=True),
         Scenario("postgres-down-5min", n(20), postgres_down(s(300))),
     ]

@@ -22,6 +22,11 @@ _REGISTRY: dict[str, str] = {
 ENGINE_NAMES = frozenset(_REGISTRY)
 
 
+def engine_module(name: str) -> str:
+    """The module holding the engine's class (imported only when the engine is built)."""
+    return _REGISTRY[name].split(":")[0]
+
+
 def engine_class(name: str) -> type[Engine]:
     try:
         target = _REGISTRY[name]

@@ -25,7 +25,7 @@ from PIL import Image
 
 from shared.config import Settings, get_settings
 from shared.engines.base import Engine, ExtractionResult, FieldValue
-from shared.engines.internvl import fp8, prompt
+from shared.engines.internvl import fp8, memory, prompt
 from shared.engines.internvl.adapters import AdapterSlot
 from shared.engines.internvl.confidence import TopProbRecorder, span_confidence, token_char_ends
 from shared.engines.internvl.decoding import GreedyDecoder, supports
@@ -76,7 +76,7 @@ class InternVLEngine(Engine):
         self.spec = LoadSpec(path=s.internvl_model, precision=s.internvl_precision,
                              device=resolve_device(s.internvl_device))
         self.max_tiles = s.internvl_max_tiles
-        self.batch_size = s.internvl_batch_size
+        self.batch_size = memory.batch_size(s)
         self.max_new_tokens = s.internvl_max_new_tokens
         self.min_new_tokens = s.internvl_min_new_tokens
         self.decoder_kind = s.internvl_decoder
