@@ -7,7 +7,7 @@ from flask_smorest import abort
 from sqlalchemy import select
 
 from shared.config import get_settings
-from shared.db.models import ModelVersion, TrainingRun
+from shared.db.models import ModelVersion, RunStatus, TrainingRun, utcnow
 from shared.engines import ENGINE_NAMES
 from shared.model_versions import activate, deactivate_all
 from shared.training_runs import create_run, enqueue_run
@@ -25,7 +25,14 @@ def queue_training_run(engine: str | None, params: dict, receipt_ids: list[int],
     run = create_run(db(), engine, {**params, "auto_promote": auto_promote}, requested_by,
                      receipt_ids)
     db().commit()
-    enqueue_run(run.id)
+    try:
+        enqueue_run(run.id)
+    except Exception:
+        # The broker is away: say so on the run (nothing will pick it up) and answer 503.
+        run.status, run.finished_at = RunStatus.FAILED, utcnow()
+        run.error = "the queue (Redis) was unreachable when the run was started; start it again"
+        db().commit()
+        raise
     return run
 
 
