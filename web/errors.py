@@ -45,27 +45,6 @@ def _unavailable(what: str):  # type: ignore[no-untyped-def]
 
 
 def init_app(app: Flask) -> None:
-    @app.errorhandler(DBAPIError)
-    def _database_error(exc: DBAPIError):  # type: ignore[no-untyped-def]
-        session = g.pop("db_session", None)
-        if session is not None:
-            session.close()  # its connection is dead: the next request takes a fresh one
-        if isinstance(exc, OperationalError) or exc.connection_invalidated:
-            app.logger.warning("database unreachable: %s", exc)
-            return _unavailable("database")
-        if isinstance(exc, DataError):
-            # A value the database cannot store slipped past validation (e.g. a NUL).
-            app.logger.warning("refused value: %s", exc)
-            return _http_error(BadRequest(
-                "the request holds a value that cannot be stored (e.g. a NUL character or a "
-                "number out of range); send plain text and numbers in range"))
-        raise exc
-
-    @app.errorhandler(BrokerError)
-    def _broker_error(exc: BrokerError):  # type: ignore[no-untyped-def]
-        app.logger.warning("broker unreachable: %s", exc)
-        return _unavailable("queue (Redis)")
-
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
         data = getattr(exc, "data", None) or {}
@@ -87,3 +66,24 @@ def init_app(app: Flask) -> None:
             return jsonify(body), exc.code
         return render_template("error.html", code=exc.code, name=exc.name,
                                message=message), exc.code
+
+    @app.errorhandler(DBAPIError)
+    def _database_error(exc: DBAPIError):  # type: ignore[no-untyped-def]
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.close()  # its connection is dead: the next request takes a fresh one
+        if isinstance(exc, OperationalError) or exc.connection_invalidated:
+            app.logger.warning("database unreachable: %s", exc)
+            return _unavailable("database")
+        if isinstance(exc, DataError):
+            # A value the database cannot store slipped past validation (e.g. a NUL).
+            app.logger.warning("refused value: %s", exc)
+            return _http_error(BadRequest(
+                "the request holds a value that cannot be stored (e.g. a NUL character or a "
+                "number out of range); send plain text and numbers in range"))
+        raise exc
+
+    @app.errorhandler(BrokerError)
+    def _broker_error(exc: BrokerError):  # type: ignore[no-untyped-def]
+        app.logger.warning("broker unreachable: %s", exc)
+        return _unavailable("queue (Redis)")
