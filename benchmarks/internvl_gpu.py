@@ -175,8 +175,8 @@ def section(report: Report, name: str, fn: Callable[[], None]) -> None:
 
 def run_recipe(args: argparse.Namespace, model_dir: Path, jpegs: list[bytes],
                report: Report) -> None:
+    from shared.documents.images import decode
     from shared.engines.internvl.loading import LoadSpec, load_model, load_processor
-    from shared.images import decode
 
     t = time.perf_counter()
     model = load_model(LoadSpec(str(model_dir), "4bit", args.device))
@@ -303,7 +303,7 @@ def run_serve(args: argparse.Namespace, model_dir: Path, jpegs: list[bytes],
 
 def serve_one(args: argparse.Namespace, engine: Any, jpegs: list[bytes], bs: int, n: int,
               label: str, report: Report) -> None:
-    from shared.images import decode
+    from shared.documents.images import decode
     from shared.pipeline import pipelined
 
     engine.batch_size = bs
@@ -390,9 +390,9 @@ def run_agree(args: argparse.Namespace, model_dir: Path, jpegs: list[bytes],
     attention is close to a hard maximum, so there any rounding difference in any layer
     changes the answer: a strict check of bit-for-bit equality, not a model of a trained one
     (measured: the compiled decoder, 0% of tokens equal to generate's; exact, 100%)."""
+    from shared.documents.images import decode
     from shared.engines.internvl import fp8
     from shared.engines.internvl.engine import InternVLEngine
-    from shared.images import decode
 
     images = [decode(data, MAX_PIXELS).image for data in jpegs[:args.agree_n]]
     for scale in dict.fromkeys((1.0, args.sharpen)):

@@ -18,23 +18,23 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from shared.documents.lines import TextLine
 from shared.engines.ocr.fields import extract_fields
 from shared.engines.ocr.learned import LearnedExtractor
-from shared.engines.ocr.lines import OcrLine
 from shared.fields import SROIE_FIELDS
 from shared.scoring import ScoreBoard
 
 DATA = Path("/work/shared/data/sroie-dev")
 DEFAULT_CACHE = Path("/work/ocr-cache")
 
-Example = tuple[str, list[OcrLine], dict[str, str]]
+Example = tuple[str, list[TextLine], dict[str, str]]
 
 
-def load_lines(path: Path, source: str) -> list[OcrLine]:
+def load_lines(path: Path, source: str) -> list[TextLine]:
     raw = json.loads(path.read_text())
     if source == "gt":  # {"box": [x0, y0, x1, y1], "text"}: exact text, no recognizer score
-        return [OcrLine(item["text"], tuple(map(float, item["box"])), 1.0) for item in raw]
-    return [OcrLine.from_quad(item["box"], item["text"], item["score"]) for item in raw]
+        return [TextLine(item["text"], tuple(map(float, item["box"])), 1.0) for item in raw]
+    return [TextLine.from_quad(item["box"], item["text"], item["score"]) for item in raw]
 
 
 def load(data: Path, cache: Path, source: str) -> list[Example]:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from shared.documents.lines import TextLine
 from shared.engines.ocr.fields import extract_fields
-from shared.engines.ocr.lines import OcrLine
 from shared.fields import SROIE_FIELDS
 from shared.scoring import ScoreBoard, receipt_scores
 
@@ -27,10 +27,10 @@ DEFAULT_CACHE = Path("/work/ocr-cache")
 NUMBER_RE = re.compile(r"(\d+)")
 
 
-def load_lines(path: Path) -> list[OcrLine]:
-    """Rebuild the OcrLine list the engine would have produced for one receipt."""
+def load_lines(path: Path) -> list[TextLine]:
+    """Rebuild the TextLine list the engine would have produced for one receipt."""
     raw = json.loads(path.read_text())
-    return [OcrLine.from_quad(item["box"], item["text"], item["score"]) for item in raw]
+    return [TextLine.from_quad(item["box"], item["text"], item["score"]) for item in raw]
 
 
 def in_split(stem: str, split: str) -> bool:

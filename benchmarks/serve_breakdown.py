@@ -99,9 +99,9 @@ def main() -> None:
     args = p.parse_args()
 
     from shared.config import Settings
+    from shared.documents.images import decode
     from shared.engines.internvl.engine import InternVLEngine
     from shared.engines.internvl.random_model import build
-    from shared.images import decode
 
     if not (args.model_dir / "config.json").exists():
         build(args.model_dir, size="2b", dtype="bfloat16")

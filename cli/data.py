@@ -78,8 +78,7 @@ def eval_(folder: Path, engine: str | None, limit: int, batch_size: int,
     settings = checked_settings()
     examples = load_labelled_folder(folder)[: limit or None]
     built = build_engine(engine or settings.engine, settings.fields)
-    report = evaluate(built, examples, batch_size=batch_size,
-                      max_pixels=settings.max_image_pixels)
+    report = evaluate(built, examples, batch_size=batch_size)
     summary = report.summary()
     click.echo(f"engine {built.name} ({built.model_name}) on {folder}")
     for key, value in summary["fields"].items():  # type: ignore[union-attr]

@@ -11,12 +11,15 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.fields import SROIE_FIELDS, FieldSpec
+
+if TYPE_CHECKING:
+    from shared.documents import Limits
 
 
 class ConfigError(RuntimeError):
@@ -45,7 +48,18 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(default=20, gt=0, description="Largest accepted file.")
     max_request_mb: float = Field(default=512, gt=0, description="Largest upload request.")
     max_batch_files: int = Field(default=1000, gt=0, description="Most files in one batch.")
-    max_image_pixels: int = Field(default=50_000_000, gt=0, description="Decompression-bomb cap.")
+    max_image_pixels: int = Field(
+        default=50_000_000, gt=0,
+        description="Largest image or page, in pixels (decompression bombs; a PDF page as "
+                    "rendered at RECEIPTFLOW_PDF_DPI).",
+    )
+    max_pages: int = Field(
+        default=20, gt=0, description="Most pages in one document (PDF, multi-page TIFF)."
+    )
+    pdf_dpi: int = Field(
+        default=200, ge=50, le=600,
+        description="Resolution PDF pages are rendered at, for OCR and the review page.",
+    )
     task_max_retries: int = Field(
         default=5, ge=0,
         description="Retries of an engine error before the receipt is marked failed.",
@@ -122,6 +136,11 @@ class Settings(BaseSettings):
         default="bf16", description="4bit (NF4, bitsandbytes), bf16, or fp32 (CPU)."
     )
     internvl_max_tiles: int = Field(default=6, ge=1, le=40, description="Image tiles per receipt.")
+    internvl_document_tiles: int = Field(
+        default=12, ge=1, le=40,
+        description="Image tiles for a receipt of several pages, across its pages (stacked one "
+                    "under the other): more resolution than one page's budget, within a cap.",
+    )
     internvl_batch_size: int | Literal["auto"] = Field(
         default="auto",
         description="Receipts decoded together; auto: the largest batch that fits the card's "
@@ -242,6 +261,13 @@ class Settings(BaseSettings):
     def models_cache_dir(self) -> Path:
         """Where stored model artefacts are unpacked on this machine."""
         return self.data_dir.resolve() / "models"
+
+    @property
+    def document_limits(self) -> Limits:
+        from shared.documents import Limits
+
+        return Limits(max_pixels=self.max_image_pixels, max_pages=self.max_pages,
+                      pdf_dpi=self.pdf_dpi)
 
     @property
     def max_file_bytes(self) -> int:

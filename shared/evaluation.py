@@ -8,14 +8,26 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from tqdm import tqdm
 
+from shared.documents import Document, DocumentRejected, read_document
 from shared.engines.base import Engine
-from shared.images import ImageRejected, decode
 from shared.scoring import ScoreBoard
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
+# Files a labelled folder's images/ may hold: photos, scans and PDFs.
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".heic", ".heif",
+                  ".pdf")
+
+
+class Labelled(Protocol):
+    """A receipt with its true values: a file of a labelled folder, or a reviewed receipt."""
+
+    name: str
+    label: dict[str, str]
+
+    def document(self) -> Document: ...
 
 
 @dataclass(frozen=True)
@@ -26,6 +38,11 @@ class Example:
     @property
     def name(self) -> str:
         return self.image_path.stem
+
+    def document(self) -> Document:
+        from shared.config import get_settings
+
+        return read_document(self.image_path.read_bytes(), get_settings().document_limits)
 
 
 def load_labelled_folder(root: Path) -> list[Example]:
@@ -64,23 +81,23 @@ class EvalReport:
         }
 
 
-def evaluate(engine: Engine, examples: Sequence[Example], *, batch_size: int = 1,
-             max_pixels: int = 50_000_000, progress: bool = True) -> EvalReport:
+def evaluate(engine: Engine, examples: Sequence[Labelled], *, batch_size: int = 1,
+             progress: bool = True) -> EvalReport:
     board = ScoreBoard()
     report = EvalReport(board=board, seconds=0.0)
     bar = tqdm(total=len(examples), unit="receipt", disable=not progress)
     started = time.perf_counter()
     for start in range(0, len(examples), batch_size):
         chunk = examples[start:start + batch_size]
-        images, readable = [], []
+        documents, readable = [], []
         for ex in chunk:
             try:
-                images.append(decode(ex.image_path.read_bytes(), max_pixels).image)
+                documents.append(ex.document())
                 readable.append(ex)
-            except ImageRejected as exc:
+            except DocumentRejected as exc:
                 report.failures[ex.name] = str(exc)
                 board.add(ex.label, {})
-        for ex, result in zip(readable, engine.extract(images), strict=True):
+        for ex, result in zip(readable, engine.extract(documents), strict=True):
             prediction = result.values()
             if result.error:
                 report.failures[ex.name] = result.error

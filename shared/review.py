@@ -7,7 +7,7 @@ The queue puts the least certain receipts first: a receipt is as certain as its 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 
 from rapidfuzz import fuzz
@@ -15,6 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from shared.db.models import Correction, Extraction, Receipt, ReceiptStatus
+from shared.documents.layout import stack_lines
+from shared.documents.lines import TextLine
 
 # A value matched this well against an OCR line is taken to be printed there.
 FOUND_AT = 80.0
@@ -49,24 +51,35 @@ class Location:
     box: list[float] | None
     score: float  # how well the value matched the text there (0-100)
     source: str  # "engine" (the engine gave the box) or "ocr" (found by fuzzy matching)
+    page: int = 1  # the page the box is on
 
     @property
     def found(self) -> bool:
         return self.box is not None and self.score >= FOUND_AT
 
 
-def ocr_lines(receipt: Receipt) -> list[dict]:
-    """Text lines with boxes: read for review (``worker/read_text.py``), or those of an OCR
-    extraction of this receipt (newest first)."""
-    if receipt.text is not None:
-        return list(receipt.text.lines)
-    for extraction in reversed(receipt.extractions):
-        if extraction.engine == "ocr" and extraction.raw_output:
-            try:
-                return [ln for ln in json.loads(extraction.raw_output) if "box" in ln]
-            except ValueError:
-                continue
-    return []
+def page_lines(receipt: Receipt) -> dict[int, list[dict]]:
+    """Each page's text lines with boxes: its text layer or what OCR read of it (the OCR
+    engine, or ``worker/read_text.py`` for engines without boxes)."""
+    lines = {p.number: list(p.lines) for p in receipt.pages if p.lines}
+    if not lines and len(receipt.pages) <= 1:
+        # Extracted before lines were kept on pages: the OCR engine's raw output has them.
+        for extraction in reversed(receipt.extractions):
+            if extraction.engine == "ocr" and extraction.raw_output:
+                try:
+                    return {1: [ln for ln in json.loads(extraction.raw_output) if "box" in ln]}
+                except ValueError:
+                    continue
+    return lines
+
+
+def stacked_lines(receipt: Receipt) -> list[dict]:
+    """All pages' lines one page under the other, as the OCR engine's rules read them."""
+    by_page = page_lines(receipt)
+    heights = {p.number: p.height for p in receipt.pages} or {1: 0}
+    stack = stack_lines([([TextLine.from_json(ln) for ln in by_page.get(n, [])], heights[n])
+                         for n in sorted(heights)])
+    return [ln.to_json() for ln in stack.lines]
 
 
 def locate(value: str, lines: list[dict]) -> Location:
@@ -96,16 +109,18 @@ def locate(value: str, lines: list[dict]) -> Location:
 
 
 def field_locations(receipt: Receipt, values: dict[str, str]) -> dict[str, Location]:
-    """Where each value is on the image: the engine's box if it gave one, else fuzzy-matched."""
+    """Where each value is: the engine's box (and page) if it gave one, else the best fuzzy
+    match over every page's lines."""
     extraction = receipt.latest_extraction
-    lines = ocr_lines(receipt)
+    pages = page_lines(receipt)
     out = {}
     for name, value in values.items():
         given = (extraction.fields.get(name) or {}) if extraction else {}
         if given.get("box") and given.get("value") == value:
-            out[name] = Location(given["box"], 100.0, "engine")
-        else:
-            out[name] = locate(value, lines)
+            out[name] = Location(given["box"], 100.0, "engine", given.get("page") or 1)
+            continue
+        found = [replace(locate(value, lines), page=n) for n, lines in sorted(pages.items())]
+        out[name] = max(found, key=lambda loc: loc.score, default=Location(None, 0.0, "ocr"))
     return out
 
 
@@ -113,7 +128,7 @@ def reviewed_receipts(session: Session, receipt_ids: list[int] | None = None) ->
     """Receipts a reviewer has corrected or accepted: the training and export set."""
     query = (select(Receipt).where(Receipt.id.in_(select(Correction.receipt_id)))
              .options(selectinload(Receipt.extractions), selectinload(Receipt.corrections),
-                      selectinload(Receipt.batch))
+                      selectinload(Receipt.batch), selectinload(Receipt.pages))
              .order_by(Receipt.id))
     if receipt_ids:
         query = query.where(Receipt.id.in_(list(receipt_ids)))

@@ -82,6 +82,7 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
         "RECEIPTFLOW_TASK_MAX_RETRIES": "2",
         "RECEIPTFLOW_MAX_FILE_MB": "2",
         "RECEIPTFLOW_MAX_IMAGE_PIXELS": "20000000",
+        "RECEIPTFLOW_MAX_PAGES": "5",
         "RECEIPTFLOW_OCR_THREADS": "1",
         "RECEIPTFLOW_SECRET_KEY": "tests-" + uuid.uuid4().hex,
         # The suite logs in many times from one address; tests/web/test_hardening.py checks

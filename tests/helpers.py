@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 
 DATA = Path(__file__).parent / "data"
 
+# The receipt forms the document benchmark measures, built the same way for the tests.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import document_forms as document_forms  # noqa: E402  (re-exported for the tests)
+
 
 class WorkerProcess:
     """A real `receiptflow worker` subprocess (its own process group, so kill -9 takes all);

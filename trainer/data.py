@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,7 +10,11 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from shared.engines.ocr.lines import OcrLine
+from shared.config import get_settings
+from shared.documents import Document, Page, read_document
+from shared.documents.images import decode
+from shared.documents.layout import stack_images
+from shared.documents.lines import TextLine
 from shared.evaluation import load_labelled_folder
 from shared.storage import Storage
 
@@ -21,19 +24,24 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Labelled:
-    """One receipt with its true values; the image is decoded only when used."""
+    """One receipt with its true values; its pages are decoded only when used."""
 
     name: str
     label: dict[str, str]
-    path: Path | None = None
-    data: bytes | None = None
-    # The OCR lines a worker already read from this receipt, when it went through `ocr`.
-    lines: tuple[OcrLine, ...] | None = None
+    path: Path | None = None  # a file in a labelled folder: a photo, scan or PDF
+    pages: tuple[bytes, ...] = ()  # a reviewed receipt's stored page images
+    # The lines a worker already read from this receipt (its pages one under the other).
+    lines: tuple[TextLine, ...] | None = None
+
+    def document(self) -> Document:
+        if self.path is not None:
+            return read_document(self.path.read_bytes(), get_settings().document_limits)
+        return Document("", [Page(n, decode(data, get_settings().max_image_pixels).image)
+                             for n, data in enumerate(self.pages, start=1)])
 
     def image(self) -> Image.Image:
-        source = self.path if self.path is not None else io.BytesIO(self.data or b"")
-        with Image.open(source) as img:
-            return img.convert("RGB")
+        """The receipt as one image: its pages one under the other, as the engines see it."""
+        return stack_images([page.image for page in self.document().pages])
 
 
 def from_folder(root: Path) -> list[Labelled]:
@@ -46,18 +54,18 @@ def from_corrections(session: Session, storage: Storage,
     which the reviewer thereby accepted."""
     # Imported here: training from a folder (e.g. on a bare GPU box) needs no database stack.
     from shared.results import final_values
-    from shared.review import ocr_lines, reviewed_receipts
+    from shared.review import reviewed_receipts, stacked_lines
 
     examples = []
     for receipt in reviewed_receipts(session, list(receipt_ids or [])):
-        if receipt.storage_key is None:
+        if not receipt.pages:
             continue
         names = [f["name"] for f in receipt.batch.fields]
-        lines = ocr_lines(receipt)
+        lines = stacked_lines(receipt)
         examples.append(Labelled(
             name=f"receipt-{receipt.id}", label=final_values(receipt, names),
-            data=storage.get(receipt.storage_key),
-            lines=tuple(OcrLine.from_json(ln) for ln in lines) if lines else None,
+            pages=tuple(storage.get(p.storage_key) for p in receipt.pages),
+            lines=tuple(TextLine.from_json(ln) for ln in lines) if lines else None,
         ))
     return examples
 

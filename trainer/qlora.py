@@ -20,8 +20,10 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
+from shared.documents.layout import stack_images
 from shared.engines.internvl import prompt
 from shared.engines.internvl.loading import LoadSpec, load_model, load_processor, resolve_device
+from shared.engines.internvl.prompt import tile_budget
 from shared.fields import FieldSpec
 from trainer.data import Labelled
 from trainer.recipes import Progress
@@ -42,6 +44,7 @@ class TrainParams:
     lora_alpha: int = 256
     lora_dropout: float = 0.05
     max_tiles: int = 6
+    document_tiles: int = 12  # a receipt of several pages, as RECEIPTFLOW_INTERNVL_DOCUMENT_TILES
     precision: str = "4bit"  # 4bit (QLoRA) | bf16 (plain LoRA) | fp32 (CPU)
     # None: off where the GPU has room for the activations (measured on an H100, 2B model,
     # 3 tiles, batch 8: 32.7 GB without vs 21.1 GB with, for 17.8 vs ~6 samples/s), else on.
@@ -103,10 +106,12 @@ class Collator:
 
     Picklable (a processor and plain data), so DataLoader workers can run it."""
 
-    def __init__(self, processor: Any, fields: Sequence[FieldSpec], max_tiles: int) -> None:
+    def __init__(self, processor: Any, fields: Sequence[FieldSpec], max_tiles: int,
+                 document_tiles: int | None = None) -> None:
         self.processor = processor
         self.fields = list(fields)
         self.max_tiles = max_tiles
+        self.document_tiles = document_tiles or max_tiles
         self.prompt = processor.apply_chat_template(prompt.messages(self.fields),
                                                     add_generation_prompt=True)
         tok = processor.tokenizer
@@ -122,8 +127,11 @@ class Collator:
         tok = self.processor.tokenizer
         ids, labels, pixels = [], [], []
         for ex in examples:
-            enc = self.processor(images=[ex.image()], text=[self.prompt], return_tensors="pt",
-                                 images_kwargs={"max_patches": self.max_tiles})
+            document = ex.document()
+            image = stack_images([page.image for page in document.pages])
+            budget = tile_budget(len(document.pages), self.max_tiles, self.document_tiles)
+            enc = self.processor(images=[image], text=[self.prompt], return_tensors="pt",
+                                 images_kwargs={"max_patches": budget})
             prompt_ids = enc["input_ids"][0].tolist()
             # Tokenized apart from the prompt, so no BPE merge crosses the boundary and the
             # mask below is exact.
@@ -342,7 +350,7 @@ def fit(model_path: str, examples: Sequence[Labelled], fields: Sequence[FieldSpe
     torch.manual_seed(params.seed)
     model, processor = prepare_model(model_path, params, device)
     model.train()
-    collate = Collator(processor, fields, params.max_tiles)
+    collate = Collator(processor, fields, params.max_tiles, params.document_tiles)
     steps = schedule(len(examples), params)
     total = len(steps)
     trainable = [p for p in model.parameters() if p.requires_grad]

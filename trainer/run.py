@@ -21,7 +21,7 @@ from shared.config import Settings, get_settings
 from shared.db.models import ModelVersion, RunStatus, TrainingRun, utcnow
 from shared.db.session import session_scope
 from shared.engines.base import Engine
-from shared.evaluation import EvalReport, Example, evaluate
+from shared.evaluation import EvalReport, evaluate
 from shared.model_versions import activate, active_version
 from shared.storage import get_storage
 from trainer import data
@@ -47,17 +47,8 @@ def _examples(run: TrainingRun) -> list[data.Labelled]:
         return data.from_corrections(session, get_storage(), run.dataset.get("receipt_ids"))
 
 
-def _score(engine: Engine, examples: Sequence[data.Labelled], tmp: Path) -> EvalReport:
-    # shared.evaluation reads files, so held-out images from the database are written out once.
-    files = []
-    for ex in examples:
-        path = ex.path
-        if path is None:
-            path = tmp / f"{ex.name}.img"
-            if not path.exists():
-                path.write_bytes(ex.data or b"")
-        files.append(Example(path, ex.label))
-    return evaluate(engine, files, batch_size=16, progress=False)
+def _score(engine: Engine, examples: Sequence[data.Labelled]) -> EvalReport:
+    return evaluate(engine, examples, batch_size=16, progress=False)
 
 
 def _metrics(report: EvalReport) -> dict[str, Any]:
@@ -115,9 +106,9 @@ def _execute(run: TrainingRun, settings: Settings) -> int:
         if current_key:
             engine.use_version(current_id, unpack(current_key, get_storage(),
                                                   settings.models_cache_dir))
-        current_report = _score(engine, held_out, tmp)
+        current_report = _score(engine, held_out)
         engine.use_version(CANDIDATE, tmp / "artifact")
-        candidate_report = _score(engine, held_out, tmp)
+        candidate_report = _score(engine, held_out)
         del engine
         key = store_dir(tmp / "artifact", get_storage())
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from shared.db.models import Batch, Correction, Extraction, Receipt, ReceiptText
+from shared.db.models import Batch, Correction, Extraction, Receipt, ReceiptPage
 from shared.storage import Storage
 from web import audit
 
@@ -44,9 +44,11 @@ def _delete_rows(session: Session, receipt_ids: list[int]) -> set[str]:
     """Delete the receipts and what hangs off them; the storage keys they used."""
     keys = set(session.scalars(select(Receipt.storage_key).where(
         Receipt.id.in_(receipt_ids), Receipt.storage_key.is_not(None))))
+    keys |= set(session.scalars(select(ReceiptPage.storage_key).where(
+        ReceiptPage.receipt_id.in_(receipt_ids))))
     # Children first, in an order every backend accepts (corrections point at extractions).
     for model, column in ((Correction, Correction.receipt_id),
-                          (ReceiptText, ReceiptText.receipt_id),
+                          (ReceiptPage, ReceiptPage.receipt_id),
                           (Extraction, Extraction.receipt_id), (Receipt, Receipt.id)):
         session.execute(delete(model).where(column.in_(receipt_ids))
                         .execution_options(synchronize_session=False))
@@ -56,8 +58,10 @@ def _delete_rows(session: Session, receipt_ids: list[int]) -> set[str]:
 def _remove_unused_files(session: Session, storage: Storage, keys: set[str]) -> int:
     removed = 0
     for key in keys:
-        if not session.scalar(select(func.count()).select_from(Receipt)
-                              .where(Receipt.storage_key == key)):
+        if not (session.scalar(select(func.count()).select_from(Receipt)
+                               .where(Receipt.storage_key == key))
+                or session.scalar(select(func.count()).select_from(ReceiptPage)
+                                  .where(ReceiptPage.storage_key == key))):
             storage.delete(key)
             removed += 1
     return removed

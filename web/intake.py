@@ -18,8 +18,15 @@ from sqlalchemy.orm import Session
 
 from shared import dispatch
 from shared.config import Settings
-from shared.db.models import Batch, Receipt, ReceiptStatus, utcnow
-from shared.images import ImageRejected, decode
+from shared.db.models import Batch, Receipt, ReceiptPage, ReceiptStatus, utcnow
+from shared.documents import (
+    RENDITION_TYPE,
+    TEXT_LAYER,
+    DocumentRejected,
+    Page,
+    encode_page,
+    read_document,
+)
 from shared.storage import Storage, content_key
 
 
@@ -118,24 +125,45 @@ def expand_uploads(uploads: Iterable[tuple[str, bytes]], settings: Settings) -> 
     return files
 
 
-def _receipt_for(file: IncomingFile, storage: Storage, settings: Settings) -> Receipt:
+def _receipt_for(file: IncomingFile, storage: Storage, settings: Settings,
+                 stored: list[tuple[str, bytes]]) -> Receipt:
+    """The receipt row, with a page row per page of its document; every file written is
+    noted in ``stored``."""
     receipt = Receipt(original_name=file.name, size_bytes=len(file.data),
                       status=ReceiptStatus.QUEUED)
     if file.error is None:
         try:
-            decoded = decode(file.data, settings.max_image_pixels)
-        except ImageRejected as exc:
+            document = read_document(file.data, settings.document_limits)
+        except DocumentRejected as exc:
             file.error = str(exc)
         else:
             receipt.content_hash = content_key(file.data)
-            receipt.storage_key = storage.put(file.data)
-            receipt.media_type = decoded.media_type
-            receipt.width, receipt.height = decoded.image.size
+            receipt.storage_key = storage.put(file.data)  # the upload, kept as it came
+            stored.append((receipt.storage_key, file.data))
+            receipt.media_type = document.media_type
+            receipt.width, receipt.height = document.pages[0].image.size
+            receipt.pages = [_page_row(page, receipt, storage, stored)
+                             for page in document.pages]
     if file.error is not None:
         receipt.status = ReceiptStatus.FAILED
         receipt.error = file.error
         receipt.finished_at = utcnow()
     return receipt
+
+
+def _page_row(page: Page, receipt: Receipt, storage: Storage,
+              stored: list[tuple[str, bytes]]) -> ReceiptPage:
+    if page.is_original:
+        key, media_type = receipt.storage_key, receipt.media_type
+    else:
+        data = encode_page(page.image)
+        key, media_type = storage.put(data), RENDITION_TYPE
+        stored.append((key, data))
+    return ReceiptPage(
+        number=page.number, storage_key=key, media_type=media_type, width=page.image.width,
+        height=page.image.height, source=page.source, transforms=page.transforms,
+        lines=[ln.to_json() for ln in page.lines] if page.lines is not None else None,
+        lines_source=TEXT_LAYER if page.lines is not None else None)
 
 
 def clean_text(text: str, limit: int) -> str:
@@ -157,7 +185,8 @@ def create_batch(session: Session, files: list[IncomingFile], *, engine: str, na
     batch = Batch(name=clean_text(name, 200), engine=engine, created_by=created_by,
                   idempotency_key=idempotency_key,
                   fields=[f.model_dump() for f in settings.fields])
-    batch.receipts = [_receipt_for(f, storage, settings) for f in files]
+    stored: list[tuple[str, bytes]] = []
+    batch.receipts = [_receipt_for(f, storage, settings, stored) for f in files]
     session.add(batch)
     queued = [r for r in batch.receipts if r.status == ReceiptStatus.QUEUED]
     dispatch.assign_jobs(session, queued)
@@ -170,10 +199,10 @@ def create_batch(session: Session, files: list[IncomingFile], *, engine: str, na
         if existing is None:
             raise
         return existing, False
-    # A deletion of another receipt with the same content may have removed the shared file
+    # A deletion of another receipt with the same content may have removed a shared file
     # between put() and the commit: put it back (the bytes are still at hand).
-    for file, receipt in zip(files, batch.receipts, strict=True):
-        if receipt.storage_key and not storage.exists(receipt.storage_key):
-            storage.put(file.data)
+    for key, data in stored:
+        if not storage.exists(key):
+            storage.put(data)
     dispatch.send(session, queued)
     return batch, True

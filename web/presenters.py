@@ -7,7 +7,7 @@ from typing import Any
 from flask import url_for
 from sqlalchemy.orm import Session
 
-from shared.db.models import Batch, Receipt, ReceiptStatus
+from shared.db.models import Batch, Receipt, ReceiptPage, ReceiptStatus
 from shared.results import final_values, status_counts
 
 
@@ -54,9 +54,25 @@ def receipt_detail(receipt: Receipt) -> dict[str, Any]:
         height=receipt.height,
         size_bytes=receipt.size_bytes,
         attempts=receipt.attempts,
+        # Page 1, in a format browsers show: what a one-page receipt's image always was.
         image_url=url_for("api.receipt_image", receipt_id=receipt.id)
+        if receipt.pages else None,
+        original_url=url_for("api.receipt_original", receipt_id=receipt.id)
         if receipt.storage_key else None,
+        pages=[page_dict(receipt, page) for page in receipt.pages],
         extraction=receipt.latest_extraction,
         corrections=receipt.corrections,
     )
     return out
+
+
+def page_dict(receipt: Receipt, page: ReceiptPage) -> dict[str, Any]:
+    return {
+        "number": page.number,
+        "width": page.width,
+        "height": page.height,
+        "source": page.source,
+        "transforms": page.transforms,
+        "lines_source": page.lines_source,
+        "image_url": url_for("api.page_image", receipt_id=receipt.id, number=page.number),
+    }

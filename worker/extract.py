@@ -21,21 +21,30 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
-from PIL import Image
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from shared.broker import celery_app
-from shared.config import get_settings
-from shared.db.models import Extraction, Receipt, ReceiptStatus, utcnow
+from shared.config import Settings, get_settings
+from shared.db.models import Extraction, Receipt, ReceiptPage, ReceiptStatus, utcnow
 from shared.db.session import session_scope
-from shared.engines.base import Engine, ExtractionResult
+from shared.documents import (
+    RENDITION_TYPE,
+    TEXT_LAYER,
+    Document,
+    DocumentRejected,
+    Page,
+    encode_page,
+    read_document,
+)
+from shared.documents.images import decode
+from shared.documents.lines import TextLine
+from shared.engines.base import Engine, ExtractionResult, PageReading
 from shared.fields import FieldSpec
-from shared.images import ImageRejected, decode
 from shared.queues import TASK_READ_TEXT, queue_for_engine
 from shared.recovery import interrupted
-from shared.storage import StorageError, get_storage
+from shared.storage import Storage, StorageError, get_storage
 from worker import leases
 from worker.engines import engine_for
 from worker.versions import sync_version
@@ -56,11 +65,20 @@ class PermanentError(Exception):
     """Retrying cannot help; the message is shown to the user on the receipt."""
 
 
+@dataclass(frozen=True)
+class _PageRef:
+    number: int
+    storage_key: str
+    source: str
+    lines: list[dict[str, Any]] | None  # the text layer, for pdf-text pages
+
+
 @dataclass
 class _Claim:
     engine: str
     fields: list[FieldSpec]
-    storage_key: str | None
+    storage_key: str | None  # the upload
+    pages: list[_PageRef]
 
 
 @dataclass
@@ -95,6 +113,7 @@ class _Row:
     status: ReceiptStatus
     error: str | None
     extraction: dict[str, Any] | None  # Extraction's columns; a fresh row per write attempt
+    pages: list[dict[str, Any]] = field(default_factory=list)  # page updates: number + columns
 
 
 _pool: ThreadPoolExecutor | None = None
@@ -132,7 +151,7 @@ def _claim_all(items: list[Item]) -> list[_Claim | Outcome | str]:
                 claimed.add(job_id)
         receipts = {r.id: r for r in session.scalars(
             select(Receipt).where(Receipt.id.in_({rid for rid, _ in items}))
-            .options(selectinload(Receipt.batch)))}
+            .options(selectinload(Receipt.batch), selectinload(Receipt.pages)))}
     leases.keeper().hold(claimed)
     claims: list[_Claim | Outcome | str] = []
     for receipt_id, job_id in items:
@@ -150,25 +169,39 @@ def _claim_all(items: list[Item]) -> list[_Claim | Outcome | str]:
                 engine=receipt.batch.engine,
                 fields=[FieldSpec.model_validate(f) for f in receipt.batch.fields],
                 storage_key=receipt.storage_key,
+                pages=[_PageRef(p.number, p.storage_key, p.source,
+                                p.lines if p.lines_source == TEXT_LAYER else None)
+                       for p in receipt.pages],
             ))
     return claims
 
 
-def _load(claim: _Claim, max_pixels: int) -> Image.Image | str:
-    """The decoded image, or the message a user can act on."""
+def _load(claim: _Claim, settings: Settings) -> Document | str:
+    """The receipt's document (its stored pages), or the message a user can act on."""
+    storage = get_storage()
     try:
         if claim.storage_key is None:
             raise PermanentError("the receipt has no stored file; upload it again")
-        try:
-            data = get_storage().get(claim.storage_key)
-        except StorageError as exc:
-            raise PermanentError(f"{exc}; upload the receipt again") from exc
-        try:
-            return decode(data, max_pixels).image
-        except ImageRejected as exc:
-            raise PermanentError(str(exc)) from exc
+        if not claim.pages:  # stored before pages were recorded: read the upload itself
+            return read_document(_get(storage, claim.storage_key), settings.document_limits)
+        pages = []
+        for ref in claim.pages:
+            image = decode(_get(storage, ref.storage_key), settings.max_image_pixels).image
+            lines = ([TextLine.from_json(ln) for ln in ref.lines] if ref.lines is not None
+                     else None)
+            pages.append(Page(ref.number, image, lines, ref.source))
+        return Document("", pages)
+    except DocumentRejected as exc:
+        return str(exc)
     except PermanentError as exc:
         return str(exc)
+
+
+def _get(storage: Storage, key: str) -> bytes:
+    try:
+        return storage.get(key)
+    except StorageError as exc:
+        raise PermanentError(f"{exc}; upload the receipt again") from exc
 
 
 def prepare_batch(items: list[Item]) -> PreparedBatch:
@@ -181,13 +214,13 @@ def prepare_batch(items: list[Item]) -> PreparedBatch:
         elif isinstance(claim, str):
             batch.failures[i] = claim
     todo = [(i, c) for i, c in enumerate(claims) if isinstance(c, _Claim)]
-    max_pixels = get_settings().max_image_pixels
+    settings = get_settings()
     if len(todo) > 1:
-        loaded = list(_decode_pool().map(lambda ic: _load(ic[1], max_pixels), todo))
+        loaded = list(_decode_pool().map(lambda ic: _load(ic[1], settings), todo))
     else:
-        loaded = [_load(c, max_pixels) for _, c in todo]
+        loaded = [_load(c, settings) for _, c in todo]
 
-    groups: dict[tuple[str, str], tuple[_Group, list[Image.Image]]] = {}
+    groups: dict[tuple[str, str], tuple[_Group, list[Document]]] = {}
     for (i, claim), image in zip(todo, loaded, strict=True):
         if isinstance(image, str):
             batch.failures[i] = image
@@ -257,7 +290,8 @@ def finish_batch(batch: PreparedBatch) -> list[Outcome | Exception]:
                 {"receipt_id": receipt_id, "job_id": job_id, "engine": group.engine_name,
                  "model_name": group.model_name, "model_version_id": group.model_version,
                  "fields": {name: fv.to_json() for name, fv in result.fields.items()},
-                 "raw_output": result.raw_output, "duration_ms": duration_ms}))
+                 "raw_output": result.raw_output, "duration_ms": duration_ms},
+                [_page_update(reading) for reading in result.pages]))
             # The OCR engine's own lines are in its raw output; other engines may give no boxes.
             if group.engine_name != "ocr" and any(
                     fv.value and not fv.box for fv in result.fields.values()):
@@ -287,12 +321,44 @@ def _write(items: list[Item], rows: list[_Row]) -> dict[int, Outcome]:
                         continue
                     if row.extraction is not None:
                         session.add(Extraction(**row.extraction))
+                    _update_pages(session, receipt_id, row.pages)
                     outcomes[row.index] = _outcome(row.status)
                 session.flush()
             return outcomes
         except IntegrityError:
             log.info("batch write collided with a stored result; writing one by one")
     return {row.index: _finish(*items[row.index], row) for row in rows}
+
+
+def _page_update(reading: PageReading) -> dict[str, Any]:
+    """What a page's row learns from its reading; a page the engine turned upright gets the
+    upright rendition stored (the upload itself is never changed)."""
+    update_: dict[str, Any] = {"number": reading.number,
+                               "lines": [ln.to_json() for ln in reading.lines],
+                               "lines_source": reading.lines_source,
+                               "transforms": reading.transforms}
+    if reading.image is not None:
+        update_.update(storage_key=get_storage().put(encode_page(reading.image)),
+                       media_type=RENDITION_TYPE, width=reading.image.width,
+                       height=reading.image.height)
+    return update_
+
+
+def _update_pages(session: Any, receipt_id: int, updates: list[dict[str, Any]]) -> None:
+    if not updates:
+        return
+    pages = {p.number: p for p in session.scalars(
+        select(ReceiptPage).where(ReceiptPage.receipt_id == receipt_id))}
+    for change in updates:
+        page = pages.get(change["number"])
+        if page is None:
+            continue  # stored before pages were recorded: nothing to attach the reading to
+        new = [t for t in change["transforms"] if t not in page.transforms]
+        for key, value in change.items():
+            if key not in ("number", "transforms"):
+                setattr(page, key, value)
+        if new:
+            page.transforms = [*page.transforms, *new]
 
 
 def _update_receipt(session: Any, receipt_id: int, job_id: str, row: _Row) -> bool:
@@ -315,6 +381,7 @@ def _finish(receipt_id: int, job_id: str, row: _Row) -> Outcome:
             if not _update_receipt(session, receipt_id, job_id, row):
                 session.rollback()
                 return Outcome.STALE
+            _update_pages(session, receipt_id, row.pages)
     except IntegrityError:
         # Another delivery of the same job stored its extraction first.
         return Outcome.DUPLICATE

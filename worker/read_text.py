@@ -1,7 +1,8 @@
-"""Reading a receipt's text lines (rapidocr on the CPU) for review, once per receipt.
+"""Reading a receipt's text lines (rapidocr on the CPU) for review, once per page.
 
 Engines that give no boxes (InternVL) leave the review page nothing to highlight; these lines
-let it find each value on the image by fuzzy matching (``shared/review.py``).
+let it find each value on the page by fuzzy matching (``shared/review.py``). A page that
+already has lines (a PDF's text layer, or the OCR engine's reading) is left as it is.
 """
 
 from __future__ import annotations
@@ -9,12 +10,12 @@ from __future__ import annotations
 import logging
 from importlib.metadata import version
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, update
 
 from shared.config import get_settings
-from shared.db.models import Receipt, ReceiptText
+from shared.db.models import ReceiptPage
 from shared.db.session import session_scope
-from shared.images import decode
+from shared.documents.images import decode
 from shared.storage import get_storage
 
 log = logging.getLogger(__name__)
@@ -22,20 +23,22 @@ log = logging.getLogger(__name__)
 
 def read_text(receipt_id: int) -> str:
     with session_scope() as session:
-        receipt = session.get(Receipt, receipt_id)
-        if receipt is None or receipt.storage_key is None:
-            return "no image"
-        if session.get(ReceiptText, receipt_id) is not None:
-            return "already read"
-        key = receipt.storage_key
-    image = decode(get_storage().get(key), get_settings().max_image_pixels).image
+        todo = [(p.id, p.storage_key) for p in session.scalars(
+            select(ReceiptPage).where(ReceiptPage.receipt_id == receipt_id,
+                                      ReceiptPage.lines.is_(None))
+            .order_by(ReceiptPage.number))]
+    if not todo:
+        return "already read"
     from shared.engines.ocr.reader import shared_reader  # rapidocr: only where it runs
 
-    lines = [ln.to_json() for ln in shared_reader(get_settings().ocr_threads).read(image)]
-    try:
+    settings = get_settings()
+    reader = shared_reader(settings.ocr_threads)
+    for page_id, key in todo:
+        image = decode(get_storage().get(key), settings.max_image_pixels).image
+        lines = [ln.to_json() for ln in reader.read(image)]
         with session_scope() as session:
-            session.add(ReceiptText(receipt_id=receipt_id, lines=lines,
-                                    reader=f"rapidocr-{version('rapidocr')}"))
-    except IntegrityError:
-        return "already read"  # another delivery of the same task got there first
+            # Another delivery of the same task may have read the page first: that one stands.
+            session.execute(update(ReceiptPage)
+                            .where(ReceiptPage.id == page_id, ReceiptPage.lines.is_(None))
+                            .values(lines=lines, lines_source=f"rapidocr-{version('rapidocr')}"))
     return "read"

@@ -29,6 +29,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 JsonType = JSON().with_variant(JSONB(), "postgresql")
+# For a column where "none yet" matters: Python's None stored as SQL NULL, not JSON null.
+NullableJson = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 
 def utcnow() -> datetime:
@@ -141,7 +143,8 @@ class Receipt(Base):
         back_populates="receipt", order_by="Correction.id", cascade="all, delete-orphan"
     )
 
-    text: Mapped[ReceiptText | None] = relationship(cascade="all, delete-orphan")
+    pages: Mapped[list[ReceiptPage]] = relationship(
+        back_populates="receipt", order_by="ReceiptPage.number", cascade="all, delete-orphan")
 
     @property
     def latest_extraction(self) -> Extraction | None:
@@ -176,18 +179,34 @@ class Extraction(Base):
         return {name: str(f.get("value", "")) for name, f in self.fields.items()}
 
 
-class ReceiptText(Base):
-    """The receipt's printed text lines with boxes (rapidocr), kept for review: values from
-    engines that give no boxes (InternVL) are located on the image by matching these lines."""
+class ReceiptPage(Base):
+    """One page of a receipt's document: the image shown and read (the upload itself for a
+    plain photo or scan, else a rendition of it: a PDF page rendered, a HEIC or TIFF frame
+    decoded, a page turned upright), its text lines and what was done to make it. The upload is
+    kept as it came (``Receipt.storage_key``)."""
 
-    __tablename__ = "receipt_texts"
+    __tablename__ = "receipt_pages"
+    __table_args__ = (UniqueConstraint("receipt_id", "number", name="uq_receipt_pages_number"),)
 
+    id: Mapped[int] = mapped_column(primary_key=True)
     receipt_id: Mapped[int] = mapped_column(
-        ForeignKey("receipts.id", ondelete="CASCADE"), primary_key=True
+        ForeignKey("receipts.id", ondelete="CASCADE"), index=True
     )
-    lines: Mapped[list[Any]]  # [{"text", "box": [x0, y0, x1, y1], "score"}]
-    reader: Mapped[str] = mapped_column(String(80))
+    number: Mapped[int] = mapped_column(Integer)  # 1-based
+    storage_key: Mapped[str] = mapped_column(String(80))
+    media_type: Mapped[str] = mapped_column(String(40))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(20))  # image | tiff-frame | pdf-text | pdf-scan
+    # [{"text", "box": [x0, y0, x1, y1], "score"}] in this page's pixels: the PDF's text layer,
+    # or what OCR read (the OCR engine, or a CPU worker for engines without boxes).
+    lines: Mapped[list[Any] | None] = mapped_column(NullableJson)
+    lines_source: Mapped[str | None] = mapped_column(String(80))  # pdf-text-layer | rapidocr-…
+    transforms: Mapped[list[Any]] = mapped_column(default=list)  # [{"op": ..., ...}]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    receipt: Mapped[Receipt] = relationship(back_populates="pages")
 
 
 class Correction(Base):

@@ -1,6 +1,8 @@
 """The one small interface every extraction engine implements.
 
-Engines know images and fields, nothing about transport: no Flask, no Celery, no database.
+Engines read documents (``shared.documents``: one or more pages, each an image and perhaps its
+text layer; a bare image is a one-page document) into fields, and know nothing about transport:
+no Flask, no Celery, no database.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from typing import Any, ClassVar
 
 from PIL import Image
 
+from shared.documents import Document
+from shared.documents.lines import Box, TextLine
 from shared.fields import FieldSpec
 from shared.pipeline import pipelined
 
-Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in image pixels
+Input = Document | Image.Image  # an image is taken as a one-page document
 
 
 @dataclass(frozen=True)
@@ -26,13 +30,27 @@ class FieldValue:
     value: str = ""
     confidence: float = 0.0
     box: Box | None = None
+    page: int | None = None  # the page the box is on (1-based)
 
     def to_json(self) -> dict[str, object]:
         return {
             "value": self.value,
             "confidence": round(float(self.confidence), 4),
             "box": [round(float(v), 1) for v in self.box] if self.box else None,
+            "page": self.page if self.box else None,
         }
+
+
+@dataclass
+class PageReading:
+    """What an engine read on one page, for the page's row: its lines, how it read them, what
+    it did to the page to read it, and the page upright when it had to turn it."""
+
+    number: int
+    lines: list[TextLine]
+    lines_source: str
+    transforms: list[dict[str, Any]] = field(default_factory=list)
+    image: Image.Image | None = None  # a new rendition to store (turned or straightened)
 
 
 @dataclass
@@ -46,6 +64,7 @@ class ExtractionResult:
     fields: dict[str, FieldValue] = field(default_factory=dict)
     raw_output: str = ""
     error: str | None = None
+    pages: list[PageReading] = field(default_factory=list)  # engines that read text lines
 
     def values(self) -> dict[str, str]:
         return {name: fv.value for name, fv in self.fields.items()}
@@ -76,17 +95,17 @@ class Engine(ABC):
         raise NotImplementedError(f"engine {self.name} has no trainable versions")
 
     @abstractmethod
-    def extract(self, images: Sequence[Image.Image]) -> list[ExtractionResult]:
-        """One result per image, in order. A bad image yields a result with ``error`` set."""
+    def extract(self, documents: Sequence[Input]) -> list[ExtractionResult]:
+        """One result per document, in order. A bad one yields a result with ``error`` set."""
 
     # A batch can go through three stages, which callers run on three threads (see
     # shared/pipeline.py) so the model's stage never waits for the CPU work around it:
     # prepare (decode, resize, upload) -> infer (the model) -> interpret (parse into results).
 
-    def prepare(self, images: Sequence[Image.Image]) -> Any:
+    def prepare(self, documents: Sequence[Input]) -> Any:
         """Work that can run ahead of the model (resizing, tiling, uploading). Pass the result
         to ``infer``."""
-        return list(images)
+        return list(documents)
 
     def infer(self, prepared: Any) -> Any:
         """The model's work on what ``prepare`` returned. Pass the result to ``interpret``."""
@@ -100,8 +119,7 @@ class Engine(ABC):
         """``extract`` for what ``prepare`` returned, in the caller's thread."""
         return self.interpret(self.infer(prepared))
 
-    def extract_pipelined(self, batches: Iterable[Sequence[Image.Image]]
-                          ) -> list[ExtractionResult]:
+    def extract_pipelined(self, batches: Iterable[Sequence[Input]]) -> list[ExtractionResult]:
         """``extract`` over several batches, their three stages overlapping."""
         results: list[ExtractionResult] = []
         for _, out in pipelined(batches, [self.prepare, self.infer, self.interpret],

@@ -16,9 +16,9 @@ import pytest
 
 pytest.importorskip("sklearn")
 
+from shared.documents.lines import TextLine
 from shared.engines.ocr.fields import extract_fields
 from shared.engines.ocr.learned import LearnedExtractor
-from shared.engines.ocr.lines import OcrLine
 from shared.fields import SROIE_FIELDS
 from shared.scoring import ScoreBoard
 
@@ -31,12 +31,12 @@ TRAIN, TEST = 150, 100
 # learning.
 MIN_GAIN = 0.5
 
-Receipt = tuple[list[OcrLine], dict[str, str]]
+Receipt = tuple[list[TextLine], dict[str, str]]
 
 
 def _load(stem: str) -> Receipt:
     boxes = json.loads((DATA / "ocr" / f"{stem}.json").read_text())
-    lines = [OcrLine(b["text"], tuple(float(v) for v in b["box"]), 1.0) for b in boxes]
+    lines = [TextLine(b["text"], tuple(float(v) for v in b["box"]), 1.0) for b in boxes]
     return lines, json.loads((DATA / "labels" / f"{stem}.json").read_text())
 
 

@@ -25,7 +25,16 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from helpers import WorkerProcess, empty_broker, sample_images, token_client, wait_for_batch
+from helpers import (
+    WorkerProcess,
+    empty_broker,
+    sample_images,
+    token_client,
+    wait_for_batch,
+)
+from helpers import (
+    document_forms as forms,
+)
 from PIL import Image
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
@@ -87,8 +96,23 @@ class BadFile:
 # id -> what the failed receipt must say. Literal parts are escaped where they hold regex syntax.
 BAD_FILES: dict[str, BadFile] = {
     "text file": BadFile("notes.txt", r"not an image: the file is plain text; .+"),
-    "pdf": BadFile("scan.pdf", r"not an image: the file is a PDF document \(PDF is not supported"
-                               r" yet: export the pages as JPEG or PNG\)"),
+    "damaged pdf": BadFile("scan.pdf", r"the PDF is damaged and cannot be read \(.+\); export or "
+                                       r"scan it again"),
+    "encrypted pdf": BadFile("locked.pdf", r"the PDF is encrypted \(password-protected\): save or "
+                                           r"print it without a password, then upload it again"),
+    "pdf without pages": BadFile("empty.pdf", r"the PDF has no pages"),
+    "pdf over the page limit": BadFile(
+        "long.pdf", r"the PDF has 6 pages, more than the limit of 5 \(RECEIPTFLOW_MAX_PAGES\); "
+                    r"split it into smaller files"),
+    "pdf page over the pixel limit": BadFile(
+        "poster.pdf", r"page 1 would render at 38889x38889 pixels \(200 dpi\), more than the "
+                      r"limit of 20,000,000; print the document to a smaller page size"),
+    "pdf with javascript": BadFile(
+        "script.pdf", r"the PDF carries JavaScript \(1 script\(s\)\); it is never run here: .+"),
+    "pdf with an attachment": BadFile(
+        "attached.pdf", r"the PDF carries 1 attached file\(s\), which are never opened here: .+"),
+    "heic that does not decode": BadFile(
+        "broken.heic", r"the image is truncated or corrupt \(.+\); re-export or re-scan it"),
     "elf executable named .jpg": BadFile(
         "invoice.jpg", r"not an image: the file is an executable or script"),
     "zero bytes": BadFile("empty.jpg", r"the file is empty \(0 bytes\)"),
@@ -163,6 +187,13 @@ def _mixed_upload() -> MixedUpload:
         "zeros.jpg": zeros,
         "liar.jpg": zeros,
         "broken.zip": b"PK\x03\x04" + os.urandom(300),
+        "locked.pdf": forms.encrypted_pdf(),
+        "empty.pdf": forms.zero_page_pdf(),
+        "long.pdf": forms.many_pages_pdf(6),
+        "poster.pdf": forms.huge_page_pdf(),
+        "script.pdf": forms.javascript_pdf(),
+        "attached.pdf": forms.attachment_pdf(),
+        "broken.heic": (heic := forms.heic(Image.open(io.BytesIO(jpeg))))[: len(heic) // 3],
         **{name: samples[i] for name, i in GOOD_FILES.items()},
     }
     c = contents
@@ -175,7 +206,9 @@ def _mixed_upload() -> MixedUpload:
         ("good.jpg", c["good.jpg"]),
         *((name, c[name]) for name in (
             "notes.txt", "scan.pdf", "invoice.jpg", "empty.jpg", "truncated.jpg", "corrupt.png",
-            "corrupt-pixels.png", "huge.jpg", "bomb.png", "many-pixels.png", "broken.zip")),
+            "corrupt-pixels.png", "huge.jpg", "bomb.png", "many-pixels.png", "broken.zip",
+            "locked.pdf", "empty.pdf", "long.pdf", "poster.pdf", "script.pdf", "attached.pdf",
+            "broken.heic")),
         ("archive.zip", archive),
         ("liar.zip", _lying_zip("liar.jpg", zeros, declared_size=1000)),
         (TRAVERSAL_NAME, c["passwd.jpg"]),
@@ -288,7 +321,7 @@ def test_bad_file_fails_alone(client: FlaskClient, mixed_batch: ProcessedBatch,
         row = session.get(Receipt, summary["id"])
         assert row is not None
         assert row.storage_key is None and row.job_id is None and row.enqueued_at is None
-        assert row.extractions == []
+        assert row.extractions == [] and row.pages == []
     content = _mixed_upload().contents[expected.shown]
     assert not _storage().exists(content_key(content)), "a refused file was stored"
 

@@ -8,9 +8,10 @@ import uuid
 
 import pytest
 from helpers import sample_images
+from sqlalchemy import select
 
 from shared.broker import celery_app
-from shared.db.models import Batch, Extraction, Receipt, ReceiptStatus, ReceiptText
+from shared.db.models import Batch, Extraction, Receipt, ReceiptPage, ReceiptStatus
 from shared.db.session import session_scope
 from shared.fields import SROIE_FIELDS
 from shared.queues import TASK_READ_TEXT, queue_for_engine
@@ -29,6 +30,8 @@ def _boxless_receipt() -> int:
         receipt = Receipt(batch=batch, original_name="sroie-000.jpg", storage_key=key,
                           media_type="image/jpeg", width=463, height=1013,
                           status=ReceiptStatus.DONE, job_id=str(uuid.uuid4()))
+        receipt.pages = [ReceiptPage(number=1, storage_key=key, media_type="image/jpeg",
+                                     width=463, height=1013, source="image")]
         receipt.extractions = [Extraction(
             job_id=receipt.job_id, engine="internvl", model_name="test",
             fields={k: {"value": v, "confidence": 0.8, "box": None} for k, v in values.items()},
@@ -50,9 +53,10 @@ def test_text_lines_let_review_locate_values(client, start_worker) -> None:
     deadline = time.monotonic() + 90
     while True:
         with session_scope() as session:
-            text = session.get(ReceiptText, receipt_id)
-            if text is not None:
-                assert any("TAMAN DAYA" in ln["text"] for ln in text.lines)
+            page = session.scalar(select(ReceiptPage).where(ReceiptPage.receipt_id == receipt_id))
+            if page.lines is not None:
+                assert any("TAMAN DAYA" in ln["text"] for ln in page.lines)
+                assert page.lines_source.startswith("rapidocr-")
                 break
         assert time.monotonic() < deadline, "no worker read the receipt's text"
         time.sleep(0.5)

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from shared.config import get_settings
 from shared.db.models import Extraction, Receipt, ReceiptStatus
 from shared.db.session import session_scope
-from shared.images import ImageRejected, decode
+from shared.documents.images import DocumentRejected, decode
 from shared.storage import LocalStorage
 
 pytestmark = pytest.mark.slow
@@ -60,7 +60,7 @@ def test_batching_worker_fewer_engine_calls_and_bad_file_fails_alone(
         key = session.get(Receipt, broken_id).storage_key
     path = LocalStorage(get_settings().resolved_storage_dir).path(key)
     path.write_bytes(path.read_bytes()[:600])
-    with pytest.raises(ImageRejected) as rejected:
+    with pytest.raises(DocumentRejected) as rejected:
         decode(path.read_bytes(), get_settings().max_image_pixels)
 
     worker = start_worker(env=BATCHING)

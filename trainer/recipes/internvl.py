@@ -26,8 +26,12 @@ class InternVLRecipe:
 
     def fit(self, train_set: Sequence[Labelled], fields: Sequence[FieldSpec],
             params: dict[str, Any], out_dir: Path, progress: Progress) -> dict[str, Any]:
-        result = fit(self.base_model(params), train_set, fields, TrainParams.from_dict(params),
-                     out_dir, device=self.settings.internvl_device, progress=progress)
+        # Tiled as the serving engine tiles, unless the run says otherwise.
+        tiles = {"max_tiles": self.settings.internvl_max_tiles,
+                 "document_tiles": self.settings.internvl_document_tiles}
+        result = fit(self.base_model(params), train_set, fields,
+                     TrainParams.from_dict({**tiles, **params}), out_dir,
+                     device=self.settings.internvl_device, progress=progress)
         gc.collect()  # free the training model before the evaluation engine loads
         return {"samples_per_s": round(result.samples_per_s, 3),
                 "seconds": round(result.seconds, 1), "final_loss": result.losses[-1],

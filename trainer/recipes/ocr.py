@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from shared.config import Settings
+from shared.documents.lines import TextLine
 from shared.engines.base import Engine
 from shared.engines.ocr.learned import LearnedExtractor
-from shared.engines.ocr.lines import OcrLine
 from shared.fields import FieldSpec
 from trainer.data import Labelled
 from trainer.recipes import Progress
@@ -28,14 +28,17 @@ class OcrRecipe:
 
         return f"rapidocr-{version('rapidocr')}"
 
-    def _lines(self, example: Labelled) -> list[OcrLine]:
+    def _lines(self, example: Labelled) -> list[TextLine]:
         """The lines the worker read when it processed the receipt; OCR again only for
         receipts that never went through the OCR engine (e.g. a labelled folder)."""
         if example.lines is not None:
             return list(example.lines)
+        from shared.engines.ocr.engine import read_stack
         from shared.engines.ocr.reader import shared_reader
 
-        return shared_reader(self.settings.ocr_threads).read(example.image())
+        stack, _readings = read_stack(shared_reader(self.settings.ocr_threads),
+                                      example.document())
+        return stack.lines
 
     def fit(self, train_set: Sequence[Labelled], fields: Sequence[FieldSpec],
             params: dict[str, Any], out_dir: Path, progress: Progress) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import Response
 from flask_login import current_user
 from flask_smorest import abort
@@ -39,18 +41,48 @@ def show(receipt_id: int) -> dict:
 @blp.route("/receipts/<int:receipt_id>/image", methods=["GET"])
 @blp.response(200, content_type="image/*")
 def receipt_image(receipt_id: int) -> Response:
-    """The stored receipt image."""
+    """The receipt's first page as an image (a PDF page rendered, a HEIC decoded)."""
+    return _page_image(get_receipt_or_404(receipt_id), 1)
+
+
+@blp.route("/receipts/<int:receipt_id>/pages/<int:number>/image", methods=["GET"])
+@blp.response(200, content_type="image/*")
+def page_image(receipt_id: int, number: int) -> Response:
+    """One page of the receipt as an image."""
+    return _page_image(get_receipt_or_404(receipt_id), number)
+
+
+@blp.route("/receipts/<int:receipt_id>/original", methods=["GET"])
+@blp.response(200, content_type="application/octet-stream")
+def receipt_original(receipt_id: int) -> Response:
+    """The file as it was uploaded, as a download."""
     receipt = get_receipt_or_404(receipt_id)
     if receipt.storage_key is None:
-        abort(404, message=f"receipt {receipt_id} has no stored image ({receipt.error})")
+        abort(404, message=f"receipt {receipt_id} has no stored file ({receipt.error})")
+    name = quote(receipt.original_name)
+    headers = {**file_headers(), "Content-Disposition": f"attachment; filename*=UTF-8''{name}"}
+    return Response(_stored(receipt.storage_key), headers=headers,
+                    mimetype=receipt.media_type or "application/octet-stream")
+
+
+def _page_image(receipt: Receipt, number: int) -> Response:
+    page = next((p for p in receipt.pages if p.number == number), None)
+    if not receipt.pages:
+        abort(404, message=f"receipt {receipt.id} has no stored image ({receipt.error})")
+    if page is None:
+        abort(404, message=f"receipt {receipt.id} has no page {number}: it has "
+                           f"{len(receipt.pages)}")
+    # The type the page decoded as (never the client's claim), with nosniff (on every
+    # response): the bytes are only ever read as that image type.
+    return Response(_stored(page.storage_key), mimetype=page.media_type, headers=file_headers())
+
+
+def _stored(key: str) -> bytes:
     try:
-        data = get_storage().get(receipt.storage_key)
+        return get_storage().get(key)
     except StorageError as exc:
         abort(404, message=str(exc))
-    # The type the upload decoded as (never the client's claim), with nosniff (on every
-    # response): the bytes are only ever read as that image type.
-    return Response(data, mimetype=receipt.media_type or "application/octet-stream",
-                    headers=file_headers())
+        raise  # abort raises; this tells type checkers as much
 
 
 MAX_VALUE = 2000

@@ -11,7 +11,21 @@ class FieldValueSchema(Schema):
     value = f.String()
     confidence = f.Float(metadata={"description": "0-1; lower means review this first"})
     box = f.List(f.Float(), allow_none=True,
-                      metadata={"description": "[x0, y0, x1, y1] in image pixels"})
+                 metadata={"description": "[x0, y0, x1, y1] in the pixels of the page's image"})
+    page = f.Integer(allow_none=True, metadata={"description": "the page the box is on (1-based)"})
+
+
+class PageSchema(Schema):
+    number = f.Integer(metadata={"description": "1-based"})
+    width = f.Integer()
+    height = f.Integer()
+    source = f.String(metadata={"description": "image | tiff-frame | pdf-text (read from the "
+                                               "PDF's text layer, no OCR) | pdf-scan"})
+    transforms = f.List(f.Dict(), metadata={
+        "description": "what was done to make this page from the upload, e.g. "
+                       "{\"op\": \"rotate\", \"degrees\": 90}; the upload is never changed"})
+    lines_source = f.String(allow_none=True)
+    image_url = f.String()
 
 
 class ExtractionSchema(Schema):
@@ -66,7 +80,9 @@ class ReceiptSchema(ReceiptSummarySchema):
     height = f.Integer(allow_none=True)
     size_bytes = f.Integer()
     attempts = f.Integer()
-    image_url = f.String(allow_none=True)
+    image_url = f.String(allow_none=True, metadata={"description": "page 1's image"})
+    original_url = f.String(allow_none=True, metadata={"description": "the upload as it came"})
+    pages = f.List(f.Nested(PageSchema))
     extraction = f.Nested(ExtractionSchema, allow_none=True)
     corrections = f.List(f.Nested(CorrectionSchema))
 

@@ -35,6 +35,8 @@ POLICY: dict[str, str] = {
     "api.export": REVIEWER,
     "api.show_receipt": REVIEWER,
     "api.receipt_image": REVIEWER,
+    "api.page_image": REVIEWER,
+    "api.receipt_original": REVIEWER,
     "api.correct": REVIEWER,
     "api.export_reviewed": REVIEWER,
     "api.export_dataset": REVIEWER,

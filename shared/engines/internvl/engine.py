@@ -24,7 +24,9 @@ import torch
 from PIL import Image
 
 from shared.config import Settings, get_settings
-from shared.engines.base import Engine, ExtractionResult, FieldValue
+from shared.documents import as_document
+from shared.documents.layout import stack_images
+from shared.engines.base import Engine, ExtractionResult, FieldValue, Input
 from shared.engines.internvl import fp8, memory, prompt
 from shared.engines.internvl.adapters import AdapterSlot
 from shared.engines.internvl.confidence import TopProbRecorder, span_confidence, token_char_ends
@@ -36,6 +38,7 @@ from shared.engines.internvl.loading import (
     resolve_device,
 )
 from shared.engines.internvl.parsing import parse_answer
+from shared.engines.internvl.prompt import tile_budget
 from shared.fields import FieldSpec
 
 log = logging.getLogger(__name__)
@@ -76,6 +79,7 @@ class InternVLEngine(Engine):
         self.spec = LoadSpec(path=s.internvl_model, precision=s.internvl_precision,
                              device=resolve_device(s.internvl_device))
         self.max_tiles = s.internvl_max_tiles
+        self.document_tiles = s.internvl_document_tiles
         self.batch_size = memory.batch_size(s)
         self.max_new_tokens = s.internvl_max_new_tokens
         self.min_new_tokens = s.internvl_min_new_tokens
@@ -139,49 +143,60 @@ class InternVLEngine(Engine):
 
     # ------------------------------------------------------------------ the three stages
 
-    def extract(self, images: Sequence[Image.Image]) -> list[ExtractionResult]:
-        return self.extract_pipelined([images[i:i + self.batch_size]
-                                       for i in range(0, len(images), self.batch_size)])
+    def extract(self, documents: Sequence[Input]) -> list[ExtractionResult]:
+        return self.extract_pipelined([documents[i:i + self.batch_size]
+                                       for i in range(0, len(documents), self.batch_size)])
 
-    def prepare(self, images: Sequence[Image.Image]) -> Prepared:
-        """Tiles and prompts for the readable images, grouped by tile count; an unreadable
-        image fails alone."""
-        images = list(images)
+    def prepare(self, documents: Sequence[Input]) -> Prepared:
+        """Tiles and prompts for the readable documents, grouped by tile count; an unreadable
+        one fails alone. A document of several pages is one image, its pages one under the
+        other, with a larger tile budget (``RECEIPTFLOW_INTERNVL_DOCUMENT_TILES``)."""
+        docs = [as_document(d) for d in documents]
+        images = [stack_images([page.image for page in doc.pages]) for doc in docs]
+        budgets = [tile_budget(len(doc.pages), self.max_tiles, self.document_tiles)
+                   for doc in docs]
         prepared = Prepared(size=len(images))
         with self._gpu_lock, torch.cuda.stream(self._prep_stream):
-            try:
-                tiles = self._tiles(images)
-                good = list(range(len(images)))
-            except Exception:
-                log.warning("batch preprocessing failed; isolating the bad images", exc_info=True)
-                good = []
-                for i, image in enumerate(images):
-                    try:
-                        self._tiles([image])
-                        good.append(i)
-                    except Exception as exc:
-                        prepared.errors[i] = ("the model's image processor cannot read this "
-                                              f"image: {exc}")
-                tiles = self._tiles([images[i] for i in good]) if good else None
-            if tiles is None:
-                return prepared
-            pixel_values, counts = tiles
-            per_receipt = pixel_values.split(counts)
-            by_count: dict[int, list[int]] = {}
-            for k, n in enumerate(counts):
-                by_count.setdefault(n, []).append(k)
-            for n, members in by_count.items():
-                ids = self._prompt_for(n, images[good[members[0]]])
-                pixels = torch.cat([per_receipt[k] for k in members])
-                prepared.groups.append(Group(
-                    rows=[good[k] for k in members],
-                    input_ids=ids.to(pixels.device).repeat(len(members), 1),
-                    pixel_values=pixels,
-                ))
-            if self._prep_stream is not None:
+            for budget in sorted(set(budgets)):
+                self._prepare_rows(prepared, images, budget,
+                                   [i for i, b in enumerate(budgets) if b == budget])
+            if self._prep_stream is not None and prepared.groups:
                 prepared.ready = torch.cuda.Event()
                 prepared.ready.record(self._prep_stream)
         return prepared
+
+    def _prepare_rows(self, prepared: Prepared, images: list[Image.Image], budget: int,
+                      rows: list[int]) -> None:
+        """Tile ``images[rows]`` at ``budget`` tiles, in groups of one tile count each."""
+        try:
+            tiles = self._tiles([images[i] for i in rows], budget)
+            good = list(rows)
+        except Exception:
+            log.warning("batch preprocessing failed; isolating the bad images", exc_info=True)
+            good = []
+            for i in rows:
+                try:
+                    self._tiles([images[i]], budget)
+                    good.append(i)
+                except Exception as exc:
+                    prepared.errors[i] = ("the model's image processor cannot read this "
+                                          f"image: {exc}")
+            tiles = self._tiles([images[i] for i in good], budget) if good else None
+        if tiles is None:
+            return
+        pixel_values, counts = tiles
+        per_receipt = pixel_values.split(counts)
+        by_count: dict[int, list[int]] = {}
+        for k, n in enumerate(counts):
+            by_count.setdefault(n, []).append(k)
+        for n, members in by_count.items():
+            ids = self._prompt_for(n, images[good[members[0]]], budget)
+            pixels = torch.cat([per_receipt[k] for k in members])
+            prepared.groups.append(Group(
+                rows=[good[k] for k in members],
+                input_ids=ids.to(pixels.device).repeat(len(members), 1),
+                pixel_values=pixels,
+            ))
 
     @torch.inference_mode()
     def infer(self, prepared: Prepared) -> Inferred:
@@ -194,8 +209,11 @@ class InternVLEngine(Engine):
         answers: dict[int, tuple[list[int], list[float]]] = {}
         for group in prepared.groups:
             per_row = group.pixel_values.shape[0] // len(group.rows)
-            for start in range(0, len(group.rows), self.batch_size):
-                rows = group.rows[start:start + self.batch_size]
+            # Receipts with more tiles than one page's budget (several pages) go in smaller
+            # batches, so a batch never needs more memory than the batch size was fitted to.
+            step = max(1, min(self.batch_size, self.batch_size * (self.max_tiles + 1) // per_row))
+            for start in range(0, len(group.rows), step):
+                rows = group.rows[start:start + step]
                 ids = group.input_ids[start:start + len(rows)]
                 pixels = group.pixel_values[start * per_row:(start + len(rows)) * per_row]
                 tokens, probs = self._decode(ids, pixels)
@@ -209,8 +227,8 @@ class InternVLEngine(Engine):
 
     # ------------------------------------------------------------------ preprocessing
 
-    def _tiles(self, images: list[Image.Image]) -> tuple[torch.Tensor, list[int]]:
-        kwargs: dict[str, Any] = {"max_patches": self.max_tiles, "return_tensors": "pt"}
+    def _tiles(self, images: list[Image.Image], budget: int) -> tuple[torch.Tensor, list[int]]:
+        kwargs: dict[str, Any] = {"max_patches": budget, "return_tensors": "pt"}
         if self.spec.device.startswith("cuda"):
             # Resize, tile and normalize on the GPU: on the CPU this costs ~25 ms a receipt.
             kwargs["device"] = self.spec.device
@@ -233,11 +251,11 @@ class InternVLEngine(Engine):
         with torch.cuda.stream(self._prep_stream):  # this pool thread's current stream
             return pixels.permute(2, 0, 1).to(self.spec.device, non_blocking=False)
 
-    def _prompt_for(self, tiles: int, image: Image.Image) -> torch.Tensor:
+    def _prompt_for(self, tiles: int, image: Image.Image, budget: int) -> torch.Tensor:
         """The prompt's token ids for this tile count, from the processor itself (once)."""
         if tiles not in self._prompt_ids:
             enc = self.processor(images=[image], text=[self._prompt], return_tensors="pt",
-                                 images_kwargs={"max_patches": self.max_tiles})
+                                 images_kwargs={"max_patches": budget})
             self._prompt_ids[tiles] = enc["input_ids"][0]
         return self._prompt_ids[tiles]
 

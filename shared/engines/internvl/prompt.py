@@ -29,3 +29,12 @@ def answer(label: Mapping[str, object], fields: Sequence[FieldSpec]) -> str:
     """The target answer for training: the label's values in field order, compact JSON."""
     return json.dumps({f.name: str(label.get(f.name, "") or "") for f in fields},
                       ensure_ascii=False)
+
+
+def tile_budget(pages: int, max_tiles: int, document_tiles: int) -> int:
+    """Image tiles for a receipt of ``pages`` pages, stacked into one image: one page's budget,
+    or for several pages up to the document budget (never less than one page's). The engine
+    and the trainer tile alike, so a trained adapter sees what it will serve."""
+    if pages <= 1:
+        return max_tiles
+    return max(max_tiles, min(document_tiles, max_tiles * pages))

@@ -1,20 +1,24 @@
-"""The CPU engine: rapidocr text lines, then fields picked by rules or, once a trained version
-is promoted, by the learned extractor (``learned.py``) that reviewers' corrections taught."""
+"""The CPU engine: text lines (a PDF page's own text layer, else rapidocr on the page turned
+upright: ``orientation.py``), then fields picked by rules or, once a trained version is
+promoted, by the learned extractor (``learned.py``) that reviewers' corrections taught. A
+document's pages are read one under the other, and each value's box names its page."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from importlib.metadata import version
 from pathlib import Path
 
-from PIL import Image
-
 from shared.config import get_settings
-from shared.engines.base import Engine, ExtractionResult
+from shared.documents import TEXT_LAYER, Document, Page, as_document
+from shared.documents.layout import Stack, stack_lines
+from shared.engines.base import Engine, ExtractionResult, FieldValue, Input, PageReading
 from shared.engines.ocr.fields import extract_fields
 from shared.engines.ocr.learned import LearnedExtractor
-from shared.engines.ocr.reader import shared_reader
+from shared.engines.ocr.orientation import read_upright
+from shared.engines.ocr.reader import LineReader, shared_reader
 from shared.fields import FieldSpec
 
 
@@ -42,14 +46,41 @@ class OcrEngine(Engine):
         self._learned = LearnedExtractor.load(artifact_dir) if artifact_dir else None
         self._version_id = version_id
 
-    def extract(self, images: Sequence[Image.Image]) -> list[ExtractionResult]:
-        return [self._extract_one(image) for image in images]
+    def extract(self, documents: Sequence[Input]) -> list[ExtractionResult]:
+        return [self._extract_one(as_document(d)) for d in documents]
 
-    def _extract_one(self, image: Image.Image) -> ExtractionResult:
-        lines = self._reader.read(image)
-        # The lines are kept as the raw output: review pages locate values on them, and the
-        # trainer learns from them without reading the image again.
-        raw = json.dumps([ln.to_json() for ln in lines])
-        fields = (self._learned.extract(lines, self.fields) if self._learned
-                  else extract_fields(lines, self.fields))
-        return ExtractionResult(fields=fields, raw_output=raw)
+    def _extract_one(self, document: Document) -> ExtractionResult:
+        stack, readings = read_stack(self._reader, document)
+        fields = (self._learned.extract(stack.lines, self.fields) if self._learned
+                  else extract_fields(stack.lines, self.fields))
+        # The stacked lines are kept as the raw output: the trainer learns from exactly what
+        # the rules saw, without reading the pages again.
+        raw = json.dumps([ln.to_json() for ln in stack.lines])
+        return ExtractionResult(fields={name: _on_page(fv, stack) for name, fv in fields.items()},
+                                raw_output=raw, pages=readings)
+
+
+def read_page(reader: LineReader, page: Page) -> PageReading:
+    """The page's lines: its text layer when it has one (exact, no OCR), else OCR of the page
+    turned upright."""
+    if page.lines is not None:
+        return PageReading(page.number, list(page.lines), TEXT_LAYER)
+    reading = read_upright(reader, page.image)
+    return PageReading(page.number, reading.lines, f"rapidocr-{version('rapidocr')}",
+                       reading.transforms, reading.image if reading.turned else None)
+
+
+def read_stack(reader: LineReader, document: Document) -> tuple[Stack, list[PageReading]]:
+    """Every page read, and their lines one page under the other: how the rules read a
+    document, as one receipt."""
+    readings = [read_page(reader, page) for page in document.pages]
+    heights = [(r.image or p.image).height
+               for r, p in zip(readings, document.pages, strict=True)]
+    return stack_lines([(r.lines, h) for r, h in zip(readings, heights, strict=True)]), readings
+
+
+def _on_page(value: FieldValue, stack: Stack) -> FieldValue:
+    if value.box is None:
+        return value
+    page, box = stack.locate(value.box)
+    return replace(value, box=box, page=page)

@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
+from shared.documents.lines import TextLine
 from shared.engines.base import FieldValue
-from shared.engines.ocr.lines import OcrLine
 from shared.engines.ocr.rules.address import extract_address
 from shared.engines.ocr.rules.amount import extract_total
 from shared.engines.ocr.rules.company import extract_company
@@ -40,7 +40,7 @@ RULES: dict[str, Callable[[list[Row]], FieldValue]] = {
 }
 
 
-def extract_fields(lines: Sequence[OcrLine], fields: Sequence[FieldSpec]) -> dict[str, FieldValue]:
+def extract_fields(lines: Sequence[TextLine], fields: Sequence[FieldSpec]) -> dict[str, FieldValue]:
     """One FieldValue per requested field name.
 
     A field whose kind has no rules, or that is not found, gets ``FieldValue("", 0.0, None)``, so

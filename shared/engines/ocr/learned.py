@@ -37,9 +37,9 @@ from rapidfuzz import fuzz
 from sklearn.ensemble import HistGradientBoostingRegressor
 from threadpoolctl import threadpool_limits
 
-from shared.engines.base import Box, FieldValue
+from shared.documents.lines import Box, TextLine
+from shared.engines.base import FieldValue
 from shared.engines.ocr.fields import extract_fields
-from shared.engines.ocr.lines import OcrLine
 from shared.engines.ocr.rules.amount import (
     LOOSE_AMOUNT_RE,
     NOT_TOTAL_RE,
@@ -101,7 +101,7 @@ class Candidate:
 
     text: str
     rows: list[Row]
-    lines: list[OcrLine]
+    lines: list[TextLine]
     extra: dict[str, float] = field(default_factory=dict)  # kind-specific features
 
     @property
@@ -121,7 +121,7 @@ class Page:
     amounts: list[float]
 
     @classmethod
-    def of(cls, lines: Sequence[OcrLine]) -> Page:
+    def of(cls, lines: Sequence[TextLine]) -> Page:
         rows = group_rows([line for line in lines if line.text.strip()])
         all_lines = [line for row in rows for line in row.lines]
         if not all_lines:
@@ -455,7 +455,7 @@ class LearnedExtractor:
     @classmethod
     def fit(
         cls,
-        examples: Sequence[tuple[Sequence[OcrLine], Mapping[str, str]]],
+        examples: Sequence[tuple[Sequence[TextLine], Mapping[str, str]]],
         fields: Sequence[FieldSpec],
     ) -> LearnedExtractor:
         """Train one ranker per field; a field with fewer than 5 labelled receipts keeps rules."""
@@ -476,7 +476,7 @@ class LearnedExtractor:
         return cls(models, meta)
 
     def extract(
-        self, lines: Sequence[OcrLine], fields: Sequence[FieldSpec]
+        self, lines: Sequence[TextLine], fields: Sequence[FieldSpec]
     ) -> dict[str, FieldValue]:
         """One FieldValue per field; fields this model was not trained on get the rules' answer."""
         page = Page.of(lines)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
 from PIL import Image
 
-from shared.engines.ocr.lines import OcrLine
+from shared.documents.lines import TextLine
 
 
 @cache
@@ -27,12 +28,33 @@ class LineReader:
             }
         )
 
-    def read(self, image: Image.Image) -> list[OcrLine]:
-        # rapidocr treats arrays as OpenCV's BGR.
-        result = self._ocr(np.asarray(image.convert("RGB"))[:, :, ::-1])
-        if result.boxes is None or result.txts is None:
-            return []
-        return [
-            OcrLine.from_quad(quad.tolist(), text, score)
-            for quad, text, score in zip(result.boxes, result.txts, result.scores, strict=True)
-        ]
+    def read(self, image: Image.Image) -> list[TextLine]:
+        return self.read_page(image).lines()
+
+    def read_page(self, image: Image.Image) -> PageText:
+        """Lines as quadrilaterals, plus rapidocr's text-direction votes: its classifier turns
+        each line crop the right way up before recognition, so the text reads right in any
+        orientation; the votes say which way the page itself is turned."""
+        ocr = self._ocr
+        original = ocr.load_img(np.asarray(image.convert("RGB"))[:, :, ::-1])  # BGR, as OpenCV
+        prepared, record = ocr.preprocess_img(original)
+        det, cls, rec, crops = ocr.run_ocr_steps(prepared, record)
+        out = ocr.build_final_output(original, det, cls, rec, crops, record)
+        if out.boxes is None or out.txts is None:
+            return PageText([], [], [], 0.0)
+        labels = [label for label, _score in (cls.cls_res if cls.cls_res is not None else [])]
+        flipped = sum(label == "180" for label in labels) / len(labels) if labels else 0.0
+        return PageText([q.tolist() for q in out.boxes], list(out.txts),
+                        [float(s) for s in out.scores], flipped)
+
+
+@dataclass
+class PageText:
+    quads: list[list[list[float]]]  # four corners of each line, in the image's pixels
+    texts: list[str]
+    scores: list[float]
+    flipped: float  # share of lines the direction classifier found upside down
+
+    def lines(self) -> list[TextLine]:
+        return [TextLine.from_quad(q, t, s)
+                for q, t, s in zip(self.quads, self.texts, self.scores, strict=True)]

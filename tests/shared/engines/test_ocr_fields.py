@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import pytest
 
+from shared.documents.lines import TextLine
 from shared.engines.base import FieldValue
 from shared.engines.ocr.fields import extract_fields
-from shared.engines.ocr.lines import OcrLine
 from shared.fields import SROIE_FIELDS, FieldSpec
 
 ROW_HEIGHT = 20.0
 
 
-def line(text: str, row: int, x0: float = 50.0, width: float | None = None) -> OcrLine:
+def line(text: str, row: int, x0: float = 50.0, width: float | None = None) -> TextLine:
     """One OCR box on printed row ``row`` (rows are ROW_HEIGHT + 4 px apart)."""
     y0 = 10.0 + row * (ROW_HEIGHT + 4)
     x1 = x0 + (width if width is not None else 9.0 * len(text))
-    return OcrLine(text=text, box=(x0, y0, x1, y0 + ROW_HEIGHT), score=0.98)
+    return TextLine(text=text, box=(x0, y0, x1, y0 + ROW_HEIGHT), score=0.98)
 
 
 RECEIPT = [
@@ -43,7 +43,7 @@ RECEIPT = [
 ]
 
 
-def values(lines: list[OcrLine]) -> dict[str, str]:
+def values(lines: list[TextLine]) -> dict[str, str]:
     return {name: fv.value for name, fv in extract_fields(lines, SROIE_FIELDS).items()}
 
 

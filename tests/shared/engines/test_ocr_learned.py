@@ -11,8 +11,8 @@ import pytest
 
 pytest.importorskip("sklearn")
 
+from shared.documents.lines import TextLine
 from shared.engines.ocr.learned import META_FILE, MODEL_FILE, LearnedExtractor
-from shared.engines.ocr.lines import OcrLine
 from shared.fields import SROIE_FIELDS, FieldSpec
 
 ROW_HEIGHT = 20.0
@@ -20,12 +20,12 @@ ROW_HEIGHT = 20.0
 INVOICE = FieldSpec(name="invoice_no", description="the invoice number", kind="text")
 FIELDS = (*SROIE_FIELDS, INVOICE)
 
-Receipt = tuple[list[OcrLine], dict[str, str]]
+Receipt = tuple[list[TextLine], dict[str, str]]
 
 
-def line(text: str, row: int, x0: float = 50.0) -> OcrLine:
+def line(text: str, row: int, x0: float = 50.0) -> TextLine:
     y0 = 10.0 + row * (ROW_HEIGHT + 4)
-    return OcrLine(text=text, box=(x0, y0, x0 + 9.0 * len(text), y0 + ROW_HEIGHT), score=0.98)
+    return TextLine(text=text, box=(x0, y0, x0 + 9.0 * len(text), y0 + ROW_HEIGHT), score=0.98)
 
 
 def receipt(rng: random.Random) -> Receipt:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
+from shared.documents.lines import TextLine
 from shared.engines.base import FieldValue
-from shared.engines.ocr.lines import OcrLine
 from shared.engines.ocr.rules.rows import Row
 
 # An amount with two decimals: "9.00", "1,234.50", "RM 30.91" (the currency is dropped).
@@ -50,7 +50,7 @@ NOT_TOTAL_RE = re.compile(
 )
 
 
-def _amounts(line: OcrLine, loose: bool = False) -> list[str]:
+def _amounts(line: TextLine, loose: bool = False) -> list[str]:
     """Amounts in a line, normalised to digits and one decimal point."""
     text = NUMBER_JUNK_RE.sub("", line.text)
     pattern = LOOSE_AMOUNT_RE if loose else AMOUNT_RE
@@ -66,7 +66,7 @@ def _keyword_weight(text: str) -> float:
     return 0.0
 
 
-def _amount_after(row: Row, rows: list[Row]) -> tuple[str, OcrLine] | None:
+def _amount_after(row: Row, rows: list[Row]) -> tuple[str, TextLine] | None:
     """The amount on the keyword's row (rightmost), else alone on the next row."""
     for line in reversed(row.lines):
         found = _amounts(line) or _amounts(line, loose=True)
@@ -91,7 +91,7 @@ def extract_total(rows: list[Row]) -> FieldValue:
 
     Without any keyword, the largest amount on the receipt is a low-confidence guess.
     """
-    best: tuple[float, str, OcrLine] | None = None
+    best: tuple[float, str, TextLine] | None = None
     end = next((r.index for r in rows[len(rows) // 3 :] if SUMMARY_RE.search(r.text)), len(rows))
     rows = rows[:end]
     after_adjustment = False

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from shared.documents.lines import TextLine
 from shared.engines.base import FieldValue
-from shared.engines.ocr.lines import OcrLine
 from shared.engines.ocr.rules.rows import Row
 
 MONTHS = "JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|SEPT|OCT|NOV|DEC"
@@ -39,7 +39,7 @@ OTHER_DATE_RE = re.compile(r"\b(EXP|EXPIRY|VALID|UNTIL|BEFORE|PROMO|DUE)\b", re.
 class _Candidate:
     text: str
     strength: float  # how sure the pattern is a date (a valid day/month/year)
-    line: OcrLine
+    line: TextLine
     row: Row
 
 
@@ -54,7 +54,7 @@ def _valid(day: int, month: int, year: str) -> float:
     return 0.0
 
 
-def _find(line: OcrLine, row: Row) -> list[_Candidate]:
+def _find(line: TextLine, row: Row) -> list[_Candidate]:
     found: list[_Candidate] = []
     text = GLUED_TIME_RE.sub(r"\1 ", line.text)
     for m in DMY_RE.finditer(text):
@@ -82,7 +82,7 @@ def _find(line: OcrLine, row: Row) -> list[_Candidate]:
 
 def has_date(text: str) -> bool:
     """Whether ``text`` holds a plausible date (used to skip date rows in the header)."""
-    line = OcrLine(text=text, box=(0.0, 0.0, 0.0, 0.0))
+    line = TextLine(text=text, box=(0.0, 0.0, 0.0, 0.0))
     return bool(_find(line, Row(lines=(line,), index=0)))
 
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from statistics import median
 
-from shared.engines.base import Box
-from shared.engines.ocr.lines import OcrLine
+from shared.documents.lines import Box, TextLine
 
 # Two boxes are on one row when they overlap vertically by this share of the shorter one.
 ROW_OVERLAP = 0.5
@@ -34,7 +33,7 @@ def union_box(boxes: list[Box]) -> Box | None:
 class Row:
     """The OCR lines printed on one row, left to right."""
 
-    lines: tuple[OcrLine, ...]
+    lines: tuple[TextLine, ...]
     index: int  # position of the row on the receipt, 0 at the top
 
     @property
@@ -56,20 +55,20 @@ class Row:
         return median(line.height for line in self.lines)
 
 
-def _overlap(a: OcrLine, y0: float, y1: float) -> float:
+def _overlap(a: TextLine, y0: float, y1: float) -> float:
     """Vertical overlap of ``a`` with the span y0..y1, as a share of the shorter of the two."""
     inter = min(a.y1, y1) - max(a.y0, y0)
     shorter = max(1.0, min(a.height, y1 - y0))
     return inter / shorter
 
 
-def group_rows(lines: list[OcrLine]) -> list[Row]:
+def group_rows(lines: list[TextLine]) -> list[Row]:
     """Lines grouped into rows, top to bottom; each row's lines sorted left to right.
 
     A line joins the row whose last-added line it overlaps most (tilted receipts drift, so the
     comparison is with the neighbour, not with the row's first line).
     """
-    groups: list[list[OcrLine]] = []
+    groups: list[list[TextLine]] = []
     for line in sorted(lines, key=lambda ln: ln.y_center):
         best, best_overlap = None, ROW_OVERLAP
         for group in groups[-3:]:
@@ -89,7 +88,7 @@ def group_rows(lines: list[OcrLine]) -> list[Row]:
     ]
 
 
-def _h_overlap(a: OcrLine, b: OcrLine) -> bool:
+def _h_overlap(a: TextLine, b: TextLine) -> bool:
     """Whether two boxes share much horizontal extent (then they are on different rows)."""
     inter = min(a.x1, b.x1) - max(a.x0, b.x0)
     return inter > 0.5 * min(a.x1 - a.x0, b.x1 - b.x0)

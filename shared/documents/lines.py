@@ -1,17 +1,18 @@
-"""A text line read by OCR: the unit the field rules work on."""
+"""A line of text with its box on a page: read by OCR, or taken from a PDF's text layer. The unit
+the field rules, the review page and the trainer work on."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.engines.base import Box
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in the page image's pixels
 
 
 @dataclass(frozen=True)
-class OcrLine:
+class TextLine:
     text: str
     box: Box  # x0, y0, x1, y1: the axis-aligned hull of the detected quadrilateral
-    score: float = 1.0  # recognizer confidence, 0-1
+    score: float = 1.0  # recognizer confidence, 0-1 (1 for a text layer)
 
     @property
     def x0(self) -> float:
@@ -42,13 +43,13 @@ class OcrLine:
         return {"text": self.text, "box": list(self.box), "score": round(self.score, 3)}
 
     @classmethod
-    def from_json(cls, raw: dict) -> OcrLine:
+    def from_json(cls, raw: dict) -> TextLine:
         box = raw["box"]
         return cls(text=raw["text"], box=(box[0], box[1], box[2], box[3]),
                    score=float(raw.get("score", 1.0)))
 
     @classmethod
-    def from_quad(cls, quad: list[list[float]], text: str, score: float) -> OcrLine:
+    def from_quad(cls, quad: list[list[float]], text: str, score: float) -> TextLine:
         xs = [float(p[0]) for p in quad]
         ys = [float(p[1]) for p in quad]
         return cls(text=text, box=(min(xs), min(ys), max(xs), max(ys)), score=float(score))
