@@ -1,11 +1,12 @@
 """Pages as phones make them: turned 90, 180 or 270 degrees, a little tilted, or tiny.
 
-One OCR pass tells all of it. rapidocr's direction classifier turns every line crop the right
-way up before recognition, so the text reads right in any orientation, and the pass says how the
-page lies: lines taller than wide mean the page is on its side, and the classifier's votes say
-whether it is upside down. The page is then turned upright (and a small tilt straightened) by
-mapping the read lines' corners, not by reading again. A page whose long side is under
-``SMALL_SIDE`` pixels is enlarged before OCR, its lines scaled back.
+One OCR pass tells how the page lies: lines taller than wide mean it is on its side, and
+rapidocr's direction classifier (which turns each line crop the right way up before
+recognition) votes on whether it is upside down. A turned page is turned upright and read again
+(the votes are right about the page, not about every line); an upright page costs nothing more.
+A small tilt is straightened by mapping the read lines' corners: their text was read along their
+own slope already. A page whose long side is under ``SMALL_SIDE`` pixels is enlarged before OCR,
+its lines scaled back.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from shared.engines.ocr.reader import LineReader, PageText
 SMALL_SIDE = 1000  # long side, pixels: below it the page is enlarged for OCR
 UPSCALE_TO = 1600
 MIN_LINES = 3  # fewer lines than this say nothing about the page's orientation
-MIN_TILT, MAX_TILT = 0.5, 15.0  # degrees: straightened between these
+MIN_TILT, MAX_TILT = 1.0, 15.0  # degrees: straightened between these
 
 Point = tuple[float, float]
 
@@ -41,27 +42,22 @@ class Reading:
 
 def read_upright(reader: LineReader, image: Image.Image) -> Reading:
     transforms: list[dict[str, Any]] = []
-    scale = 1.0
-    if max(image.size) < SMALL_SIDE:
-        scale = UPSCALE_TO / max(image.size)
-        page = reader.read_page(image.resize((round(image.width * scale),
-                                              round(image.height * scale)), Image.LANCZOS))
-        page.quads = [[[x / scale, y / scale] for x, y in q] for q in page.quads]
-        transforms.append({"op": "upscale_for_ocr", "factor": round(scale, 3)})
-    else:
-        page = reader.read_page(image)
-
-    quads, upright = page.quads, image
+    page = _read(reader, image, transforms)
+    upright = image
     degrees = _orientation(page)
     if degrees:
-        quads = [[_rotate_point(p, degrees, image.size) for p in q] for q in quads]
+        # Read once more the right way up: the classifier's votes decide the page, but the few
+        # lines it got wrong would otherwise stay upside down.
         upright = image.rotate(degrees, expand=True)
         transforms.append({"op": "rotate", "degrees": degrees,
                            "why": "text lines read sideways or upside down"})
+        page = _read(reader, upright, [])
+    quads = page.quads
     tilt = _tilt(quads)
     if tilt is not None:
         # Turn by the tilt about the centre (PIL's positive angle is counter-clockwise, and a
-        # line rising to the right has a negative angle in image coordinates).
+        # line rising to the right has a negative angle in image coordinates); the lines' text
+        # was read from crops along their own slope, so only their boxes move.
         straight = upright.rotate(tilt, expand=True, fillcolor="white",
                                   resample=Image.BICUBIC)
         quads = [[_tilt_point(p, tilt, upright.size, straight.size) for p in q] for q in quads]
@@ -70,6 +66,18 @@ def read_upright(reader: LineReader, image: Image.Image) -> Reading:
     lines = [TextLine.from_quad(q, t, s) for q, t, s in zip(quads, page.texts, page.scores,
                                                            strict=True)]
     return Reading(lines, upright, transforms)
+
+
+def _read(reader: LineReader, image: Image.Image, transforms: list[dict[str, Any]]) -> PageText:
+    """OCR of the page, enlarged first when it is small (its lines scaled back)."""
+    if max(image.size) >= SMALL_SIDE:
+        return reader.read_page(image)
+    scale = UPSCALE_TO / max(image.size)
+    page = reader.read_page(image.resize((round(image.width * scale),
+                                          round(image.height * scale)), Image.LANCZOS))
+    page.quads = [[[x / scale, y / scale] for x, y in q] for q in page.quads]
+    transforms.append({"op": "upscale_for_ocr", "factor": round(scale, 3)})
+    return page
 
 
 def _orientation(page: PageText) -> int:
