@@ -101,3 +101,24 @@ def test_cudnn_attention_can_be_turned_off_for_repeatable_answers(internvl_setti
         assert not torch.backends.cuda.cudnn_sdp_enabled()
     finally:
         torch.backends.cuda.enable_cudnn_sdp(before)
+
+
+def test_a_document_of_pages_is_one_stacked_image_with_the_document_budget(
+        internvl_settings, receipts) -> None:
+    """Two pages go in as one image, one page under the other, tiled up to the document
+    budget; the engine answers once for the document, in the batch's order."""
+    from shared.documents import Document, Page
+    from shared.documents.layout import stack_images
+
+    settings, _ = internvl_settings
+    engine = _engine(settings.model_copy(update={"internvl_max_tiles": 2,
+                                                 "internvl_document_tiles": 4}))
+    two = Document("application/pdf", [Page(1, receipts[0]), Page(2, receipts[1])])
+    prepared = engine.prepare([receipts[2], two])
+    tiles = {row: group.pixel_values.shape[0] // len(group.rows)
+             for group in prepared.groups for row in group.rows}
+    assert tiles[0] <= 3 < tiles[1] <= 5  # budget + thumbnail: 2 + 1 for a page, 4 + 1 here
+    results = engine.interpret(engine.infer(prepared))
+    assert len(results) == 2
+    stacked = stack_images([receipts[0], receipts[1]])
+    assert stacked.height > receipts[0].height + receipts[1].height  # with a gap between
