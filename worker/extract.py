@@ -78,6 +78,7 @@ class _Claim:
     engine: str
     fields: list[FieldSpec]
     storage_key: str | None  # the upload
+    media_type: str
     pages: list[_PageRef]
 
 
@@ -169,6 +170,7 @@ def _claim_all(items: list[Item]) -> list[_Claim | Outcome | str]:
                 engine=receipt.batch.engine,
                 fields=[FieldSpec.model_validate(f) for f in receipt.batch.fields],
                 storage_key=receipt.storage_key,
+                media_type=receipt.media_type or "",
                 pages=[_PageRef(p.number, p.storage_key, p.source,
                                 p.lines if p.lines_source == TEXT_LAYER else None)
                        for p in receipt.pages],
@@ -190,10 +192,8 @@ def _load(claim: _Claim, settings: Settings) -> Document | str:
             lines = ([TextLine.from_json(ln) for ln in ref.lines] if ref.lines is not None
                      else None)
             pages.append(Page(ref.number, image, lines, ref.source))
-        return Document("", pages)
-    except DocumentRejected as exc:
-        return str(exc)
-    except PermanentError as exc:
+        return Document(claim.media_type, pages)
+    except (DocumentRejected, PermanentError) as exc:
         return str(exc)
 
 
