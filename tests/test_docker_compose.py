@@ -137,10 +137,15 @@ def test_required_variables_fail_loudly_and_are_honoured() -> None:
 
 
 def test_env_example_lists_every_variable() -> None:
-    """Every setting the code reads and every variable the compose file uses."""
+    """Every setting the code reads and every variable the compose file uses; and it is what
+    scripts/env-example.py makes of the settings now (run it after adding one)."""
+    import runpy
+
     from shared.config import Settings
 
     text = ENV_EXAMPLE.read_text()
+    assert text == runpy.run_path(str(ROOT / "scripts" / "env-example.py"))["render"](), (
+        "run `python scripts/env-example.py`")
     named = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]*)=", text, re.M))
     settings = {"DATABASE_URL" if n == "database_url" else "REDIS_URL" if n == "redis_url"
                 else f"RECEIPTFLOW_{n.upper()}" for n in Settings.model_fields}
