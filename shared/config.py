@@ -9,6 +9,7 @@ server started for you when no Redis URL is set.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.fields import SROIE_FIELDS, FieldSpec
+from shared.fields import FIELD_SETS, FieldSpec
 
 if TYPE_CHECKING:
     from shared.documents import Limits
@@ -42,9 +43,33 @@ class Settings(BaseSettings):
     )
     storage_dir: Path | None = Field(default=None, description="Default <data_dir>/files.")
     engine: str = Field(default="ocr", description="Engine new batches are sent to.")
-    fields_file: Path | None = Field(
-        default=None, description="JSON list of {name, description, kind}; default SROIE's four."
+    field_set: Literal["sroie", "standard", "accounting"] = Field(
+        default="standard",
+        description="The fields read from every receipt: sroie (company, date, address, total), "
+                    "standard (those and the line items), accounting (also subtotal, tax, "
+                    "currency, receipt number, payment method, phone). RECEIPTFLOW_FIELDS_FILE "
+                    "gives any other list.",
     )
+    fields_file: Path | None = Field(
+        default=None,
+        description="JSON list of {name, description, kind[, columns]}; overrides "
+                    "RECEIPTFLOW_FIELD_SET.",
+    )
+    validation_file: Path | None = Field(
+        default=None,
+        description="JSON list of validation rules ({\"rule\": name, ...options}); default: "
+                    "items sum to the subtotal or total, subtotal + tax = total, date not in "
+                    "the future nor before 2000 nor ambiguous, total above zero.",
+    )
+
+    @field_validator("validation_file")
+    @classmethod
+    def _rules_load(cls, value: Path | None) -> Path | None:
+        from shared.values.checks import load_rules
+
+        load_rules(value)  # a bad rules file stops start-up with what is wrong in it
+        return value
+
     max_file_mb: float = Field(default=20, gt=0, description="Largest accepted file.")
     max_request_mb: float = Field(default=512, gt=0, description="Largest upload request.")
     max_batch_files: int = Field(default=1000, gt=0, description="Most files in one batch.")
@@ -156,7 +181,9 @@ class Settings(BaseSettings):
     internvl_static_cache: bool = Field(
         default=False, description="Static KV cache (compiled on CUDA): fast for fixed shapes."
     )
-    internvl_max_new_tokens: int = Field(default=256, ge=8, description="Answer length cap.")
+    internvl_max_new_tokens: int | None = Field(
+        default=None, ge=8, description="Answer length cap, in tokens (default: 256, or 1024 "
+                                        "when the fields include line items).")
     internvl_merge_adapter: bool = Field(
         default=True, description="Merge the active LoRA into bf16 weights for serving speed."
     )
@@ -254,8 +281,15 @@ class Settings(BaseSettings):
     @property
     def fields(self) -> tuple[FieldSpec, ...]:
         if self.fields_file is None:
-            return SROIE_FIELDS
+            return FIELD_SETS[self.field_set]
         return load_fields(self.fields_file)
+
+    def answer_tokens(self, fields: Sequence[FieldSpec] | None = None) -> int:
+        """The InternVL answer's length cap for ``fields`` (default: the configured ones):
+        ~30 tokens a line item, so a table needs room."""
+        if self.internvl_max_new_tokens is not None:
+            return self.internvl_max_new_tokens
+        return 1024 if any(f.is_table for f in fields or self.fields) else 256
 
     @property
     def models_cache_dir(self) -> Path:

@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from shared.config import ConfigError, Settings, describe_error, load_fields
-from shared.fields import SROIE_FIELDS
+from shared.fields import FIELD_SETS, ITEMS_FIELD, SROIE_FIELDS
 
 
 def test_defaults_give_the_embedded_setup(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -19,7 +20,21 @@ def test_defaults_give_the_embedded_setup(monkeypatch: pytest.MonkeyPatch, tmp_p
     assert settings.resolved_database_url == f"sqlite:///{tmp_path / 'receiptflow.db'}"
     assert settings.redis_url is None
     assert settings.resolved_storage_dir == tmp_path / "files"
-    assert settings.fields == SROIE_FIELDS
+    assert settings.fields == (*SROIE_FIELDS, ITEMS_FIELD)
+
+
+@pytest.mark.parametrize("name", sorted(FIELD_SETS))
+def test_a_named_field_set_is_chosen_by_name(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    monkeypatch.setenv("RECEIPTFLOW_FIELD_SET", name)
+    assert Settings().fields == FIELD_SETS[name]
+
+
+def test_an_unknown_field_set_names_the_choices(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RECEIPTFLOW_FIELD_SET", "books")
+    with pytest.raises(ValidationError) as err:
+        Settings()
+    message = describe_error(err.value)
+    assert "RECEIPTFLOW_FIELD_SET" in message and "accounting" in message
 
 
 def test_postgres_url_gets_the_psycopg_driver(monkeypatch: pytest.MonkeyPatch) -> None:

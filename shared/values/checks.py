@@ -1,0 +1,195 @@
+"""Validation rules: checks a receipt's typed values must pass, data per deployment.
+
+A failed check is a review reason ("items sum to 68.87 but the total is 73.00"), shown in the
+review queue and on the receipt; the checks run on the values a receipt has now, so a correction
+re-runs them. The rules are a JSON list (``RECEIPTFLOW_VALIDATION_FILE``), each
+``{"rule": NAME, ...options}``; :data:`DEFAULT_RULES` when none is given.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from shared.values.hints import Hints
+from shared.values.money import parse_amount
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RULES: tuple[dict[str, Any], ...] = (
+    {"rule": "items_sum", "tolerance": "0.05"},
+    {"rule": "subtotal_tax_total", "tolerance": "0.05"},
+    {"rule": "date_not_future"},
+    {"rule": "date_after", "year": 2000},
+    {"rule": "date_unambiguous"},
+    {"rule": "total_positive"},
+)
+
+
+@dataclass(frozen=True)
+class Reason:
+    rule: str
+    message: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"rule": self.rule, "message": self.message}
+
+
+@dataclass
+class Receipt:
+    """What the checks look at: the typed value of each field (by name) and its kind, and the
+    table fields' rows."""
+
+    typed: Mapping[str, dict[str, Any] | None]
+    kinds: Mapping[str, str]
+    items: Mapping[str, Sequence[Mapping[str, str]]]
+    hints: Hints
+    today: dt.date
+
+    def amount(self, kind: str) -> Decimal | None:
+        for name, k in self.kinds.items():
+            value = self.typed.get(name)
+            if k == kind and value and value.get("type") == "amount":
+                return Decimal(value["value"])
+        return None
+
+    def date(self) -> dict[str, Any] | None:
+        return next((self.typed.get(n) for n, k in self.kinds.items()
+                     if k == "date" and self.typed.get(n)), None)
+
+
+def _money(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+def items_sum(r: Receipt, tolerance: str = "0.05") -> str | None:
+    total = r.amount("amount")
+    for name, rows in r.items.items():
+        amounts = [a.value for row in rows
+                   if (a := parse_amount(str(row.get("amount", "")), r.hints)) is not None]
+        if not amounts or total is None:
+            continue
+        got = sum(amounts, Decimal(0))
+        targets = [t for t in (total, r.amount("subtotal")) if t is not None]
+        tax = r.amount("tax")
+        if tax is not None:
+            targets.append(total - tax)
+        if not any(abs(got - t) <= Decimal(tolerance) for t in targets):
+            against = "the subtotal or the total" if len(targets) > 1 else "the total"
+            return (f"{name} sum to {_money(got)} but {against} is "
+                    + " / ".join(_money(t) for t in targets[:2]))
+    return None
+
+
+def subtotal_tax_total(r: Receipt, tolerance: str = "0.05",
+                       service_charge: Sequence[str] = ("10",)) -> str | None:
+    """subtotal + tax = total, within rounding; a service charge of one of the given rates (in
+    percent of the subtotal) may come between, as restaurants print it."""
+    subtotal, tax, total = r.amount("subtotal"), r.amount("tax"), r.amount("amount")
+    if subtotal is None or tax is None or total is None:
+        return None
+    charges = [Decimal(0), *(subtotal * Decimal(rate) / 100 for rate in service_charge)]
+    # A subtotal printed "inclusive of tax" is the total already.
+    sums = [subtotal, *(subtotal + tax + charge for charge in charges)]
+    if any(abs(s - total) <= Decimal(tolerance) for s in sums):
+        return None
+    return (f"subtotal {_money(subtotal)} + tax {_money(tax)} = {_money(subtotal + tax)}, "
+            f"but the total is {_money(total)}")
+
+
+def date_not_future(r: Receipt) -> str | None:
+    date = r.date()
+    if date and dt.date.fromisoformat(date["value"]) > r.today:
+        return f"the date {date['value']} is in the future"
+    return None
+
+
+def date_after(r: Receipt, year: int = 2000) -> str | None:
+    date = r.date()
+    if date and dt.date.fromisoformat(date["value"]).year < int(year):
+        return f"the date {date['value']} is before {year}"
+    return None
+
+
+def date_unambiguous(r: Receipt) -> str | None:
+    date = r.date()
+    if date and date.get("ambiguous"):
+        return (f"the date could be {date['value']} or {date['other']}: nothing on the receipt "
+                "tells day from month")
+    return None
+
+
+def total_positive(r: Receipt) -> str | None:
+    total = r.amount("amount")
+    if total is not None and total <= 0:
+        return f"the total is {_money(total)}: not more than zero"
+    return None
+
+
+RULES: dict[str, Callable[..., str | None]] = {
+    "items_sum": items_sum, "subtotal_tax_total": subtotal_tax_total,
+    "date_not_future": date_not_future, "date_after": date_after,
+    "date_unambiguous": date_unambiguous, "total_positive": total_positive,
+}
+
+
+def load_rules(path: Path | None) -> tuple[dict[str, Any], ...]:
+    """The deployment's rules, checked: a list of {"rule": NAME, ...options} with known names
+    and options each rule takes, tried once on a sample receipt so a bad option value is
+    reported at start-up, not on a receipt."""
+    if path is None:
+        return DEFAULT_RULES
+    try:
+        rules = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(rules, list) or not all(isinstance(r, dict) for r in rules):
+        raise ValueError("the validation file must hold a JSON list of {\"rule\": ...} objects")
+    unknown = [r.get("rule") for r in rules if r.get("rule") not in RULES]
+    if unknown:
+        raise ValueError(f"unknown validation rules {unknown}; known: {sorted(RULES)}")
+    sample = _sample()
+    for rule in rules:
+        options = {k: v for k, v in rule.items() if k != "rule"}
+        fn = RULES[rule["rule"]]
+        try:
+            inspect.signature(fn).bind(sample, **options)
+            fn(sample, **options)
+        except TypeError as exc:
+            takes = [p for p in inspect.signature(fn).parameters if p != "r"]
+            raise ValueError(f"rule {rule['rule']!r}: {exc}; its options: {takes}") from exc
+        except (ArithmeticError, ValueError) as exc:
+            raise ValueError(f"rule {rule['rule']!r}: a bad option value in {options}: "
+                             f"{exc!r}") from exc
+    return tuple(rules)
+
+
+def _sample() -> Receipt:
+    amount = {"type": "amount", "value": "10.00", "currency": None}
+    return Receipt({"total": amount, "subtotal": amount, "tax": amount,
+                    "date": {"type": "date", "value": "2020-01-01", "ambiguous": False}},
+                   {"total": "amount", "subtotal": "subtotal", "tax": "tax", "date": "date"},
+                   {"items": [{"amount": "10.00"}]}, Hints(), dt.date(2020, 1, 2))
+
+
+def check(receipt: Receipt, rules: Sequence[Mapping[str, Any]] = DEFAULT_RULES) -> list[Reason]:
+    """The reasons a reviewer should look at this receipt. A rule that cannot run on it (a
+    value it did not expect) is skipped and logged: checking never loses a result."""
+    reasons = []
+    for rule in rules:
+        options = {k: v for k, v in rule.items() if k != "rule"}
+        try:
+            message = RULES[rule["rule"]](receipt, **options)
+        except Exception:
+            log.warning("validation rule %s failed on a receipt", rule["rule"], exc_info=True)
+            continue
+        if message:
+            reasons.append(Reason(rule["rule"], message))
+    return reasons
