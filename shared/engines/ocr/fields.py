@@ -21,7 +21,11 @@ from shared.engines.ocr.rules.address import extract_address
 from shared.engines.ocr.rules.amount import extract_total
 from shared.engines.ocr.rules.company import extract_company
 from shared.engines.ocr.rules.date import extract_date
+from shared.engines.ocr.rules.identifiers import extract_phone, extract_receipt_number
+from shared.engines.ocr.rules.items import extract_items
+from shared.engines.ocr.rules.payment import extract_currency, extract_payment_method
 from shared.engines.ocr.rules.rows import Row, group_rows
+from shared.engines.ocr.rules.subtotal_tax import extract_subtotal, extract_tax
 from shared.fields import FieldSpec
 
 EMPTY = FieldValue("", 0.0, None)
@@ -37,6 +41,15 @@ RULES: dict[str, Callable[[list[Row]], FieldValue]] = {
     "date": extract_date,
     "address": extract_address,
     "amount": extract_total,
+    "currency": extract_currency,
+    "receipt_number": extract_receipt_number,
+    "payment_method": extract_payment_method,
+    "phone": extract_phone,
+}
+# Rules that also take the total: the receipt's arithmetic picks among their candidates.
+RULES_WITH_TOTAL: dict[str, Callable[[list[Row], FieldValue], FieldValue]] = {
+    "subtotal": extract_subtotal,
+    "tax": extract_tax,
 }
 
 
@@ -48,9 +61,22 @@ def extract_fields(lines: Sequence[TextLine], fields: Sequence[FieldSpec]) -> di
     """
     rows = group_rows([line for line in lines if line.text.strip()])
     result: dict[str, FieldValue] = {}
+    if not rows:
+        return {spec.name: FieldValue("", 0.0, None, rows=()) if spec.is_table else EMPTY
+                for spec in fields}
+    total = extract_total(rows)
     for spec in fields:
-        rule = RULES.get(spec.kind)
-        value = rule(rows) if rule is not None and rows else EMPTY
+        if spec.is_table:
+            # The items end where the total is printed.
+            end = next((r.index for r in rows if any(line.box == total.box for line in r.lines)),
+                       None) if total.box else None
+            result[spec.name] = extract_items(rows, spec.columns or [], end)
+            continue
+        if spec.kind in RULES_WITH_TOTAL:
+            value = RULES_WITH_TOTAL[spec.kind](rows, total)
+        else:
+            rule = RULES.get(spec.kind)
+            value = rule(rows) if rule is not None else EMPTY
         if not value.value:
             value = EMPTY
         elif spec.kind in UPPERCASE_KINDS:

@@ -48,6 +48,7 @@ from shared.engines.ocr.rules.amount import (
     SUMMARY_RE,
     _amounts,
     _keyword_weight,
+    amount_text,
 )
 from shared.engines.ocr.rules.date import DATE_KEYWORD_RE, OTHER_DATE_RE, _find
 from shared.engines.ocr.rules.header import (
@@ -162,7 +163,7 @@ def _amount_candidates(page: Page) -> Iterator[Candidate]:
         for k, line in enumerate(row.lines):
             strict = _amounts(line)
             found = strict or [
-                f"{m.group(1)}.{m.group(2)}" for m in LOOSE_AMOUNT_RE.finditer(line.text)
+                amount_text(m) for m in LOOSE_AMOUNT_RE.finditer(line.text)
             ]
             for j, amount in enumerate(found):
                 value = _to_float(amount)
@@ -176,7 +177,8 @@ def _amount_candidates(page: Page) -> Iterator[Candidate]:
                     "loose": float(not strict),
                     "rightmost": float(k == len(row.lines) - 1 and j == len(found) - 1),
                     "alone": float(len(row.lines) == 1),
-                    "log_value": math.log1p(value),
+                    # Signed: a credit note's total is negative ("-1.73").
+                    "log_value": math.copysign(math.log1p(abs(value)), value),
                     "is_max": float(bool(page.amounts) and value >= max(page.amounts)),
                     "rank": float(sum(a > value for a in page.amounts)),
                     "same_count": float(sum(abs(a - value) < 1e-6 for a in page.amounts)),
@@ -455,7 +457,7 @@ class LearnedExtractor:
     @classmethod
     def fit(
         cls,
-        examples: Sequence[tuple[Sequence[TextLine], Mapping[str, str]]],
+        examples: Sequence[tuple[Sequence[TextLine], Mapping[str, object]]],
         fields: Sequence[FieldSpec],
     ) -> LearnedExtractor:
         """Train one ranker per field; a field with fewer than 5 labelled receipts keeps rules."""
@@ -464,6 +466,8 @@ class LearnedExtractor:
         rules = [extract_fields(lines, fields) for lines, _ in examples]
         models: dict[str, _FieldModel] = {}
         for spec in fields:
+            if spec.is_table:
+                continue  # line items keep the rules (rules/items.py): no ranker picks a table
             models[spec.name] = _fit_field(spec, pages, rules, [label for _, label in examples])
         meta: dict[str, object] = {
             "format_version": FORMAT_VERSION,

@@ -7,7 +7,7 @@ import pytest
 from shared.documents.lines import TextLine
 from shared.engines.base import FieldValue
 from shared.engines.ocr.fields import extract_fields
-from shared.fields import SROIE_FIELDS, FieldSpec
+from shared.fields import FIELD_SETS, SROIE_FIELDS, FieldSpec
 
 ROW_HEIGHT = 20.0
 
@@ -135,3 +135,85 @@ def test_empty_input_gives_all_fields_empty() -> None:
     result = extract_fields([], SROIE_FIELDS)
     assert set(result) == {spec.name for spec in SROIE_FIELDS}
     assert all(fv == FieldValue("", 0.0, None) for fv in result.values())
+
+
+# --- the receipt's arithmetic, the accounting fields and line items ----------------------------
+
+ACCOUNTING = FIELD_SETS["accounting"]
+
+
+def rows(*texts: str) -> list[TextLine]:
+    """One box per row: "NAME  9.00" keeps the amount in its own box at the right."""
+    out = []
+    for i, text in enumerate(texts):
+        words, _, amount = text.rpartition("  ")
+        if words:
+            out += [line(words, i), line(amount, i, x0=400)]
+        else:
+            out.append(line(text, i))
+    return out
+
+
+def accounting(lines: list[TextLine]) -> dict[str, str]:
+    return {name: fv.value for name, fv in extract_fields(lines, ACCOUNTING).items()
+            if name != "items"}
+
+
+def test_cash_less_change_picks_the_total_paid_where_the_keywords_mislead() -> None:
+    """"TOTAL INCLUDES 6% GST 1.44" names the tax; the cash handed over less the change is
+    the amount that was paid, printed on the takeout row."""
+    lines = rows("SHOP SDN BHD", "JALAN 1", "TAKEOUT TOTAL (INCL GST)  25.40",
+                 "CASH TENDERED  26.00", "CHANGE  0.60", "TOTAL INCLUDES 6% GST  1.44")
+    total = extract_fields(lines, SROIE_FIELDS)["total"]
+    assert total.value == "25.40"
+    assert total.box == lines[3].box
+
+
+def test_the_rounding_adjustment_gives_the_amount_paid() -> None:
+    lines = rows("SHOP", "ADDRESS", "TOTAL AMT RM  60.31", "ROUNDING ADJ  -0.01", "RM  60.30",
+                 "THANK YOU")
+    assert values(lines)["total"] == "60.30"
+
+
+def test_a_credit_notes_total_keeps_its_minus() -> None:
+    lines = rows("GARDENIA BAKERIES", "ADJUSTMENT NOTE", "O.C. WHITE 2.13 -5  -10.65",
+                 "WHOLEMEAL 2.78 3  8.34", "TOTAL PAYABLE:  -2.31")
+    assert values(lines)["total"] == "-2.31"
+
+
+def test_subtotal_and_tax_are_the_ones_the_arithmetic_confirms() -> None:
+    """The items' heading "AMOUNT TAX" and "TOTAL SALES (INCLUSIVE OF GST)" name a tax too;
+    only the subtotal + tax = total pair is right."""
+    lines = rows("SHOP SDN BHD", "ADDRESS", "ITEM QTY S/PRICE AMOUNT TAX", "RICE  45.00",
+                 "TOTAL QTY: 3  47.70", "TOTAL SALES(EXCLUDING GST) :  45.00",
+                 "TOTAL GST :  2.70", "TOTAL SALES(INCLUSIVE OF GST) :  47.70",
+                 "CASH  50.00", "CHANGE  2.30")
+    got = accounting(lines)
+    assert (got["subtotal"], got["tax"], got["total"]) == ("45.00", "2.70", "47.70")
+
+
+def test_a_tax_rate_on_its_row_is_kept() -> None:
+    lines = rows("SHOP", "ADDRESS", "SUB TOTAL  295.00", "SERVICE CHARGE 10%  29.50",
+                 "GST 6%  19.47", "ROUNDING ADJ  -0.02", "NET TOTAL  343.95")
+    got = accounting(lines)
+    assert (got["subtotal"], got["tax"], got["total"]) == ("295.00", "19.47 (6%)", "343.95")
+
+
+def test_line_items_are_read_between_the_heading_and_the_total() -> None:
+    lines = rows("SHOP SDN BHD", "ADDRESS", "TEL 0123", "DESCRIPTION QTY AMOUNT",
+                 "BIG TV 1 1,234.56", "CABLE 2 X 6.00  12.00", "MEMBER DISCOUNT  -0.56",
+                 "TOTAL  1,246.00", "CASH  1,250.00", "CHANGE  4.00")
+    items = extract_fields(lines, FIELD_SETS["standard"])["items"]
+    assert [{c: cell.value for c, cell in r.cells.items()} for r in items.rows] == [
+        {"description": "BIG TV", "quantity": "", "unit_price": "", "amount": "1234.56"},
+        {"description": "CABLE", "quantity": "2", "unit_price": "6.00", "amount": "12.00"},
+        {"description": "MEMBER DISCOUNT", "quantity": "", "unit_price": "",
+         "amount": "-0.56"}]
+    assert all(r.box is not None for r in items.rows)
+    assert all(0 < cell.confidence <= 1 for r in items.rows for cell in r.cells.values())
+
+
+def test_a_receipt_without_items_has_an_empty_table() -> None:
+    items = extract_fields(rows("SHOP", "ADDRESS", "TOTAL  9.00"), FIELD_SETS["standard"])
+    assert items["items"].rows == ()
+    assert extract_fields([], FIELD_SETS["standard"])["items"].rows == ()

@@ -9,10 +9,13 @@ from shared.engines.base import FieldValue
 from shared.engines.ocr.rules.rows import Row
 
 # An amount with two decimals: "9.00", "1,234.50", "RM 30.91" (the currency is dropped).
-AMOUNT_RE = re.compile(r"(?<![\d.])(\d{1,3}(?:,\d{3})+|\d+)\s?[.,]\s?(\d{2})(?![\d%])")
+# A minus right before it is kept: a credit note's total is negative ("TOTAL PAYABLE: -1.73").
+AMOUNT_RE = re.compile(
+    r"(?:(?<![\w.-])(?P<sign>-)(?=\d))?(?<![\d.])(?P<units>\d{1,3}(?:,\d{3})+|\d+)\s?[.,]\s?"
+    r"(?P<cents>\d{2})(?![\d%])")
 # Next to a total keyword the decimal point may be misread as "-" or a space ("19-80", "10 00").
 LOOSE_AMOUNT_RE = re.compile(
-    r"(?<![\d.])(\d{1,3}(?:,\d{3})+|\d+)\s?[.,\- ]\s?(\d{2})(?![\d%])"
+    r"(?<![\d.])(?P<units>\d{1,3}(?:,\d{3})+|\d+)\s?[.,\- ]\s?(?P<cents>\d{2})(?![\d%])"
 )
 # Specks OCR reads inside numbers ("72.°74"): dropped before matching amounts.
 NUMBER_JUNK_RE = re.compile(r"(?<=[\d.,])[°'`´]+(?=\d)")
@@ -54,10 +57,29 @@ def _amounts(line: TextLine, loose: bool = False) -> list[str]:
     """Amounts in a line, normalised to digits and one decimal point."""
     text = NUMBER_JUNK_RE.sub("", line.text)
     pattern = LOOSE_AMOUNT_RE if loose else AMOUNT_RE
-    return [f"{m.group(1)}.{m.group(2)}" for m in pattern.finditer(text)]
+    return [amount_text(m) for m in pattern.finditer(text)]
+
+
+def amount_text(m: re.Match[str]) -> str:
+    """A matched amount as digits and one decimal point ("1,234.50", "-1.73")."""
+    sign = m.groupdict().get("sign") or ""
+    return f"{sign}{m.group('units')}.{m.group('cents')}"
+
+
+# "TOTAL INCLUDES 6% GST 1.44", "*6% GST INCLUDED 1.87": the tax in the total, not the total.
+TAX_INCLUDED_RE = re.compile(
+    r"INCLUDE[SD]?\s*(\d+(\.\d+)?\s*%\s*)?(GST|SST|TAX|VAT)\s*(@\s*)?\d+(\.\d+)?\s*%"
+    r"|INCLUDES?\s*\d+(\.\d+)?\s*%\s*(GST|SST|TAX|VAT)|(GST|SST|TAX|VAT)\s*INCLUDED",
+    re.IGNORECASE)
+# What the customer handed over, and got back: the total paid is their difference.
+TENDERED_RE = re.compile(r"\bCASH\b|TEN[DO]ER|\bPAID\b|\bPAY(MENT)?\b|ACCEPTED|RECEIVED",
+                         re.IGNORECASE)
+CHANGE_RE = re.compile(r"\bCHANGE\b|\bBAKI\b", re.IGNORECASE)
 
 
 def _keyword_weight(text: str) -> float:
+    if TAX_INCLUDED_RE.search(text):
+        return 0.0
     if NOT_TOTAL_RE.search(text) and not TOTAL_KEYWORDS[0][1].search(text):
         return SUBTOTAL_WEIGHT if SUBTOTAL_RE.search(text) else 0.0
     for weight, pattern in TOTAL_KEYWORDS:
@@ -108,11 +130,18 @@ def extract_total(rows: list[Row]) -> FieldValue:
         if hit is None:
             continue
         amount, line = hit
-        if _to_float(amount) <= 0 or re.match(r"0\d", amount):
+        if _to_float(amount) == 0 or re.match(r"-?0\d", amount):
             continue  # nothing to pay, or a misread ("08.66")
         score = weight * (0.85 + 0.15 * line.score)
         if best is None or score >= best[0]:
             best = (score, amount, line)
+    checked = _paid(rows, best[1] if best else None)
+    if checked is not None:
+        amount, line = checked
+        # The payment's arithmetic agrees with the keyword's amount: sure; or it names
+        # another amount, printed too: likelier than the keyword's guess.
+        agrees = best is not None and best[1].replace(",", "") == amount
+        return FieldValue(amount, 0.9 if agrees else 0.6, line.box)
     if best is not None:
         score, amount, line = best
         return FieldValue(amount, round(min(score * 0.9, 1.0), 4), line.box)
@@ -127,3 +156,61 @@ def extract_total(rows: list[Row]) -> FieldValue:
         return FieldValue("", 0.0, None)
     amount, line = max(everything, key=lambda pair: _to_float(pair[0]))
     return FieldValue(amount, 0.15, line.box)
+
+
+def _row_amount(row: Row, rows: list[Row]) -> str | None:
+    hit = _amount_after(row, rows)
+    return hit[0].replace(",", "") if hit else None
+
+
+def _printed(rows: list[Row], amount: str, skip: set[int]) -> TextLine | None:
+    """The last line printing ``amount`` (outside rows ``skip``)."""
+    found = None
+    for row in rows:
+        if row.index in skip:
+            continue
+        for line in row.lines:
+            if any(a.replace(",", "") == amount for a in _amounts(line)):
+                found = line
+    return found
+
+
+def _paid(rows: list[Row], total: str | None) -> tuple[str, TextLine] | None:
+    """The amount the receipt's own arithmetic says was paid, where it says so: the amount
+    handed over less the change ("CASH 100.00", "CHANGE 1.65": 98.35), or the keyword total
+    plus its rounding adjustment ("TOTAL 60.31", "ROUNDING ADJ -0.01": 60.30). Only an amount
+    also printed elsewhere counts (a misread cash line must not invent a total)."""
+    amounts = {r.index: a for r in rows if (a := _row_amount(r, rows)) is not None}
+    change = next((r for r in rows if r.index in amounts and CHANGE_RE.search(r.text)), None)
+    if change is not None:
+        above = [r for r in rows[:change.index] if r.index in amounts]
+        tendered = next((r for r in reversed(above) if TENDERED_RE.search(r.text)), None)
+        if tendered is not None:
+            paid = _cents(amounts[tendered.index]) - _cents(amounts[change.index])
+            line = _printed(rows, _text(paid), {tendered.index, change.index}) if paid > 0 \
+                else None
+            if line is not None:
+                return _text(paid), line
+    if total is None:
+        return None
+    adjustment = next((r for r in rows if r.index in amounts and ROUNDING_ADJ_RE.search(r.text)),
+                      None)
+    if adjustment is not None:
+        cents = _cents(amounts[adjustment.index])
+        if re.search(r"-\s*RM\s*\d|\d-\s*$", adjustment.text):
+            cents = -abs(cents)  # "-RM0.01", "0.02-"
+        if 0 < abs(cents) < 10:
+            adjusted = _text(_cents(total) + cents)
+            line = _printed(rows[adjustment.index + 1:], adjusted, set())
+            if line is not None:
+                return adjusted, line
+    return None
+
+
+def _cents(amount: str) -> int:
+    return round(_to_float(amount) * 100)
+
+
+def _text(cents: int) -> str:
+    sign = "-" if cents < 0 else ""
+    return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"

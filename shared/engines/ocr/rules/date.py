@@ -19,7 +19,7 @@ DMY_RE = re.compile(r"(?<![\d/.-])(\d{1,2})\s?([/.-])\s?(\d{1,2})\s?\2\s?(\d{4}|
 YMD_RE = re.compile(r"(?<![\d/.-])(\d{4})([/.-])(\d{1,2})\2(\d{1,2})(?![\d/])")
 # 30 DEC 17, 30-Dec-2017, 30/DEC/2017, 30DEC2017.
 DMONY_RE = re.compile(
-    rf"(?<!\d)(\d{{1,2}})([\s/-]?)({MONTHS})[A-Z]*\.?\2(\d{{4}}|\d{{2}})(?!\d)", re.IGNORECASE
+    rf"(?<!\d)(\d{{1,2}})([\s/-]?)({MONTHS})[A-Z]*\.?[\s/-]?(\d{{4}}|\d{{2}})(?!\d)", re.IGNORECASE
 )
 # Dec 30, 2017.
 MONDY_RE = re.compile(
@@ -27,8 +27,14 @@ MONDY_RE = re.compile(
 )
 # ddmmyyyy with no separators ("27032018"): weaker evidence, accepted for 20xx years only.
 COMPACT_RE = re.compile(r"(?<!\d)(\d{2})(\d{2})(20\d{2})(?!\d)")
-# A year glued to the time that follows it ("04/03/201815:41:52"): a space is put back first.
-GLUED_TIME_RE = re.compile(r"([/.-]\d{4})(?=\d{1,2}:\d{2})")
+# A date glued to the time that follows it ("04/03/201815:41:52", "2018-01-0522:55:25",
+# "06/04/1711:43am"): a space is put back first.
+GLUED_TIME_RE = re.compile(
+    r"([/.-]\d{4}|\d{4}[/.-]\d{2}[/.-]\d{2}|\d{1,2}[/.-]\d{1,2}[/.-]\d{2})(?=\d{1,2}:\d{2})")
+# "~" is how OCR often reads a dash between digits ("05~05-17").
+TILDE_RE = re.compile(r"(?<=\d)~(?=\d)")
+# yyyymmdd with no separators ("20180428"), 20xx years only.
+COMPACT_YMD_RE = re.compile(r"(?<!\d)(20\d{2})(\d{2})(\d{2})(?!\d)")
 # A "Date" label, on the row or the row above.
 DATE_KEYWORD_RE = re.compile(r"\b(DATE|TARIKH|DT)\b|DATE\s*:", re.IGNORECASE)
 # Rows with dates that are not the receipt's: expiry, validity, promotion periods.
@@ -56,7 +62,7 @@ def _valid(day: int, month: int, year: str) -> float:
 
 def _find(line: TextLine, row: Row) -> list[_Candidate]:
     found: list[_Candidate] = []
-    text = GLUED_TIME_RE.sub(r"\1 ", line.text)
+    text = GLUED_TIME_RE.sub(r"\1 ", TILDE_RE.sub("-", line.text))
     for m in DMY_RE.finditer(text):
         strength = _valid(int(m.group(1)), int(m.group(3)), m.group(4))
         if strength:
@@ -71,6 +77,10 @@ def _find(line: TextLine, row: Row) -> list[_Candidate]:
             found.append(_Candidate(m.group(0), strength, line, row))
     for m in MONDY_RE.finditer(text):
         strength = _valid(int(m.group(2)), 1, m.group(3))
+        if strength:
+            found.append(_Candidate(m.group(0), strength, line, row))
+    for m in COMPACT_YMD_RE.finditer(text):
+        strength = 0.6 * _valid(int(m.group(3)), int(m.group(2)), m.group(1))
         if strength:
             found.append(_Candidate(m.group(0), strength, line, row))
     for m in COMPACT_RE.finditer(text):
