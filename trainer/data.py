@@ -27,7 +27,8 @@ class Labelled:
     """One receipt with its true values; its pages are decoded only when used."""
 
     name: str
-    label: dict[str, str]
+    # Text fields' values; a table field's rows (column -> text) when the label has them.
+    label: dict[str, object]
     path: Path | None = None  # a file in a labelled folder: a photo, scan or PDF
     pages: tuple[bytes, ...] = ()  # a reviewed receipt's stored page images
     # The lines a worker already read from this receipt (its pages one under the other).
@@ -53,17 +54,21 @@ def from_corrections(session: Session, storage: Storage,
     """Receipts a reviewer has corrected; fields they left alone keep the extracted value,
     which the reviewer thereby accepted."""
     # Imported here: training from a folder (e.g. on a bare GPU box) needs no database stack.
-    from shared.results import final_values
+    from shared.results import final_items, final_values
     from shared.review import reviewed_receipts, stacked_lines
 
     examples = []
     for receipt in reviewed_receipts(session, list(receipt_ids or [])):
         if not receipt.pages:
             continue
-        names = [f["name"] for f in receipt.batch.fields]
+        specs = receipt.batch.fields
+        label: dict[str, object] = dict(final_values(
+            receipt, [f["name"] for f in specs if f.get("kind") != "items"]))
+        label.update({f["name"]: final_items(receipt, f["name"])
+                      for f in specs if f.get("kind") == "items"})
         lines = stacked_lines(receipt)
         examples.append(Labelled(
-            name=f"receipt-{receipt.id}", label=final_values(receipt, names),
+            name=f"receipt-{receipt.id}", label=label,
             pages=tuple(storage.get(p.storage_key) for p in receipt.pages),
             lines=tuple(TextLine.from_json(ln) for ln in lines) if lines else None,
         ))

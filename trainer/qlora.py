@@ -112,14 +112,21 @@ class Collator:
         self.fields = list(fields)
         self.max_tiles = max_tiles
         self.document_tiles = document_tiles or max_tiles
-        self.prompt = processor.apply_chat_template(prompt.messages(self.fields),
-                                                    add_generation_prompt=True)
+        # One prompt per field list a label teaches (prompt.fields_for), made once each.
+        self.prompts: dict[tuple[str, ...], str] = {}
         tok = processor.tokenizer
         self.end_ids = tok(tok.eos_token, add_special_tokens=False)["input_ids"]
         self.pad_id = tok.pad_token_id
 
     def __call__(self, examples: Sequence[Labelled]) -> dict[str, torch.Tensor]:
         return self.with_tiles(examples)[0]
+
+    def _prompt(self, fields: Sequence[FieldSpec]) -> str:
+        key = tuple(f.name for f in fields)
+        if key not in self.prompts:
+            self.prompts[key] = self.processor.apply_chat_template(
+                prompt.messages(fields), add_generation_prompt=True)
+        return self.prompts[key]
 
     def with_tiles(self, examples: Sequence[Labelled]
                    ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
@@ -130,12 +137,13 @@ class Collator:
             document = ex.document()
             image = stack_images([page.image for page in document.pages])
             budget = tile_budget(len(document.pages), self.max_tiles, self.document_tiles)
-            enc = self.processor(images=[image], text=[self.prompt], return_tensors="pt",
-                                 images_kwargs={"max_patches": budget})
+            fields = prompt.fields_for(ex.label, self.fields)
+            enc = self.processor(images=[image], text=[self._prompt(fields)],
+                                 return_tensors="pt", images_kwargs={"max_patches": budget})
             prompt_ids = enc["input_ids"][0].tolist()
             # Tokenized apart from the prompt, so no BPE merge crosses the boundary and the
             # mask below is exact.
-            answer_ids = tok(prompt.answer(ex.label, self.fields),
+            answer_ids = tok(prompt.answer(ex.label, fields),
                              add_special_tokens=False)["input_ids"] + self.end_ids
             ids.append(prompt_ids + answer_ids)
             labels.append([IGNORE] * len(prompt_ids) + answer_ids)

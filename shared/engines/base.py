@@ -31,14 +31,37 @@ class FieldValue:
     confidence: float = 0.0
     box: Box | None = None
     page: int | None = None  # the page the box is on (1-based)
+    rows: tuple[ItemRow, ...] | None = None  # a table field's rows (line items)
 
     def to_json(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "value": self.value,
             "confidence": round(float(self.confidence), 4),
-            "box": [round(float(v), 1) for v in self.box] if self.box else None,
+            "box": _box(self.box),
             "page": self.page if self.box else None,
         }
+        if self.rows is not None:
+            out["rows"] = [row.to_json() for row in self.rows]
+        return out
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    """One row of a table field: a cell per column, and where the row is printed."""
+
+    cells: dict[str, FieldValue]
+    box: Box | None = None
+    page: int | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {"cells": {name: {"value": cell.value,
+                                 "confidence": round(float(cell.confidence), 4)}
+                          for name, cell in self.cells.items()},
+                "box": _box(self.box), "page": self.page if self.box else None}
+
+
+def _box(box: Box | None) -> list[float] | None:
+    return [round(float(v), 1) for v in box] if box else None
 
 
 @dataclass

@@ -90,3 +90,30 @@ def _processor(path: Path):  # type: ignore[no-untyped-def]
     from shared.engines.internvl.loading import load_processor
 
     return load_processor(str(path))
+
+
+def test_line_items_are_taught_only_by_labels_that_have_them(tiny_internvl: Path) -> None:
+    """A label with rows teaches the items, prompt and answer; one without (a folder labelled
+    with the four SROIE fields) leaves them out of both, so it cannot teach "no items"."""
+    from dataclasses import replace
+
+    from shared.engines.internvl.loading import load_processor
+    from shared.fields import ITEMS_FIELD
+    from trainer.qlora import IGNORE, Collator
+
+    processor = load_processor(str(tiny_internvl))
+    plain = _examples()[0]
+    rows = [{"description": "KOPI O", "amount": "1.50"}]
+    itemised = replace(plain, label={**plain.label, "items": rows})
+    collator = Collator(processor, (*SROIE_FIELDS, ITEMS_FIELD), max_tiles=2)
+    batch = collator([itemised, plain])
+    tok = processor.tokenizer
+    prompts, answers = [], []
+    for ids, labels in zip(batch["input_ids"], batch["labels"], strict=True):
+        answer = labels != IGNORE
+        answers.append(json.loads(tok.decode(ids[answer], skip_special_tokens=True)))
+        prompts.append(tok.decode(ids[~answer], skip_special_tokens=True))
+    assert answers[0]["items"] == [{"description": "KOPI O", "quantity": "", "unit_price": "",
+                                    "amount": "1.50"}]
+    assert "items" not in answers[1] and answers[1]["total"] == plain.label["total"]
+    assert '"items"' in prompts[0] and '"items"' not in prompts[1]

@@ -15,7 +15,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from PIL import Image
 from shared.config import Settings, get_settings
 from shared.documents import as_document
 from shared.documents.layout import stack_images
-from shared.engines.base import Engine, ExtractionResult, FieldValue, Input
+from shared.engines.base import Engine, ExtractionResult, FieldValue, Input, ItemRow
 from shared.engines.internvl import fp8, memory, prompt
 from shared.engines.internvl.adapters import AdapterSlot
 from shared.engines.internvl.confidence import TopProbRecorder, span_confidence, token_char_ends
@@ -81,7 +81,7 @@ class InternVLEngine(Engine):
         self.max_tiles = s.internvl_max_tiles
         self.document_tiles = s.internvl_document_tiles
         self.batch_size = memory.batch_size(s)
-        self.max_new_tokens = s.internvl_max_new_tokens
+        self.max_new_tokens = s.answer_tokens(self.fields)
         self.min_new_tokens = s.internvl_min_new_tokens
         self.decoder_kind = s.internvl_decoder
         self.fp8 = s.internvl_fp8
@@ -333,15 +333,28 @@ class InternVLEngine(Engine):
         tokenizer = self.processor.tokenizer
         answer = tokenizer.decode(token_ids, skip_special_tokens=True)
         names = [f.name for f in self.fields]
-        parsed = parse_answer(answer, names)
+        tables = {f.name: [c.name for c in f.columns or []] for f in self.fields if f.is_table}
+        parsed = parse_answer(answer, names, tables)
         ends = token_char_ends(tokenizer, token_ids)
+
+        def confidence(span: tuple[int, int] | None) -> float:
+            return span_confidence(span, ends, probs) if span else 0.0
+
         fields = {}
         for name in names:
-            span = parsed.spans.get(name)
-            confidence = span_confidence(span, ends, probs) if span else 0.0
-            fields[name] = FieldValue(value=parsed.values.get(name, ""), confidence=confidence)
+            # A table's confidence spans its whole list: the token that closes it says "no
+            # more items", as doubtful as any digit.
+            value = FieldValue(value=parsed.values.get(name, ""),
+                               confidence=confidence(parsed.spans.get(name)))
+            if name in tables:
+                value = replace(value, rows=tuple(
+                    ItemRow({col: FieldValue(cell.value, confidence(cell.span) if cell.span
+                                             else value.confidence)
+                             for col, cell in row.items()})
+                    for row in parsed.rows.get(name, [])))
+            fields[name] = value
         error = f"unparseable answer: {parsed.error}" if parsed.error else None
         return ExtractionResult(fields=fields, raw_output=answer, error=error)
 
     def _empty(self) -> dict[str, FieldValue]:
-        return {f.name: FieldValue() for f in self.fields}
+        return {f.name: FieldValue(rows=() if f.is_table else None) for f in self.fields}

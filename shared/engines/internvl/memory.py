@@ -74,7 +74,7 @@ def batch_size(settings: Settings) -> int:
 
     return auto_batch_size(settings.internvl_model, resolve_device(settings.internvl_device),
                            settings.internvl_precision, settings.internvl_max_tiles,
-                           settings.internvl_max_new_tokens)
+                           settings.answer_tokens())
 
 
 @cache

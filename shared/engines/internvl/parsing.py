@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 NO_OBJECT = "no JSON object in the model's answer"
 TRUNCATED_EMPTY = "truncated JSON object in the model's answer, no field recovered"
@@ -49,10 +49,26 @@ class ParsedAnswer:
     spans: dict[str, tuple[int, int]]
     error: str | None
     truncated: bool = False
+    # A table field's rows (each a cell per column); its span in ``spans`` is the whole list.
+    rows: dict[str, list[dict[str, Cell]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cell of a table field's row; ``span`` as in :class:`ParsedAnswer` (None: empty)."""
+
+    value: str
+    span: tuple[int, int] | None
 
 
 class _Truncated(Exception):
-    """The text ended inside a value: the generation was cut off."""
+    """The text ended inside a value: the generation was cut off. A list cut off keeps its
+    complete items (``partial``), so a long table keeps the rows written before the cut."""
+
+    def __init__(self, partial: list[object] | None = None) -> None:
+        super().__init__()
+        self.partial = partial
+        self.member: _Member | None = None
 
 
 class _Malformed(Exception):
@@ -66,14 +82,21 @@ class _Literal:
     text: str
 
 
+class _Dict(dict):  # type: ignore[type-arg]
+    """A nested object's members, with where each value is written (for cell confidences)."""
+
+    spans: dict[str, tuple[int, int]]
+
+
 @dataclass
 class _Member:
-    """One top-level key/value pair with the raw span of its value."""
+    """One key/value pair with the raw span of its value."""
 
     key: str
     value: object
     start: int
     end: int
+    partial: bool = False  # a list cut off by the end of the text: its complete items only
 
 
 @dataclass
@@ -84,12 +107,16 @@ class _Object:
     truncated: bool
 
 
-def parse_answer(answer: str, field_names: Sequence[str]) -> ParsedAnswer:
+def parse_answer(answer: str, field_names: Sequence[str],
+                 tables: Mapping[str, Sequence[str]] | None = None) -> ParsedAnswer:
     """Read ``field_names`` from the first JSON-like object in ``answer`` that holds any of them.
 
     Every ``{`` is a candidate start, in order, so code fences, prose and objects that hold none
     of the fields (including an outer wrapper around the real object) are skipped naturally.
+    ``tables`` names the table fields and their columns: their value is a list of rows, each an
+    object of column -> text (or a list of cells in column order).
     """
+    tables = tables or {}
     wanted = {_normalize_key(name): name for name in field_names}
     saw_complete = saw_truncated = False
     for match in re.finditer(r"\{", answer):
@@ -99,7 +126,7 @@ def parse_answer(answer: str, field_names: Sequence[str]) -> ParsedAnswer:
             continue
         picked = _pick_fields(obj, wanted)
         if picked:
-            return _build(answer, field_names, picked, truncated=obj.truncated)
+            return _build(answer, field_names, picked, tables, truncated=obj.truncated)
         saw_truncated = saw_truncated or obj.truncated
         saw_complete = saw_complete or not obj.truncated
     empty = {name: "" for name in field_names}
@@ -125,16 +152,50 @@ def _pick_fields(obj: _Object, wanted: dict[str, str]) -> dict[str, _Member]:
 
 
 def _build(
-    answer: str, field_names: Sequence[str], picked: dict[str, _Member], *, truncated: bool
+    answer: str, field_names: Sequence[str], picked: dict[str, _Member],
+    tables: Mapping[str, Sequence[str]], *, truncated: bool
 ) -> ParsedAnswer:
     values: dict[str, str] = {}
     spans: dict[str, tuple[int, int]] = {}
+    rows: dict[str, list[dict[str, Cell]]] = {}
     for name in field_names:
         member = picked.get(name)
+        if name in tables:
+            values[name] = ""
+            rows[name] = _rows(answer, member.value, tables[name]) if member else []
+            if member:
+                spans[name] = _strip_span(answer, member.start, member.end)
+            continue
+        if member is not None and member.partial:
+            member = None  # a text field's value must be whole
         values[name] = _to_text(member.value).strip() if member else ""
         if member and values[name]:
             spans[name] = _strip_span(answer, member.start, member.end)
-    return ParsedAnswer(values=values, spans=spans, error=None, truncated=truncated)
+    return ParsedAnswer(values=values, spans=spans, error=None, truncated=truncated, rows=rows)
+
+
+def _rows(answer: str, value: object, columns: Sequence[str]) -> list[dict[str, Cell]]:
+    """A table field's rows; what is not a row (a bare string, a number) is dropped, as is a
+    row with no cell filled."""
+    if not isinstance(value, list):
+        return []
+    wanted = {_normalize_key(c): c for c in columns}
+    rows = []
+    for item in value:
+        cells: dict[str, Cell] = {}
+        if isinstance(item, _Dict):
+            for key, cell in item.items():
+                column = wanted.get(_normalize_key(key))
+                if column is not None and column not in cells:
+                    text = _to_text(cell).strip()
+                    span = _strip_span(answer, *item.spans[key]) if text else None
+                    cells[column] = Cell(text, span)
+        elif isinstance(item, list):
+            cells = {col: Cell(_to_text(cell).strip(), None)
+                     for col, cell in zip(columns, item, strict=False)}
+        if any(cell.value for cell in cells.values()):
+            rows.append({col: cells.get(col, Cell("", None)) for col in columns})
+    return rows
 
 
 def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
@@ -172,8 +233,9 @@ def _scan_object(text: str, pos: int, depth: int) -> tuple[_Object, int]:
             return _Object(members, truncated=False), pos + 1
         try:
             member, pos = _scan_member(text, pos, depth)
-        except _Truncated:
-            return _Object(members, truncated=True), len(text)
+        except _Truncated as exc:
+            return _Object([*members, *([exc.member] if exc.member else [])],
+                           truncated=True), len(text)
         members.append(member)
         pos = _skip_ws(text, pos)
         if pos < len(text) and text[pos] == ",":
@@ -198,7 +260,12 @@ def _scan_member(text: str, pos: int, depth: int) -> tuple[_Member, int]:
     if text[pos] in "\"'":
         value, end = _scan_string(text, pos)
         return _Member(key, value, pos + 1, end - 1), end  # span excludes the quotes
-    value, end = _scan_value(text, pos, depth + 1)
+    try:
+        value, end = _scan_value(text, pos, depth + 1)
+    except _Truncated as exc:
+        if exc.partial:
+            exc.member = _Member(key, exc.partial, pos, len(text), partial=True)
+        raise
     return _Member(key, value, pos, end), end
 
 
@@ -214,7 +281,9 @@ def _scan_value(text: str, pos: int, depth: int) -> tuple[object, int]:
         obj, end = _scan_object(text, pos, depth)
         if obj.truncated:
             raise _Truncated  # a cut-off nested value is not a complete value
-        return {m.key: m.value for m in obj.members}, end
+        nested = _Dict((m.key, m.value) for m in obj.members)
+        nested.spans = {m.key: (m.start, m.end) for m in obj.members}
+        return nested, end
     if char == "[":
         return _scan_array(text, pos, depth)
     return _scan_bare(text, pos)
@@ -228,10 +297,13 @@ def _scan_array(text: str, pos: int, depth: int) -> tuple[list[object], int]:
     pos = _skip_ws(text, pos + 1)
     while True:
         if pos >= len(text):
-            raise _Truncated
+            raise _Truncated(items)
         if text[pos] == "]":
             return items, pos + 1
-        item, pos = _scan_value(text, pos, depth + 1)
+        try:
+            item, pos = _scan_value(text, pos, depth + 1)
+        except _Truncated:
+            raise _Truncated(items) from None
         items.append(item)
         pos = _skip_ws(text, pos)
         if pos < len(text) and text[pos] == ",":

@@ -122,3 +122,41 @@ def test_a_document_of_pages_is_one_stacked_image_with_the_document_budget(
     assert len(results) == 2
     stacked = stack_images([receipts[0], receipts[1]])
     assert stacked.height > receipts[0].height + receipts[1].height  # with a gap between
+
+
+def test_line_items_come_back_as_rows_with_each_cells_own_confidence(internvl_settings) -> None:
+    """An answer with line items, spelled by the tiny model's real tokenizer: each cell's
+    confidence is its own tokens' weakest, the table's is its whole list's (the token that
+    closes the list says there are no more items)."""
+    from shared.engines.internvl.engine import InternVLEngine
+    from shared.fields import ITEMS_FIELD
+
+    settings, _ = internvl_settings
+    engine = InternVLEngine((*SROIE_FIELDS, ITEMS_FIELD), settings)
+    answer = ('{"company": "ABC", "date": "", "address": "", "total": "9.00", "items": '
+              '[{"description": "TEA", "quantity": "2", "unit_price": "1.50", "amount": "3.00"},'
+              ' {"description": "BUN", "quantity": "", "unit_price": "", "amount": "6.00"}]}')
+    tok = engine.processor.tokenizer
+    ids = tok(answer, add_special_tokens=False)["input_ids"]
+    assert tok.decode(ids) == answer
+    # Every token sure but those of "BUN" and the closing "]}".
+    ends = [len(tok.decode(ids[:i + 1])) for i in range(len(ids))]
+    bun = answer.index("BUN")
+    probs = [0.6 if bun <= end - 1 < bun + 3 else 0.7 if end > len(answer) - 2 else 0.99
+             for end in ends]
+    result = engine._result(ids, probs)
+    items = result.fields["items"]
+    assert result.error is None and items.value == ""
+    assert [{c: cell.value for c, cell in row.cells.items()} for row in items.rows] == [
+        {"description": "TEA", "quantity": "2", "unit_price": "1.50", "amount": "3.00"},
+        {"description": "BUN", "quantity": "", "unit_price": "", "amount": "6.00"}]
+    assert items.rows[0].cells["amount"].confidence == pytest.approx(0.99)
+    assert items.rows[1].cells["description"].confidence == pytest.approx(0.6)
+    assert items.confidence == pytest.approx(0.6)
+    assert result.fields["total"].value == "9.00"
+    assert "rows" in items.to_json() and "rows" not in result.fields["total"].to_json()
+    # The answer's cap leaves room for a table, unless one is set.
+    unset = settings.model_copy(update={"internvl_max_new_tokens": None})
+    assert unset.answer_tokens((*SROIE_FIELDS, ITEMS_FIELD)) == 1024
+    assert unset.answer_tokens(SROIE_FIELDS) == 256
+    assert settings.answer_tokens((*SROIE_FIELDS, ITEMS_FIELD)) == engine.max_new_tokens

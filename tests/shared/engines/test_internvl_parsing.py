@@ -198,3 +198,67 @@ def test_spans_point_into_the_chosen_object() -> None:
 def test_never_raises(answer: str) -> None:
     parsed = parse_answer(answer, FIELDS)
     assert parsed.values == values()
+
+
+# --- table fields (line items) ---------------------------------------------------------------
+
+COLUMNS = ["description", "quantity", "unit_price", "amount"]
+TABLE_FIELDS = [*FIELDS, "items"]
+
+
+def _table(answer: str) -> tuple[list[dict[str, str]], object]:
+    parsed = parse_answer(answer, TABLE_FIELDS, {"items": COLUMNS})
+    return [{c: cell.value for c, cell in row.items()} for row in parsed.rows["items"]], parsed
+
+
+def _row(**cells: str) -> dict[str, str]:
+    return {c: cells.get(c, "") for c in COLUMNS}
+
+
+@pytest.mark.parametrize(("answer", "rows"), [
+    pytest.param('{"total": "9.00", "items": [{"description": "TEA", "quantity": "2", '
+                 '"unit_price": "1.50", "amount": "3.00"}, {"description": "BUN", '
+                 '"amount": 6.00}]}',
+                 [_row(description="TEA", quantity="2", unit_price="1.50", amount="3.00"),
+                  _row(description="BUN", amount="6.00")], id="objects, a bare number"),
+    pytest.param('{"items": [["TEA", "2", "1.50", "3.00"]]}',
+                 [_row(description="TEA", quantity="2", unit_price="1.50", amount="3.00")],
+                 id="a row as a list, in column order"),
+    pytest.param('{"items": [{"Description": "TEA", "Unit Price": "1.50", "tip": "x"}]}',
+                 [_row(description="TEA", unit_price="1.50")],
+                 id="keys matched loosely, unknown keys dropped"),
+    pytest.param('{"items": [{"description": ""}, "TEA 3.00", 7, {"amount": "3.00"}]}',
+                 [_row(amount="3.00")], id="what is not a row is dropped"),
+    pytest.param('{"items": "TEA 3.00"}', [], id="not a list"),
+    pytest.param('{"total": "9.00"}', [], id="no items key"),
+    pytest.param('{"total": "9.00", "items": [{"description": "TEA", "amount": "3.00"}, '
+                 '{"description": "BU', [_row(description="TEA", amount="3.00")],
+                 id="cut off: the complete rows are kept"),
+])
+def test_table_rows(answer: str, rows: list[dict[str, str]]) -> None:
+    assert _table(answer)[0] == rows
+
+
+def test_a_table_field_has_no_text_value_and_its_span_is_the_whole_list() -> None:
+    answer = '{"total": "9.00", "items": [{"description": "TEA", "amount": "3.00"}]}'
+    _rows, parsed = _table(answer)
+    assert parsed.values["items"] == ""
+    start, end = parsed.spans["items"]
+    assert answer[start:end] == '[{"description": "TEA", "amount": "3.00"}]'
+    cell = parsed.rows["items"][0]["amount"]
+    assert answer[cell.span[0]:cell.span[1]] == "3.00"
+    assert parsed.rows["items"][0]["quantity"].span is None
+
+
+def test_an_empty_list_still_has_a_span_for_its_confidence() -> None:
+    answer = '{"total": "9.00", "items": []}'
+    _rows, parsed = _table(answer)
+    assert parsed.rows["items"] == []
+    assert answer[slice(*parsed.spans["items"])] == "[]"
+
+
+def test_a_cut_off_list_is_no_text_value() -> None:
+    """A text field's value must be whole: a list cut off is dropped, not half-kept."""
+    parsed = parse_answer('{"company": "ABC", "address": ["1 Jalan X", "Johor', FIELDS)
+    assert parsed.values == values(company="ABC")
+    assert parsed.truncated
