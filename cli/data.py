@@ -1,4 +1,5 @@
-"""Data in and out: the schema, sending stranded receipts again, `submit` and `eval`."""
+"""Data in and out: the schema, sending stranded receipts again, re-checking them against the
+validation rules, `submit` and `eval`."""
 
 from __future__ import annotations
 
@@ -41,6 +42,31 @@ def requeue(older_than: str | None) -> None:
     checked_settings()
     with session_scope() as session:
         click.echo(str(reconcile(session, older_than=duration(older_than, "--older-than"))))
+
+
+@click.command()
+@click.option("--batch", "batch_id", type=int, default=None, help="Only this batch")
+def recheck(batch_id: int | None) -> None:
+    """Run the validation rules again on every finished receipt (after changing
+    RECEIPTFLOW_VALIDATION_FILE): the review queue sorts and filters on what they say."""
+    from sqlalchemy import select
+    from tqdm import tqdm
+
+    from shared.db.models import Receipt, ReceiptStatus
+    from shared.db.session import session_scope
+    from shared.results import refresh_review_reasons
+
+    checked_settings()
+    query = select(Receipt.id).where(Receipt.status == ReceiptStatus.DONE).order_by(Receipt.id)
+    if batch_id is not None:
+        query = query.where(Receipt.batch_id == batch_id)
+    with session_scope() as session:
+        ids = list(session.scalars(query))
+    flagged = 0
+    for start in tqdm(range(0, len(ids), 200), unit="200 receipts", disable=not ids):
+        with session_scope() as session:
+            flagged += refresh_review_reasons(session, ids[start:start + 200])
+    click.echo(f"checked {len(ids)} receipts: {flagged} flagged for review")
 
 
 @click.command()

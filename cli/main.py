@@ -1,7 +1,7 @@
 """`receiptflow`: one command, its subcommands grouped by concern in the modules beside this one.
 
 - ``processes``: up, web, worker, trainer
-- ``data``: db upgrade, requeue, submit, eval
+- ``data``: db upgrade, requeue, recheck, submit, eval
 - ``models``: train, versions, models download
 - ``accounts``: users, tokens
 """
@@ -19,7 +19,7 @@ def cli() -> None:
 
 
 for command in (processes.up, processes.web, processes.worker, processes.trainer,
-                data.db, data.requeue, data.submit, data.eval_,
+                data.db, data.requeue, data.recheck, data.submit, data.eval_,
                 models.train, models.versions, models.models_group,
                 accounts.users, accounts.tokens):
     cli.add_command(command)

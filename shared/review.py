@@ -30,8 +30,11 @@ def confidence_of(extraction: Extraction | None, field: str | None = None) -> fl
 
 
 def review_queue(session: Session, *, batch_id: int | None = None, status: str | None = None,
-                 field: str | None = None, limit: int = 200) -> list[Receipt]:
-    """Unreviewed receipts, least confident first (by ``field`` alone when given)."""
+                 field: str | None = None, reason: str | None = None,
+                 limit: int = 200) -> list[Receipt]:
+    """Unreviewed receipts: those a validation rule flags first (their stored review
+    reasons), then least confident first (by ``field`` alone when given); only those
+    ``reason`` flags, when given."""
     query = (
         select(Receipt)
         .where(~Receipt.id.in_(select(Correction.receipt_id)))
@@ -42,8 +45,15 @@ def review_queue(session: Session, *, batch_id: int | None = None, status: str |
     if batch_id is not None:
         query = query.where(Receipt.batch_id == batch_id)
     receipts = list(session.scalars(query.order_by(Receipt.id).limit(5000)))
-    receipts.sort(key=lambda r: (confidence_of(r.latest_extraction, field), r.id))
+    if reason is not None:
+        receipts = [r for r in receipts if reason in rules_failed(r)]
+    receipts.sort(key=lambda r: (not r.review_reasons,
+                                 confidence_of(r.latest_extraction, field), r.id))
     return receipts[:limit]
+
+
+def rules_failed(receipt: Receipt) -> set[str]:
+    return {reason.get("rule", "") for reason in receipt.review_reasons or []}
 
 
 @dataclass(frozen=True)

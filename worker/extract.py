@@ -44,6 +44,7 @@ from shared.engines.base import Engine, ExtractionResult, PageReading
 from shared.fields import FieldSpec
 from shared.queues import TASK_READ_TEXT, queue_for_engine
 from shared.recovery import interrupted
+from shared.results import refresh_review_reasons
 from shared.storage import Storage, StorageError, get_storage
 from worker import leases
 from worker.engines import engine_for
@@ -323,6 +324,8 @@ def _write(items: list[Item], rows: list[_Row]) -> dict[int, Outcome]:
                         session.add(Extraction(**row.extraction))
                     _update_pages(session, receipt_id, row.pages)
                     outcomes[row.index] = _outcome(row.status)
+                refresh_review_reasons(session, [items[i][0] for i, outcome in outcomes.items()
+                                                 if outcome is Outcome.DONE])
                 session.flush()
             return outcomes
         except IntegrityError:
@@ -382,6 +385,8 @@ def _finish(receipt_id: int, job_id: str, row: _Row) -> Outcome:
                 session.rollback()
                 return Outcome.STALE
             _update_pages(session, receipt_id, row.pages)
+            if row.status == ReceiptStatus.DONE:
+                refresh_review_reasons(session, [receipt_id])
     except IntegrityError:
         # Another delivery of the same job stored its extraction first.
         return Outcome.DUPLICATE

@@ -16,6 +16,7 @@ from shared.config import get_settings
 from shared.db.models import ReceiptPage
 from shared.db.session import session_scope
 from shared.documents.images import decode
+from shared.results import refresh_review_reasons
 from shared.storage import get_storage
 
 log = logging.getLogger(__name__)
@@ -41,4 +42,6 @@ def read_text(receipt_id: int) -> str:
             session.execute(update(ReceiptPage)
                             .where(ReceiptPage.id == page_id, ReceiptPage.lines.is_(None))
                             .values(lines=lines, lines_source=f"rapidocr-{version('rapidocr')}"))
+    with session_scope() as session:
+        refresh_review_reasons(session, [receipt_id])  # the lines tell its country, currency
     return "read"

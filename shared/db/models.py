@@ -134,6 +134,10 @@ class Receipt(Base):
         UTCDateTime(), default=utcnow, onupdate=utcnow
     )
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The validation rules its values fail now ([{rule, message}]), refreshed wherever its
+    # values or text lines change (shared/results.refresh_review_reasons); the review queue
+    # sorts and filters on it. NULL: not checked yet.
+    review_reasons: Mapped[list[dict[str, str]] | None] = mapped_column(NullableJson)
 
     batch: Mapped[Batch] = relationship(back_populates="receipts")
     extractions: Mapped[list[Extraction]] = relationship(
