@@ -77,6 +77,31 @@ def token_client(app: Flask, token: str | None) -> FlaskClient:
     return client
 
 
+def receipt_pdf(*rows: str) -> bytes:
+    """A digital PDF receipt, one printed row per argument: "WORDS  AMOUNT" puts the amount
+    in its own box at the right (the worker reads the text layer, as of a till's e-mailed
+    receipt, with no OCR)."""
+    lines = []
+    for i, row in enumerate(rows):
+        words, _, amount = row.rpartition("  ")
+        y = 20 + 30 * i
+        lines.append({"box": [20, y, 20 + 11 * len(words or row), y + 20], "text": words or row})
+        if words:
+            lines.append({"box": [380, y, 380 + 11 * len(amount), y + 20], "text": amount})
+    return document_forms.digital_pdf([((480, 40 + 30 * len(rows)), lines)])
+
+
+# A receipt whose line items add up to 11.00 and, with ``total``, its total and payment.
+RECEIPT_HEADER = ("KEDAI RUNCIT MAJU SDN BHD", "NO 5, JALAN BUKIT 2,", "81100 JOHOR BAHRU, JOHOR.",
+                  "DATE: 25/12/2018", "DESCRIPTION QTY AMOUNT", "TEH TARIK 2 X 1.50  3.00",
+                  "NASI LEMAK  8.00")
+
+
+def itemised_receipt(total: str) -> bytes:
+    change = f"{20 - float(total):.2f}"
+    return receipt_pdf(*RECEIPT_HEADER, f"TOTAL RM  {total}", "CASH  20.00", f"CHANGE  {change}")
+
+
 def sample_images(n: int) -> list[Path]:
     return sorted(DATA.glob("sroie-*.jpg"))[:n]
 

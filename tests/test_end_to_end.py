@@ -44,5 +44,6 @@ def test_batch_is_extracted_and_scored(client, start_worker) -> None:
     assert score >= SCORE_FLOOR, f"mean score {score:.1f} below the floor {SCORE_FLOOR}"
 
     exported = client.get(f"/api/v1/batches/{batch['id']}/export?format=csv").data.decode()
-    assert exported.splitlines()[0] == "receipt_id,file,status,error,company,date,address,total"
+    assert exported.splitlines()[0] == ("receipt_id,file,status,error,company,date,date_iso,"
+                                        "address,total,total_value,total_currency,review_reasons")
     assert len(exported.strip().splitlines()) == 7

@@ -8,7 +8,7 @@ from flask import url_for
 from sqlalchemy.orm import Session
 
 from shared.db.models import Batch, Receipt, ReceiptPage, ReceiptStatus
-from shared.results import final_values, status_counts
+from shared.results import receipt_values, status_counts
 
 
 def field_names(batch: Batch) -> list[str]:
@@ -33,13 +33,17 @@ def batch_dict(session: Session, batch: Batch, *, with_receipts: bool = False) -
 
 
 def receipt_summary(receipt: Receipt, names: list[str]) -> dict[str, Any]:
+    values = receipt_values(receipt)
     return {
         "id": receipt.id,
         "batch_id": receipt.batch_id,
         "original_name": receipt.original_name,
         "status": receipt.status.value,
         "error": receipt.error,
-        "values": final_values(receipt, names),
+        "values": values.printed,
+        "typed": values.typed,
+        "items": values.items,
+        "review_reasons": [r.to_json() for r in values.reasons],
         "created_at": receipt.created_at,
         "finished_at": receipt.finished_at,
     }

@@ -117,13 +117,16 @@ def show(batch_id: int) -> dict:
 @blp.response(200, content_type="text/csv")
 @blp.alt_response(200, content_type="application/json", description="JSON export")
 def export(query: dict, batch_id: int) -> Response:
-    """Every receipt's final values (corrections win) as CSV or JSON."""
+    """Every receipt's final values (corrections win): CSV (printed and typed columns), the line
+    items as CSV, or JSON (nested)."""
     batch = get_batch_or_404(batch_id)
     if query["format"] == "csv":
-        body, mime = exports.to_csv(batch), "text/csv"
+        body, mime, filename = exports.to_csv(batch), "text/csv", f"batch-{batch.id}.csv"
+    elif query["format"] == "items-csv":
+        body, mime, filename = (exports.items_csv(batch), "text/csv",
+                                f"batch-{batch.id}-items.csv")
     else:
-        body, mime = exports.to_json(batch), "application/json"
-    filename = f"batch-{batch.id}.{query['format']}"
+        body, mime, filename = exports.to_json(batch), "application/json", f"batch-{batch.id}.json"
     return Response(body, mimetype=mime,
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 

@@ -10,6 +10,8 @@ from flask_smorest import abort
 from sqlalchemy import select
 
 from shared.db.models import AuditEvent, Correction, Receipt
+from shared.fields import FieldSpec
+from shared.results import refresh_review_reasons
 from shared.storage import StorageError, get_storage
 from web.api import blp
 from web.api.schemas import (
@@ -22,7 +24,7 @@ from web.api.schemas import (
 from web.db import db, get_or_404
 from web.deletion import Deleted, delete_receipt
 from web.input_checks import plain_text
-from web.presenters import field_names, receipt_detail
+from web.presenters import receipt_detail
 from web.security_headers import file_headers
 
 
@@ -88,19 +90,18 @@ def _stored(key: str) -> bytes:
 MAX_VALUE = 2000
 
 
-def save_correction(receipt: Receipt, values: dict[str, str], author: str) -> Correction:
+def save_correction(receipt: Receipt, values: dict[str, object], author: str) -> Correction:
     """Shared by the API and the receipt page. The author is the logged-in user when there is
-    one (what a client sends is ignored then); ``author`` is only the fallback."""
+    one (what a client sends is ignored then); ``author`` is only the fallback. A text field
+    takes text; a table field (line items) its rows, each a cell per column."""
     if current_user.is_authenticated:
         author = current_user.username
-    for name, value in values.items():
-        plain_text(value, f"fields.{name}")
-        if len(value) > MAX_VALUE:
-            abort(422, message=f"fields.{name}: longer than {MAX_VALUE} characters")
-    unknown = sorted(set(values) - set(field_names(receipt.batch)))
+    specs = {f["name"]: FieldSpec.model_validate(f) for f in receipt.batch.fields}
+    unknown = sorted(set(values) - set(specs))
     if unknown:
-        abort(422, message=f"unknown fields {unknown}; this batch has "
-                           f"{field_names(receipt.batch)}")
+        abort(422, message=f"unknown fields {unknown}; this batch has {list(specs)}")
+    for name, value in values.items():
+        _check_value(specs[name], value)
     latest = receipt.latest_extraction
     # Each correction holds every corrected field so far, so the latest one is the whole truth
     # and earlier ones stay as the audit trail.
@@ -109,8 +110,41 @@ def save_correction(receipt: Receipt, values: dict[str, str], author: str) -> Co
     correction = Correction(receipt_id=receipt.id, fields=merged, author=author,
                             extraction_id=latest.id if latest else None)
     db().add(correction)
+    refresh_review_reasons(db(), [receipt.id])  # the rules run again on the corrected values
     db().commit()
     return correction
+
+
+MAX_ROWS = 500
+
+
+def _check_value(spec: FieldSpec, value: object) -> None:
+    where = f"fields.{spec.name}"
+    if not spec.is_table:
+        if not isinstance(value, str):
+            abort(422, message=f"{where}: give the corrected text")
+        _check_text(value, where)
+        return
+    if not isinstance(value, list) or len(value) > MAX_ROWS:
+        abort(422, message=f"{where}: give the table's rows, a list of at most {MAX_ROWS}")
+    columns = [c.name for c in spec.columns or []]
+    for i, row in enumerate(value):
+        if not isinstance(row, dict):
+            abort(422, message=f"{where}[{i}]: a row is an object of column -> text")
+        unknown = sorted(set(row) - set(columns))
+        if unknown:
+            abort(422, message=f"{where}[{i}]: unknown columns {unknown}; the columns are "
+                               f"{columns}")
+        for column, cell in row.items():
+            if not isinstance(cell, str):
+                abort(422, message=f"{where}[{i}].{column}: give text")
+            _check_text(cell, f"{where}[{i}].{column}")
+
+
+def _check_text(value: str, where: str) -> None:
+    plain_text(value, where)
+    if len(value) > MAX_VALUE:
+        abort(422, message=f"{where}: longer than {MAX_VALUE} characters")
 
 
 @blp.route("/receipts/<int:receipt_id>/corrections", methods=["POST"])

@@ -7,12 +7,46 @@ from marshmallow import Schema, ValidationError, validate, validates_schema
 from marshmallow import fields as f
 
 
+class CellSchema(Schema):
+    value = f.String()
+    confidence = f.Float()
+
+
+class ItemRowSchema(Schema):
+    cells = f.Dict(keys=f.String(), values=f.Nested(CellSchema),
+                   metadata={"description": "column name -> cell"})
+    box = f.List(f.Float(), allow_none=True)
+    page = f.Integer(allow_none=True)
+
+
+class TypedValueSchema(Schema):
+    type = f.String(metadata={"description": "date | amount | currency | phone | "
+                                             "payment_method | text"})
+    value = f.String(allow_none=True, metadata={
+        "description": "date: ISO 8601 (2018-12-25); amount: a decimal (14.10); currency: ISO "
+                       "4217 (MYR); phone: international (+6071234567); payment_method: cash, "
+                       "card, e-wallet, voucher"})
+    currency = f.String(allow_none=True, metadata={"description": "amounts: ISO 4217"})
+    rate = f.String(metadata={"description": "a tax amount's rate, in percent, when printed"})
+    ambiguous = f.Boolean(metadata={"description": "dates: day and month could be swapped "
+                                                   "and nothing on the receipt tells which"})
+    other = f.String(metadata={"description": "an ambiguous date's other reading"})
+    network = f.String(allow_none=True, metadata={"description": "card payments: visa, ..."})
+
+
+class ReasonSchema(Schema):
+    rule = f.String(metadata={"description": "the validation rule, e.g. items_sum"})
+    message = f.String(metadata={"description": "what is wrong, e.g. items sum to 68.87 but "
+                                                "the total is 73.00"})
+
+
 class FieldValueSchema(Schema):
     value = f.String()
     confidence = f.Float(metadata={"description": "0-1; lower means review this first"})
     box = f.List(f.Float(), allow_none=True,
                  metadata={"description": "[x0, y0, x1, y1] in the pixels of the page's image"})
     page = f.Integer(allow_none=True, metadata={"description": "the page the box is on (1-based)"})
+    rows = f.List(f.Nested(ItemRowSchema), metadata={"description": "a table field's rows"})
 
 
 class PageSchema(Schema):
@@ -39,9 +73,24 @@ class ExtractionSchema(Schema):
     created_at = f.DateTime()
 
 
+class CorrectionValue(f.Field):
+    """A corrected value: text for a text field, a list of rows (column -> text) for a table
+    field."""
+
+    def _deserialize(self, value: object, attr: str | None, data: object, **kwargs: object
+                     ) -> object:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, list) and all(
+                isinstance(row, dict) and all(isinstance(k, str) and isinstance(v, str)
+                                              for k, v in row.items()) for row in value):
+            return value
+        raise ValidationError("give text, or for a table field a list of rows of text")
+
+
 class CorrectionSchema(Schema):
     id = f.Integer()
-    field_values = f.Dict(keys=f.String(), values=f.String(), attribute="fields",
+    field_values = f.Dict(keys=f.String(), values=f.Raw(), attribute="fields",
                           data_key="fields")
     author = f.String()
     created_at = f.DateTime()
@@ -49,9 +98,14 @@ class CorrectionSchema(Schema):
 
 class CorrectionInSchema(Schema):
     field_values = f.Dict(
-        keys=f.String(), values=f.String(validate=validate.Length(max=2000)), required=True,
-        attribute="fields", data_key="fields",
-        metadata={"description": "field name -> corrected value"},
+        keys=f.String(validate=validate.Length(max=100)), values=CorrectionValue(metadata={
+            "oneOf": [{"type": "string", "maxLength": 2000},
+                      {"type": "array", "maxItems": 500, "items": {
+                          "type": "object", "additionalProperties": {"type": "string"}}}]}),
+        required=True, attribute="fields", data_key="fields",
+        metadata={"description": "field name -> corrected value: text, or for a table field "
+                                 "(line items) its rows, e.g. [{\"description\": \"TEA\", "
+                                 "\"amount\": \"2.00\"}]"},
     )
     author = f.String(load_default="api", validate=validate.Length(min=1, max=120))
 
@@ -68,7 +122,15 @@ class ReceiptSummarySchema(Schema):
     status = f.String()
     error = f.String(allow_none=True)
     values = f.Dict(keys=f.String(), values=f.String(),
-                         metadata={"description": "corrected value if any, else extracted"})
+                    metadata={"description": "each text field as printed: corrected value if "
+                                             "any, else extracted"})
+    typed = f.Dict(keys=f.String(), values=f.Nested(TypedValueSchema), metadata={
+        "description": "each typed field's normalised value (dates, amounts with currency, "
+                       "...), read from its printed value; a field that cannot be read is absent"})
+    items = f.Dict(keys=f.String(), values=f.List(f.Dict(keys=f.String(), values=f.String())),
+                   metadata={"description": "each table field's rows (column -> printed value)"})
+    review_reasons = f.List(f.Nested(ReasonSchema), metadata={
+        "description": "validation rules this receipt fails: why a reviewer should look"})
     created_at = f.DateTime()
     finished_at = f.DateTime(allow_none=True)
 
@@ -115,7 +177,10 @@ class BatchFormSchema(Schema):
 
 
 class ExportQuerySchema(Schema):
-    format = f.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
+    format = f.String(load_default="json", validate=validate.OneOf(["json", "csv", "items-csv"]),
+                      metadata={"description": "json: nested (fields printed and typed, line "
+                                               "items, review reasons); csv: a row per receipt; "
+                                               "items-csv: a row per line item"})
 
 
 class ErrorSchema(Schema):

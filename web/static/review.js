@@ -5,7 +5,7 @@
   const stage = document.getElementById("stage");
   const img = document.getElementById("receipt-image");
   const box = document.getElementById("box");
-  const inputs = Array.from(document.querySelectorAll("#review-form input[name]:not([type=hidden])"));
+  const inputs = Array.from(document.querySelectorAll("#review-form .field input[name]"));
   const thumbs = Array.from(document.querySelectorAll("#pages .thumb"));
   let scale = 1, x = 0, y = 0;
   let pending = null;  // the box to draw once the page it is on has loaded
@@ -41,7 +41,7 @@
     scale = Math.min(viewer.clientWidth / img.naturalWidth, viewer.clientHeight / img.naturalHeight, 1);
     x = 0; y = 0; apply();
   }
-  function show(input) {
+  function show(input) {  // an input, or a table row: anything with data-box/data-page
     if (!box) return;
     const b = (input.dataset.box || "").split(",").map(Number);
     if (b.length !== 4 || b.some(isNaN)) { box.hidden = true; return; }
@@ -86,4 +86,53 @@
     });
   });
   if (inputs.length) { inputs[0].focus(); inputs[0].select(); }
+
+  // Line items: an editable table per table field. Ctrl+Enter adds a row under the current one,
+  // Ctrl+Delete removes it, ↑/↓ move within a column; a row with a box shows it on its page.
+  document.querySelectorAll(".table-field").forEach((table) => {
+    const body = table.querySelector("tbody");
+    const field = table.dataset.field, columns = table.dataset.columns.split(",");
+    const renumber = () => {
+      Array.from(body.rows).forEach((row, i) => {
+        row.querySelectorAll("input").forEach((input, j) => {
+          input.name = `${field}.${i}.${columns[j]}`;
+          input.setAttribute("aria-label", `${columns[j]} of row ${i + 1}`);
+        });
+      });
+    };
+    const addRow = (after) => {
+      const row = document.createElement("tr");
+      columns.forEach(() => {
+        const cell = document.createElement("td"), input = document.createElement("input");
+        input.autocomplete = "off"; cell.append(input); row.append(cell);
+      });
+      const cell = document.createElement("td"), remove = document.createElement("button");
+      remove.type = "button"; remove.className = "remove-row"; remove.textContent = "×";
+      cell.append(remove); row.append(cell);
+      after ? after.after(row) : body.append(row);
+      renumber();
+      row.querySelector("input").focus();
+    };
+    const removeRow = (row) => {
+      const next = row.nextElementSibling || row.previousElementSibling;
+      row.remove(); renumber();
+      if (next) next.querySelector("input").focus();
+    };
+    table.querySelector(".add-row").addEventListener("click", () => addRow(null));
+    body.addEventListener("click", (e) => {
+      if (e.target.classList.contains("remove-row")) removeRow(e.target.closest("tr"));
+    });
+    body.addEventListener("focusin", (e) => { const row = e.target.closest("tr"); if (row && row.dataset.box) show(row); });
+    body.addEventListener("keydown", (e) => {
+      const input = e.target.closest("input"); if (!input) return;
+      const row = input.closest("tr"), col = Array.from(row.querySelectorAll("input")).indexOf(input);
+      if (e.key === "Enter" && e.ctrlKey) { e.preventDefault(); addRow(row); }
+      else if (e.key === "Delete" && e.ctrlKey) { e.preventDefault(); removeRow(row); }
+      else if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+        e.preventDefault();
+        const other = e.key === "ArrowDown" ? row.nextElementSibling : row.previousElementSibling;
+        if (other) { const target = other.querySelectorAll("input")[col]; target.focus(); target.select(); }
+      }
+    });
+  });
 })();
