@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import update
+
 from shared.artifacts import store_dir, unpack
 from shared.config import Settings, get_settings
 from shared.db.models import ModelVersion, RunStatus, TrainingRun, utcnow
@@ -28,6 +30,12 @@ from trainer import data
 from trainer.recipes import recipe_for
 
 log = logging.getLogger(__name__)
+
+
+class RunAlreadyStarted(RuntimeError):
+    """The run left ``queued`` before this delivery of its task: another one runs or ran it."""
+
+
 CANDIDATE = -1  # version id the evaluation engine gives the not yet registered artefact
 
 
@@ -63,7 +71,17 @@ def execute(run_id: int, settings: Settings | None = None) -> int:
         run = session.get(TrainingRun, run_id)
         if run is None:
             raise ValueError(f"training run {run_id} does not exist")
-        run.status, run.started_at, run.error = RunStatus.RUNNING, utcnow(), None
+        # A conditional claim: a second delivery of the run's task (the broker gives a message
+        # back when its trainer holds it past the visibility timeout, as a long run does)
+        # finds it started and leaves it alone.
+        claimed = session.execute(
+            update(TrainingRun)
+            .where(TrainingRun.id == run_id, TrainingRun.status == RunStatus.QUEUED)
+            .values(status=RunStatus.RUNNING, started_at=utcnow(), error=None)).rowcount
+        if not claimed:
+            raise RunAlreadyStarted(f"training run {run_id} is {run.status.value} already; "
+                                    "a second delivery of its task does nothing")
+        session.refresh(run)
     try:
         return _execute(run, settings)
     except Exception as exc:

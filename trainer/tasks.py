@@ -12,7 +12,7 @@ from shared.broker import celery_app
 from shared.db.models import RunStatus, TrainingRun, utcnow
 from shared.db.session import session_scope
 from shared.queues import TASK_TRAIN
-from trainer.run import execute
+from trainer.run import RunAlreadyStarted, execute
 
 app = celery_app()
 log = logging.getLogger(__name__)
@@ -30,7 +30,15 @@ def _fail_orphaned_runs(**_: object) -> None:
 
 
 # Acked on receipt, unlike extraction: a run takes minutes to hours of GPU time, so a trainer
-# that dies marks it failed (above) instead of having the broker silently start it over.
+# that dies marks it failed (above) instead of having the broker silently start it over. The
+# broker can still give the message back (kombu's Redis transport leaves an early-acked message
+# of the solo pool in its unacked hash while the task runs, and another worker restores it
+# past the visibility timeout): execute() claims the run conditionally, so that delivery finds
+# it started and does nothing.
 @app.task(name=TASK_TRAIN, bind=True, acks_late=False)
-def train(self: Task, run_id: int) -> int:
-    return execute(run_id)
+def train(self: Task, run_id: int) -> int | None:
+    try:
+        return execute(run_id)
+    except RunAlreadyStarted as exc:
+        log.info("%s", exc)
+        return None

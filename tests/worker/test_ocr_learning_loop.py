@@ -9,7 +9,7 @@ import json
 import pytest
 from helpers import DATA, sample_images, wait_for_batch
 
-from shared.db.models import Extraction
+from shared.db.models import Extraction, ModelVersion
 from shared.db.session import session_scope
 from shared.model_versions import active_version
 
@@ -47,6 +47,15 @@ def test_corrections_train_a_version_the_worker_then_serves(client, start_worker
     version_id = execute(run_id, get_settings())
     run = client.get(f"/api/v1/training-runs/{run_id}").get_json()
     assert run["status"] == "done", run["error"]
+    # A second delivery of the run's task (the broker gave the message back) trains nothing.
+    from trainer.run import RunAlreadyStarted
+
+    with session_scope() as session:
+        versions = session.query(ModelVersion).count()
+    with pytest.raises(RunAlreadyStarted, match=f"training run {run_id} is done already"):
+        execute(run_id, get_settings())
+    with session_scope() as session:
+        assert session.query(ModelVersion).count() == versions
     assert run["metrics"]["candidate"]["receipts"] == 2
     # Compared against what workers serve now: the rules, or the version promoted earlier.
     assert run["metrics"]["current"]["version_id"] == serving_id
