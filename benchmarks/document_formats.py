@@ -73,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
 
     stems = sorted(path.stem for path in (DATA / "labels").glob("*.json")
                    if (DATA / "ocr" / path.name).exists())[: args.limit or None]
+    if not stems:
+        raise SystemExit(f"no labelled receipts in {DATA} (set RECEIPTFLOW_SROIE_DEV)")
     chosen = args.forms.split(",")
     engine = OcrEngine(SROIE_FIELDS)
     limits = get_settings().document_limits

@@ -1,0 +1,186 @@
+"""Typed values, line items and validation rules of the OCR engine on the SROIE dev set.
+
+- typed date and total: on all dev receipts, the label's printed value typed with the receipt's
+  hints (``shared/values``) against the typed value of what the engine read; equal ISO dates,
+  equal decimal amounts.
+- line items: on the 69 receipts of ``data/sroie-items.json``: precision, recall and F1 of items
+  (description equal after whitespace normalisation, and amount equal), and the share of
+  receipts whose items sum to the labelled total (or to the labelled items' sum: the subtotal).
+- validation: on all dev receipts, how often a rule flags a receipt whose total the engine got
+  wrong, and one it got right.
+
+OCR runs once per receipt and its lines are cached (``--cache``); the rules then run on them.
+``--lines truth`` runs the rules on the set's ground-truth text lines instead (``ocr/``): the
+rules' own share of the errors, apart from the OCR's.
+
+    python benchmarks/typed_values.py --out benchmarks/results/typed-values-cpu.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+import time
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from shared.documents.images import decode  # noqa: E402
+from shared.documents.lines import TextLine  # noqa: E402
+from shared.engines.ocr.fields import extract_fields  # noqa: E402
+from shared.fields import FIELD_SETS  # noqa: E402
+from shared.values import read_hints, typed  # noqa: E402
+from shared.values.checks import Receipt, check  # noqa: E402
+
+DATA = Path(os.environ.get("RECEIPTFLOW_SROIE_DEV") or HERE.parents[1] / "shared/data/sroie-dev")
+ITEMS = HERE / "data" / "sroie-items.json"
+FIELDS = FIELD_SETS["accounting"]
+KINDS = {f.name: f.kind for f in FIELDS}
+# Rules that look at the total: the ones that can catch a wrong one.
+TOTAL_RULES = {"items_sum", "subtotal_tax_total", "total_positive"}
+
+
+def ocr_lines(stem: str, cache: Path, source: str = "ocr") -> list[TextLine]:
+    if source == "truth":
+        return [TextLine(ln["text"], tuple(ln["box"]), 1.0)
+                for ln in json.loads((DATA / "ocr" / f"{stem}.json").read_text())]
+    path = cache / f"{stem}.json"
+    if not path.exists():
+        from shared.documents import Page
+        from shared.engines.ocr.engine import read_page
+        from shared.engines.ocr.reader import shared_reader
+
+        image = decode((DATA / "images" / f"{stem}.jpg").read_bytes(), 10**9).image
+        reading = read_page(shared_reader(2), Page(1, image))
+        path.write_text(json.dumps([ln.to_json() for ln in reading.lines]))
+    return [TextLine.from_json(ln) for ln in json.loads(path.read_text())]
+
+
+def _items_key(row: dict[str, str], loose: bool = False) -> tuple[str, Decimal | None]:
+    """An item as compared: its description with whitespace runs made one space, and its
+    amount. ``loose``: also case-folded and without any whitespace, as the WildReceipt labels
+    are compared: the labels are upper case (SROIE's ground-truth convention), and what an
+    OCR engine reads from a receipt printed in mixed case, or its spacing around punctuation
+    ("LEMON (HOT)" / "Lemon(Hot)"), is the same description to a bookkeeper."""
+    try:
+        amount = Decimal(row["amount"])
+    except Exception:
+        amount = None
+    text = " ".join(row["description"].split())
+    return ("".join(text.split()).casefold() if loose else text), amount
+
+
+def _matches(want: list[dict[str, str]], got: list[dict[str, str]], loose: bool) -> int:
+    left = [_items_key(i, loose) for i in want]
+    hits = 0
+    for g in (_items_key(i, loose) for i in got):
+        if g in left:
+            left.remove(g)
+            hits += 1
+    return hits
+
+
+def _f1(hits: int, got: int, want: int) -> dict[str, float]:
+    precision = hits / got if got else 0.0
+    recall = hits / want if want else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--cache", type=Path,
+                   default=Path.home() / ".cache" / "receiptflow" / "ocr-sroie-dev")
+    p.add_argument("--lines", choices=["ocr", "truth"], default="ocr",
+                   help="the OCR engine's lines, or the set's ground-truth lines")
+    p.add_argument("--limit", type=int, default=0)
+    p.add_argument("--out", type=Path, default=None)
+    args = p.parse_args(argv)
+    args.cache.mkdir(parents=True, exist_ok=True)
+    stems = sorted(path.stem for path in (DATA / "labels").glob("*.json"))[: args.limit or None]
+    if not stems:
+        raise SystemExit(f"no labels in {DATA} (set RECEIPTFLOW_SROIE_DEV)")
+    item_labels = json.loads(ITEMS.read_text())
+    today = dt.date(2026, 12, 1)
+
+    counts: Counter[str] = Counter()
+    hits: Counter[str] = Counter()
+    n_got = n_want = 0
+    sums_total = sums_items = 0
+    flags: Counter[str] = Counter()
+    started = time.time()
+    for n, stem in enumerate(stems, 1):
+        label = json.loads((DATA / "labels" / f"{stem}.json").read_text())
+        lines = ocr_lines(stem, args.cache, args.lines)
+        fields = extract_fields(lines, FIELDS)
+        values = {name: fv.value for name, fv in fields.items()}
+        hints = read_hints([ln.text for ln in lines] + list(values.values()))
+        got = {name: typed(KINDS[name], values[name], hints) for name in KINDS}
+        for key, kind in (("date", "date"), ("total", "amount")):
+            want = typed(kind, str(label.get(key, "")), hints)
+            if want is None:
+                counts[f"{key}_label_unreadable"] += 1
+                continue
+            counts[f"{key}_labelled"] += 1
+            counts[f"{key}_right"] += bool(got[key]) and got[key]["value"] == want["value"]
+        rows = [{c: cell.value for c, cell in r.cells.items()} for r in fields["items"].rows or ()]
+        reasons = check(Receipt(got, KINDS, {"items": rows}, hints, today))
+        want_total = typed("amount", str(label.get("total", "")), hints)
+        right_total = bool(got["total"] and want_total
+                           and got["total"]["value"] == want_total["value"])
+        flagged = any(r.rule in TOTAL_RULES for r in reasons)
+        flags[f"{'right' if right_total else 'wrong'}_total"] += 1
+        flags[f"{'right' if right_total else 'wrong'}_total_flagged"] += flagged
+        for r in reasons:
+            flags[f"rule:{r.rule}"] += 1
+        if stem in item_labels:
+            want_items = item_labels[stem]
+            n_got, n_want = n_got + len(rows), n_want + len(want_items)
+            for mode in ("strict", "loose"):
+                hits[mode] += _matches(want_items, rows, mode == "loose")
+            got_amounts = [a for _, a in map(_items_key, rows) if a is not None]
+            total = sum(got_amounts, Decimal(0))
+            labelled_total = Decimal(want_total["value"]) if want_total else None
+            labelled_items = sum((Decimal(i["amount"]) for i in want_items), Decimal(0))
+            sums_total += labelled_total is not None and abs(total - labelled_total) <= Decimal(
+                "0.05")
+            sums_items += bool(rows) and abs(total - labelled_items) <= Decimal("0.05")
+        if n % 50 == 0:
+            print(f"[{n}/{len(stems)}] {time.time() - started:.0f} s", flush=True)
+
+    labelled = sum(1 for s in stems if s in item_labels)
+    report = {
+        "lines": args.lines,
+        "receipts": len(stems),
+        "date_accuracy": round(counts["date_right"] / max(1, counts["date_labelled"]), 4),
+        "total_accuracy": round(counts["total_right"] / max(1, counts["total_labelled"]), 4),
+        "labels_unreadable": {k: v for k, v in counts.items() if k.endswith("unreadable")},
+        "items": {"receipts": labelled, "items_labelled": n_want, "items_read": n_got,
+                  "strict": _f1(hits["strict"], n_got, n_want),
+                  "case_and_spacing_folded": _f1(hits["loose"], n_got, n_want),
+                  "sum_to_labelled_total": round(sums_total / max(1, labelled), 4),
+                  "sum_to_labelled_items": round(sums_items / max(1, labelled), 4)},
+        "validation": {
+            "wrong_totals": flags["wrong_total"],
+            "wrong_totals_flagged": round(flags["wrong_total_flagged"]
+                                          / max(1, flags["wrong_total"]), 4),
+            "right_totals": flags["right_total"],
+            "right_totals_flagged": round(flags["right_total_flagged"]
+                                          / max(1, flags["right_total"]), 4),
+            "reasons": {k.removeprefix("rule:"): v for k, v in flags.items()
+                        if k.startswith("rule:")}},
+    }
+    print(json.dumps(report, indent=2))
+    if args.out:
+        args.out.write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
