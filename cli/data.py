@@ -92,26 +92,65 @@ def submit(paths: tuple[Path, ...], url: str, name: str, engine: str | None, fmt
 @click.command("eval")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--engine", default=None)
+@click.option("--version", "version_id", type=int, default=None,
+              help="Score this model version (`receiptflow versions list`) [default: rules or "
+                   "the base model, whatever is active]")
+@click.option("--normalize", is_flag=True,
+              help="Labels written without spaces (WildReceipt): score fuzzy on texts with "
+                   "whitespace removed and case folded, amounts as numbers")
 @click.option("--limit", default=0, type=int, help="Only the first N receipts")
 @click.option("--batch-size", default=1, show_default=True, type=int)
 @click.option("--output", type=click.Path(path_type=Path), help="Write predictions as JSON")
-def eval_(folder: Path, engine: str | None, limit: int, batch_size: int,
-          output: Path | None) -> None:
-    """Score an engine on a labelled folder (images/ + labels/)."""
+def eval_(folder: Path, engine: str | None, version_id: int | None, normalize: bool, limit: int,
+          batch_size: int, output: Path | None) -> None:
+    """Score an engine on a labelled folder (images/ + labels/): fuzzy mean and exact-match
+    rate per field."""
     from shared.engines import build_engine
     from shared.evaluation import evaluate, load_labelled_folder
 
     settings = checked_settings()
     examples = load_labelled_folder(folder)[: limit or None]
-    built = build_engine(engine or settings.engine, settings.fields)
-    report = evaluate(built, examples, batch_size=batch_size)
+    engine_name = engine or settings.engine
+    version_dir = None
+    if version_id is not None:
+        engine_name, version_dir = _version_artifact(version_id, engine)
+    built = build_engine(engine_name, settings.fields)
+    if version_dir is not None:
+        built.use_version(version_id, version_dir)
+    report = evaluate(built, examples, batch_size=batch_size, normalize=normalize)
     summary = report.summary()
-    click.echo(f"engine {built.name} ({built.model_name}) on {folder}")
+    label = f" version {version_id}" if version_id is not None else ""
+    click.echo(f"engine {built.name}{label} ({built.model_name}) on {folder}"
+               f"{' (normalised)' if normalize else ''}")
+    click.echo(f"  {'field':<10} {'fuzzy':>6} {'exact %':>8}")
+    exact: dict[str, float] = summary["exact"]  # type: ignore[assignment]
     for key, value in summary["fields"].items():  # type: ignore[union-attr]
-        click.echo(f"  {key:<10} {value:6.2f}")
-    click.echo(f"  {'mean':<10} {summary['mean']:6.2f}")
+        click.echo(f"  {key:<10} {value:6.2f} {exact[key]:8.1f}")
+    click.echo(f"  {'mean':<10} {summary['mean']:6.2f} {summary['exact_mean']:8.1f}")
     click.echo(f"{summary['receipts']} receipts in {report.seconds:.1f} s: "
                f"{summary['receipts_per_s']} receipts/s, {summary['failures']} failures")
     if output:
         output.write_text(json.dumps({"summary": summary, "predictions": report.predictions,
                                       "failures": report.failures}, indent=2))
+
+
+def _version_artifact(version_id: int, engine: str | None) -> tuple[str, Path]:
+    """The engine a model version belongs to and its artefact unpacked in the models cache."""
+    from shared.artifacts import unpack
+    from shared.config import get_settings
+    from shared.db.models import ModelVersion
+    from shared.db.session import session_scope
+    from shared.storage import get_storage
+
+    with session_scope() as session:
+        version = session.get(ModelVersion, version_id)
+        if version is None:
+            raise click.ClickException(f"model version {version_id} does not exist "
+                                       "(`receiptflow versions list --engine ...`)")
+        if engine and engine != version.engine:
+            raise click.ClickException(f"model version {version_id} is a {version.engine} "
+                                       f"version, not {engine}")
+        name, key = version.engine, version.artifact_key
+    if not key:
+        raise click.ClickException(f"model version {version_id} has no stored artefact")
+    return name, unpack(key, get_storage(), get_settings().models_cache_dir)

@@ -25,12 +25,15 @@ from cli.common import checked_settings
 @click.option("--precision", default="4bit", show_default=True,
               type=click.Choice(["4bit", "bf16", "fp32"]))
 @click.option("--held-out", default=0.2, show_default=True, type=float)
+@click.option("--normalize", is_flag=True,
+              help="Score the held-out split as `eval --normalize` does (WildReceipt labels)")
 @click.option("--auto-promote", is_flag=True, help="Promote if it beats the current model")
 @click.option("--queue", "via_queue", is_flag=True,
               help="Send to the `training` queue instead of training in this process")
 def train(engine: str | None, folder: Path | None, receipt_ids: tuple[int, ...],
           model: str | None, epochs: float, batch_size: int, learning_rate: float, lora_r: int,
-          precision: str, held_out: float, auto_promote: bool, via_queue: bool) -> None:
+          precision: str, held_out: float, normalize: bool, auto_promote: bool,
+          via_queue: bool) -> None:
     """Train a model version (InternVL: QLoRA adapter; ocr: learned field extractor), score it
     against the serving model on a held-out split, register it."""
     from shared.db.session import session_scope
@@ -39,7 +42,7 @@ def train(engine: str | None, folder: Path | None, receipt_ids: tuple[int, ...],
     settings = checked_settings()
     params = {"epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
               "lora_r": lora_r, "lora_alpha": 2 * lora_r, "precision": precision,
-              "held_out": held_out, "auto_promote": auto_promote}
+              "held_out": held_out, "normalize": normalize, "auto_promote": auto_promote}
     if folder:
         params["folder"] = str(folder.resolve())
     if model:
@@ -53,7 +56,7 @@ def train(engine: str | None, folder: Path | None, receipt_ids: tuple[int, ...],
     from shared.db.models import ModelVersion
     from trainer.run import execute
 
-    version_id = execute(run_id)
+    version_id = execute(run_id, show_progress=True)
     with session_scope() as session:
         version = session.get(ModelVersion, version_id)
         assert version is not None
@@ -79,8 +82,11 @@ def versions_list(engine: str) -> None:
     with session_scope() as session:
         for v in session.scalars(select(ModelVersion).where(ModelVersion.engine == engine)
                                  .order_by(ModelVersion.id)):
-            mean = v.metrics.get("candidate", {}).get("mean", "")
-            click.echo(f"{v.id:>4}  {v.status.value:<9} {v.name:<16} mean={mean}")
+            candidate = v.metrics.get("candidate", {})
+            exact = candidate.get("exact_mean")
+            click.echo(f"{v.id:>4}  {v.status.value:<9} {v.name:<16} "
+                       f"mean={candidate.get('mean', '')}"
+                       + (f" exact={exact}%" if exact is not None else ""))
 
 
 @versions.command("activate")

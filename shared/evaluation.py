@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from shared.documents import Document, DocumentRejected, read_document
 from shared.engines.base import Engine
-from shared.scoring import ScoreBoard
+from shared.scoring import DEFAULT_KINDS, ScoreBoard
 
 # Files a labelled folder's images/ may hold: photos, scans and PDFs.
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".heic", ".heif",
@@ -78,18 +78,16 @@ class EvalReport:
         return self.board.count / self.seconds if self.seconds else 0.0
 
     def summary(self) -> dict[str, object]:
-        return {
-            "receipts": self.board.count,
-            "mean": round(self.board.mean, 2),
-            "fields": {k: round(v, 2) for k, v in self.board.field_means().items()},
-            "receipts_per_s": round(self.receipts_per_s, 3),
-            "failures": len(self.failures),
-        }
+        return {**self.board.summary(), "receipts_per_s": round(self.receipts_per_s, 3),
+                "failures": len(self.failures)}
 
 
 def evaluate(engine: Engine, examples: Sequence[Labelled], *, batch_size: int = 1,
-             progress: bool = True) -> EvalReport:
-    board = ScoreBoard()
+             progress: bool = True, normalize: bool = False) -> EvalReport:
+    """Scores ``engine`` on ``examples``: fuzzy and exact per field (``shared/scoring.py``);
+    ``normalize`` for labels written without spaces (WildReceipt)."""
+    board = ScoreBoard(normalize=normalize, kinds={**DEFAULT_KINDS,
+                                                   **{f.name: f.kind for f in engine.fields}})
     report = EvalReport(board=board, seconds=0.0)
     bar = tqdm(total=len(examples), unit="receipt", disable=not progress)
     started = time.perf_counter()
@@ -110,7 +108,7 @@ def evaluate(engine: Engine, examples: Sequence[Labelled], *, batch_size: int = 
             report.predictions[ex.name] = prediction
             board.add(text_label(ex.label), prediction)
         bar.update(len(chunk))
-        bar.set_postfix(mean=f"{board.mean:.1f}")
+        bar.set_postfix(mean=f"{board.mean:.1f}", exact=f"{board.exact_mean:.1f}%")
     report.seconds = time.perf_counter() - started
     bar.close()
     return report

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import update
+from tqdm import tqdm
 
 from shared.artifacts import store_dir, unpack
 from shared.config import Settings, get_settings
@@ -55,17 +56,24 @@ def _examples(run: TrainingRun) -> list[data.Labelled]:
         return data.from_corrections(session, get_storage(), run.dataset.get("receipt_ids"))
 
 
-def _score(engine: Engine, examples: Sequence[data.Labelled]) -> EvalReport:
-    return evaluate(engine, examples, batch_size=16, progress=False)
+def _score(engine: Engine, examples: Sequence[data.Labelled], params: dict[str, Any],
+           show_progress: bool) -> EvalReport:
+    return evaluate(engine, examples, batch_size=16, progress=show_progress,
+                    normalize=bool(params.get("normalize")))
 
 
 def _metrics(report: EvalReport) -> dict[str, Any]:
-    fields: dict[str, Any] = report.summary()["fields"]  # type: ignore[assignment]
-    return {**fields, "mean": round(report.board.mean, 2), "receipts": report.board.count}
+    """Fuzzy per field at the top level (as versions recorded before exact match), the exact
+    rates under ``exact``."""
+    summary = report.board.summary()
+    fields: dict[str, Any] = summary["fields"]  # type: ignore[assignment]
+    return {**fields, "mean": summary["mean"], "receipts": summary["receipts"],
+            "exact": summary["exact"], "exact_mean": summary["exact_mean"]}
 
 
-def execute(run_id: int, settings: Settings | None = None) -> int:
-    """Run the training run ``run_id``; returns the new model version's id."""
+def execute(run_id: int, settings: Settings | None = None, show_progress: bool = False) -> int:
+    """Run the training run ``run_id``; returns the new model version's id. ``show_progress``:
+    progress bars on the terminal (`receiptflow train`), for training and each evaluation."""
     settings = settings or get_settings()
     with session_scope() as session:
         run = session.get(TrainingRun, run_id)
@@ -83,7 +91,7 @@ def execute(run_id: int, settings: Settings | None = None) -> int:
                                     "a second delivery of its task does nothing")
         session.refresh(run)
     try:
-        return _execute(run, settings)
+        return _execute(run, settings, show_progress)
     except Exception as exc:
         log.exception("training run %s failed", run_id)
         _update(run_id, status=RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}",
@@ -91,7 +99,7 @@ def execute(run_id: int, settings: Settings | None = None) -> int:
         raise
 
 
-def _execute(run: TrainingRun, settings: Settings) -> int:
+def _execute(run: TrainingRun, settings: Settings, show_progress: bool) -> int:
     recipe = recipe_for(run.engine, settings)
     params = dict(run.params)
     fields = settings.fields
@@ -105,10 +113,14 @@ def _execute(run: TrainingRun, settings: Settings) -> int:
                              "held_out": [e.name for e in held_out]})
     losses: list[dict[str, float]] = []
     last_write = [0.0]
+    bar = tqdm(desc="training", unit="step", disable=not show_progress)
 
     def progress(step: int, total: int, loss: float | None) -> None:
+        bar.total = total
+        bar.update(step - bar.n)
         if loss is not None:
             losses.append({"step": step, "loss": round(loss, 5)})
+            bar.set_postfix(loss=f"{loss:.4f}")
         if time.monotonic() - last_write[0] > 2 or step == total:
             last_write[0] = time.monotonic()
             _update(run.id, progress=round(0.9 * step / total, 4), loss_log=list(losses))
@@ -116,6 +128,7 @@ def _execute(run: TrainingRun, settings: Settings) -> int:
     with tempfile.TemporaryDirectory(prefix="receiptflow-train-") as tmp_name:
         tmp = Path(tmp_name)
         train_stats = recipe.fit(train_set, fields, params, tmp / "artifact", progress)
+        bar.close()
         with session_scope() as session:
             current = active_version(session, recipe.engine)
             current_id = current.id if current else None
@@ -124,9 +137,9 @@ def _execute(run: TrainingRun, settings: Settings) -> int:
         if current_key:
             engine.use_version(current_id, unpack(current_key, get_storage(),
                                                   settings.models_cache_dir))
-        current_report = _score(engine, held_out)
+        current_report = _score(engine, held_out, params, show_progress)
         engine.use_version(CANDIDATE, tmp / "artifact")
-        candidate_report = _score(engine, held_out)
+        candidate_report = _score(engine, held_out, params, show_progress)
         del engine
         key = store_dir(tmp / "artifact", get_storage())
 

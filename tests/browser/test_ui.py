@@ -206,9 +206,10 @@ def test_learning_loop_through_the_ui(live_server, pipeline, browser, accounts,
     # Done: the page reloads once to offer the candidate.
     expect(page.locator("#candidate")).to_be_visible(timeout=30_000)
     table = page.locator("#eval-table")
-    expect(table.locator("tr")).to_have_count(3)
+    expect(table.locator("tr")).to_have_count(5)  # header, fuzzy × 2, exact % × 2
     expect(table.locator("tr").first.locator("th").last).to_have_text("mean")
-    for row_name, prefix in ((1, "current"), (2, "candidate")):
+    for row_name, prefix in ((1, "current"), (2, "candidate"), (3, "current"),
+                             (4, "candidate: exact %")):
         cells = table.locator("tr").nth(row_name).locator("td")
         expect(cells.first).to_contain_text(prefix)
         mean = cells.last.inner_text()

@@ -28,12 +28,19 @@
     svg.append(el("polyline", { fill: "none", stroke: "#26a", "stroke-width": 2,
       points: log.map((p, i) => `${sx(i)},${sy(p.loss)}`).join(" ") }));
   }
+  // Rows: fuzzy mean per field for current and candidate, then (versions trained since exact
+  // match was measured) the share of fields exactly right.
+  const NOT_FIELDS = ["receipts", "mean", "exact", "exact_mean", "version_id"];
   function evalTable(table, metrics) {
-    const fields = Object.keys(metrics.candidate).filter((k) => !["receipts", "mean"].includes(k));
+    const fields = Object.keys(metrics.candidate).filter((k) => !NOT_FIELDS.includes(k));
+    const current = `current${metrics.current.version_id ? " (v" + metrics.current.version_id + ")" : " (base)"}`;
     const rows = [["", ...fields, "mean"]];
-    rows.push([`current${metrics.current.version_id ? " (v" + metrics.current.version_id + ")" : " (base)"}`,
-      ...fields.map((f) => metrics.current[f]), metrics.current.mean]);
+    rows.push([current, ...fields.map((f) => metrics.current[f]), metrics.current.mean]);
     rows.push(["candidate", ...fields.map((f) => metrics.candidate[f]), metrics.candidate.mean]);
+    for (const [who, name] of [["current", current], ["candidate", "candidate"]]) {
+      const m = metrics[who];
+      if (m.exact) rows.push([`${name}: exact %`, ...fields.map((f) => m.exact[f]), m.exact_mean]);
+    }
     table.replaceChildren(...rows.map((r, i) => {
       const tr = document.createElement("tr");
       r.forEach((c) => { const td = document.createElement(i ? "td" : "th"); td.textContent = c; tr.append(td); });
