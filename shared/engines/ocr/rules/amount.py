@@ -17,6 +17,9 @@ AMOUNT_RE = re.compile(
 LOOSE_AMOUNT_RE = re.compile(
     r"(?<![\d.])(?P<units>\d{1,3}(?:,\d{3})+|\d+)\s?[.,\- ]\s?(?P<cents>\d{2})(?![\d%])"
 )
+# An amount in a currency without cents, or with three decimals, as printed next to a total
+# keyword: "224,400" (rupiah), "48.000" (dong), "19.729" (dinar). Only on a keyword's row.
+GROUPED_AMOUNT_RE = re.compile(r"(?<![\d.,])\d{1,3}(?:[.,]\d{3})+(?![.,]?\d)")
 # Specks OCR reads inside numbers ("72.°74"): dropped before matching amounts.
 NUMBER_JUNK_RE = re.compile(r"(?<=[\d.,])[°'`´]+(?=\d)")
 # Where the GST/tax summary table starts: its "Total" row sums the tax columns, not the bill.
@@ -32,7 +35,11 @@ TOTAL_KEYWORDS: tuple[tuple[float, re.Pattern[str]], ...] = (
                      rf"|{TOTAL}\s*(AMOUNT|AMT)?\s*\(?\s*INCL|{TOTAL}\s*SALES?\s*\(?\s*INCL"
                      rf"|{TOTAL}\s*(RM\s*)?INCL|{TOTAL}\s*DUE|AMOUNT\s*DUE|NET\s*AMOUNT|AMOUNT\s*PAYABLE",
                      re.IGNORECASE)),
-    (0.85, re.compile(rf"\b{TOTAL}\s*(AMOUNT|AMT)?\s*(\(RM\)|RM)?\b|{TOTAL}\s*:|\bJUMLAH\b",
+    (0.85, re.compile(rf"\b{TOTAL}\s*(AMOUNT|AMT)?\s*(\(RM\)|RM)?\b|{TOTAL}\s*:|\bJUMLAH\b"
+                      # German, French, Italian, Spanish, Dutch, Portuguese, Indonesian:
+                      r"|\bSUMME\b|\bGESAMT|\bZU\s*ZAHLEN|\bBETRAG\b|\bMONTANT\b|\bTOTALE\b"
+                      r"|\bTOTAAL\b|\bIMPORTE\b|\bA\s*PAYER\b|\bTTC\b|\bBALANCE\s*DUE\b"
+                      r"|\bTOTAL\s*BAYAR\b|\bSUMA\b",
                       re.IGNORECASE)),
     # "Rounding RM 45.35" after a "Rounding Adjustment" row: the rounded total.
     (0.8, re.compile(r"^\W*ROUND(ING|ED)?\b(?!\s*ADJ)", re.IGNORECASE)),
@@ -91,14 +98,15 @@ def _keyword_weight(text: str) -> float:
 def _amount_after(row: Row, rows: list[Row]) -> tuple[str, TextLine] | None:
     """The amount on the keyword's row (rightmost), else alone on the next row."""
     for line in reversed(row.lines):
-        found = _amounts(line) or _amounts(line, loose=True)
+        found = (_amounts(line) or _amounts(line, loose=True)
+                 or GROUPED_AMOUNT_RE.findall(NUMBER_JUNK_RE.sub("", line.text)))
         if found:
             return found[-1], line
     nxt = rows[row.index + 1] if row.index + 1 < len(rows) else None
     if nxt is not None and _keyword_weight(nxt.text) == 0.0:
         # "TOTAL" alone on its row: the amount is on the next row (often the "CASH" one).
         for line in reversed(nxt.lines):
-            found = _amounts(line)
+            found = _amounts(line) or GROUPED_AMOUNT_RE.findall(line.text)
             if found and len(line.text) < 16:
                 return found[-1], line
     return None

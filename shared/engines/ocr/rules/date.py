@@ -8,23 +8,25 @@ from dataclasses import dataclass
 from shared.documents.lines import TextLine
 from shared.engines.base import FieldValue
 from shared.engines.ocr.rules.rows import Row
-
-MONTHS = "JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|SEPT|OCT|NOV|DEC"
-MONTH_NUMBER = {name: i + 1 for i, name in enumerate(MONTHS.replace("|SEPT", "").split("|"))}
-MONTH_NUMBER["SEPT"] = 9
+from shared.values.dates import MONTHS  # English, Malay, German, French, Spanish, Italian, Dutch
 
 # dd/mm/yyyy, dd-mm-yy, dd.mm.yyyy (the separator must repeat).
 DMY_RE = re.compile(r"(?<![\d/.-])(\d{1,2})\s?([/.-])\s?(\d{1,2})\s?\2\s?(\d{4}|\d{2})(?![\d/])")
 # yyyy-mm-dd, yyyy/mm/dd.
 YMD_RE = re.compile(r"(?<![\d/.-])(\d{4})([/.-])(\d{1,2})\2(\d{1,2})(?![\d/])")
-# 30 DEC 17, 30-Dec-2017, 30/DEC/2017, 30DEC2017.
+# A two-digit year after an apostrophe, as US and UK receipts print it ("08Feb'15").
+APOSTROPHE = "['’´`]"
+# 30 DEC 17, 30-Dec-2017, 30/DEC/2017, 30DEC2017, 18 DECEMBRE 2014, 08Feb'15.
 DMONY_RE = re.compile(
-    rf"(?<!\d)(\d{{1,2}})([\s/-]?)({MONTHS})[A-Z]*\.?[\s/-]?(\d{{4}}|\d{{2}})(?!\d)", re.IGNORECASE
-)
-# Dec 30, 2017.
+    rf"(?<!\d)(\d{{1,2}})\.?([\s/-]?)({MONTHS})[A-Z]*\.?[\s/-]?\s?{APOSTROPHE}?(\d{{4}}|\d{{2}})"
+    r"(?!\d)", re.IGNORECASE)
+# Dec 30, 2017; Sep 1, 2017; Jul/15/2017; DEC23'14; Aug 09 2012. A two-digit year only after
+# an apostrophe, a comma or a slash ("MAR 18 10:30" is a day and a time).
 MONDY_RE = re.compile(
-    rf"\b({MONTHS})[A-Z]*\.?\s+(\d{{1,2}}),?\s+(\d{{4}})(?!\d)", re.IGNORECASE
-)
+    rf"\b({MONTHS})[A-Z]*\.?[\s/-]?(\d{{1,2}})(?:ST|ND|RD|TH)?"
+    rf"(?:(?:,\s*|\s+|[/-])(\d{{4}})|(?:\s*{APOSTROPHE}|,\s*|/)(\d{{2}}))(?!\d)", re.IGNORECASE)
+# "0ct": OCR reads the O of October as a zero.
+ZERO_OCT_RE = re.compile(r"(?<![\d.,])0(?=CT\b|CT\d|CT')", re.IGNORECASE)
 # ddmmyyyy with no separators ("27032018"): weaker evidence, accepted for 20xx years only.
 COMPACT_RE = re.compile(r"(?<!\d)(\d{2})(\d{2})(20\d{2})(?!\d)")
 # A date glued to the time that follows it ("04/03/201815:41:52", "2018-01-0522:55:25",
@@ -62,7 +64,7 @@ def _valid(day: int, month: int, year: str) -> float:
 
 def _find(line: TextLine, row: Row) -> list[_Candidate]:
     found: list[_Candidate] = []
-    text = GLUED_TIME_RE.sub(r"\1 ", TILDE_RE.sub("-", line.text))
+    text = GLUED_TIME_RE.sub(r"\1 ", TILDE_RE.sub("-", ZERO_OCT_RE.sub("O", line.text)))
     for m in DMY_RE.finditer(text):
         strength = _valid(int(m.group(1)), int(m.group(3)), m.group(4))
         if strength:
@@ -76,7 +78,7 @@ def _find(line: TextLine, row: Row) -> list[_Candidate]:
         if strength:
             found.append(_Candidate(m.group(0), strength, line, row))
     for m in MONDY_RE.finditer(text):
-        strength = _valid(int(m.group(2)), 1, m.group(3))
+        strength = _valid(int(m.group(2)), 1, m.group(3) or m.group(4))
         if strength:
             found.append(_Candidate(m.group(0), strength, line, row))
     for m in COMPACT_YMD_RE.finditer(text):

@@ -39,8 +39,27 @@ REG_RE = re.compile(
     r"|^\W*\(?\s*\d{5,8}\s*[-‐]\s*[A-Z]\s*\)?\W*$",
     re.IGNORECASE,
 )
-# A Malaysian postcode: five digits, not part of a longer number or a phone number.
+# A five-digit postcode (Malaysia, Germany, France, Italy, Spain, a US ZIP alone), not part of a
+# longer number or a phone number.
 POSTCODE_RE = re.compile(r"(?<![\d-])\d{5}(?![\d-])")
+# Postcodes that end an address where they are printed: nothing but the country follows them.
+# US state + ZIP ("TX 75707", "MN55431"), UK ("EC1R 5BX"), Canada ("V6M 1L1"), Australian state +
+# postcode ("NSW 2000"). A Dutch postcode ("1012 AB") starts its row like a Malaysian one.
+US_STATES = ("AL|AK|AZ|AR|CA|CO|CT|DC|DE|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT"
+             "|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY")
+FINAL_POSTCODE_RE = re.compile(
+    rf"\b({US_STATES})\.?,?\s*\d{{5}}(?:-\d{{4}})?(?!\d)"
+    r"|\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b"
+    r"|\b[A-Z]\d[A-Z]\s?\d[A-Z]\d\b"
+    r"|\b(NSW|VIC|QLD|WA|SA|TAS|ACT|NT)\s*\d{4}\b")
+# A row that is no longer the address, though it does not end the header: a till's or a
+# waiter's details, a price ("GUESTS:1", "CAR# 852", "SHIFT 2, EMPL 91768", "£6.95 CAJUN").
+ADDRESS_END_RE = re.compile(
+    r"#|\b[A-Z]+\s?:|\b(SHIFT|EMPL|VAT|RECHNUNG|TICKET|GUESTS?|CHECK|CHK|SERVER|TERMINAL|POS"
+    r"|TRANS|CUSTOMER|COPY|DEBIT|CREDIT|SALE|STORE|REG)\b|[$£€]\s?\d", re.IGNORECASE)
+OTHER_POSTCODE_RE = re.compile(r"(?<![\d-])\d{4}\s?[A-Z]{2}\b")
+COUNTRY_RE = re.compile(r"^\W*(USA|U\.S\.A\.?|UNITED\s+STATES|CANADA|UK|UNITED\s+KINGDOM|AUSTRALIA"
+                        r"|MALAYSIA|SINGAPORE|DEUTSCHLAND|GERMANY|FRANCE|NEDERLAND)\W*$", re.I)
 # A legal-form or trade word that usually ends the company name.
 COMPANY_SUFFIX_RE = re.compile(
     r"\b(S[DO]N\.?\s*B[HN]D\.?|BHD\.?|BERHAD|ENTERPRISES?|TRADING|CO\.?|COMPANY|CORPORATION"
@@ -65,7 +84,8 @@ TRAILING_REG_RE = re.compile(r"\s*\(?\s*[A-Z]{0,2}\s?[\dSO]\d{3,}[\s·.-]*[A-Z]?
 LEGAL_START_RE = re.compile(r"^\W*(CO\b|CO\.|\(M\)|S[DO]N|BHD|BERHAD|ENTERPRISE|TRADING)", re.I)
 # A row that starts like an address ("NO.53", "LOT 1851", "67,JLN", "JALAN ...").
 ADDRESS_START_RE = re.compile(
-    r"^\W*(NO\b|NO\.|LOT\b|\d+|JALAN|JLN|BLOK|BLOCK|UNIT|WISMA|TINGKAT|LEVEL|KM\b|PT\b|G\d)",
+    r"^\W*(NO\b|NO\.|LOT\b|\d+|JALAN|JLN|JL\b|JL\.|J[I1]\.|BLOK|BLOCK|UNIT|WISMA|TINGKAT|LEVEL"
+    r"|KM\b|PT\b|G\d)",
     re.IGNORECASE,
 )
 
@@ -124,12 +144,17 @@ def _skippable(row: Row) -> bool:
     return is_noise(row) or is_registration(row) or is_stop(row) or _is_date_row(row)
 
 
-def _postcode_row(top: list[Row]) -> int | None:
-    """Index of the first row carrying a postcode before any contact keyword on it."""
+def _postcode_row(top: list[Row]) -> tuple[int, bool] | None:
+    """Index of the first row carrying a postcode before any contact keyword on it, and
+    whether that postcode ends the address (``FINAL_POSTCODE_RE``)."""
     for i, row in enumerate(top):
         cut = ADDRESS_CUT_RE.sub("", row.text)
-        if POSTCODE_RE.search(cut) and _letters(cut) >= 3 and not is_registration(row):
-            return i
+        if _letters(cut) < 3 or is_registration(row):
+            continue
+        if FINAL_POSTCODE_RE.search(cut):
+            return i, True
+        if POSTCODE_RE.search(cut) or OTHER_POSTCODE_RE.search(cut):
+            return i, False
     return None
 
 
@@ -207,9 +232,8 @@ def find_header(rows: list[Row]) -> Header:
     state row after it. Without a postcode the address is the few rows below the name.
     """
     top = rows[:HEADER_ROWS]
-    postcode = _postcode_row(top)
-    if postcode is not None and postcode > 10:
-        postcode = None
+    found = _postcode_row(top)
+    postcode, final = found if found is not None and found[0] <= 10 else (None, False)
     company_idx = _company_rows(top, postcode if postcode is not None else min(len(top), 10))
     company = [top[i] for i in company_idx]
     first = company_idx[-1] + 1 if company_idx else 0
@@ -220,6 +244,10 @@ def find_header(rows: list[Row]) -> Header:
             if not (_skippable(top[i]) or LEGAL_FORM_RE.search(top[i].text))
         ][-5:]
         address = _address_start(above)
+        if final and not any(ADDRESS_START_RE.match(row.text) for row in address):
+            # A state + ZIP row closes a street row that starts with its number; rows above
+            # that do not are the shop's name or slogan.
+            address = [row for row in address if row.text.rstrip().endswith(",")]
         address.append(top[postcode])
         i = postcode + 1
         # A state or city row may follow the postcode: "JOHOR.", "SELANGOR DARUL EHSAN".
@@ -227,15 +255,19 @@ def find_header(rows: list[Row]) -> Header:
             text = top[i].text
             if _skippable(top[i]) or any(ch.isdigit() for ch in text) or len(text.split()) > 4:
                 break
+            if final and not COUNTRY_RE.match(text):
+                break
             address.append(top[i])
             i += 1
     else:
         for row in top[first:]:
             if is_registration(row) or is_noise(row):
                 continue
-            if is_stop(row) or _is_date_row(row) or len(address) >= 3:
+            if is_stop(row) or _is_date_row(row) or len(address) >= 3 or (
+                    address and ADDRESS_END_RE.search(row.text)):
                 break
             address.append(row)
+        address = _address_start(address)
     return Header(company=company, address=address, postcode_found=postcode is not None)
 
 
