@@ -108,6 +108,15 @@ def test_total_in_separate_box_on_same_row_prefers_rounded_total() -> None:
         ("30 DEC 17 14:02", "30 DEC 17"),
         ("Date: 2018-01-05 10:11", "2018-01-05"),
         ("Printed 12-Mar-2018 18:22", "12-MAR-2018"),  # month names are returned upper case
+        # As receipts from other countries print them (wild-dev):
+        ("08Feb'15 7:53PM", "08FEB'15"),
+        ("DEC23'14 11:02", "DEC23'14"),
+        ("Sep 1, 2017 3:05:24 PM", "SEP 1, 2017"),
+        ("Jul/15/2017", "JUL/15/2017"),
+        ("Thu Aug 09, 2012", "AUG 09, 2012"),
+        ("Jeu 18 Décembre 2014", "18 DÉCEMBRE 2014"),
+        ("14:07 02-Jan-2018", "02-JAN-2018"),
+        ("21.09.15 17:03", "21.09.15"),
     ],
 )
 def test_date_formats(text: str, expected: str) -> None:
@@ -217,3 +226,34 @@ def test_a_receipt_without_items_has_an_empty_table() -> None:
     items = extract_fields(rows("SHOP", "ADDRESS", "TOTAL  9.00"), FIELD_SETS["standard"])
     assert items["items"].rows == ()
     assert extract_fields([], FIELD_SETS["standard"])["items"].rows == ()
+
+
+def test_a_day_and_a_time_are_not_a_date() -> None:
+    assert values([line("MAR 18 10:30", 0)])["date"] == ""
+
+
+@pytest.mark.parametrize(("keyword", "amount"), [
+    ("Total Rp", "224,400"),       # rupiah: no cents
+    ("TOTAL KD", "19.729"),        # dinar: three decimals
+    ("Summe EUR", "12,90"),
+    ("Gesamtbetrag", "8,50"),
+    ("MONTANT TTC", "23.40"),
+    ("Totaal", "6,75"),
+])
+def test_totals_of_other_countries(keyword: str, amount: str) -> None:
+    lines = [line("ITEM ONE", 0), line("3,00", 0, x0=400),
+             line(keyword, 1), line(amount, 1, x0=400)]
+    got = values(lines)["total"]
+    assert got.replace(",", ".") == amount.replace(",", ".") or got == amount
+
+
+def test_an_address_ends_at_a_state_and_zip_and_skips_the_till_rows() -> None:
+    lines = [line("WILLY MCCOY'S", 0), line("10700 FRANCE AVE S", 1),
+             line("BLOOMINGTON, MN 55431", 2), line("SERVER ANNA", 3),
+             line("GUESTS: 2", 4)]
+    got = values(lines)
+    assert got["address"] == "10700 FRANCE AVE S BLOOMINGTON, MN 55431"
+    assert got["company"] == "WILLY MCCOY'S"
+    uk = values([line("REAL MAN PIZZA", 0), line("91-95 CLERKENWELL RD", 1),
+                 line("LONDON, EC1R 5BX", 2), line("TABLE 4 COVERS 2", 3)])
+    assert uk["address"] == "91-95 CLERKENWELL RD LONDON, EC1R 5BX"

@@ -146,16 +146,21 @@ def _skippable(row: Row) -> bool:
 
 def _postcode_row(top: list[Row]) -> tuple[int, bool] | None:
     """Index of the first row carrying a postcode before any contact keyword on it, and
-    whether that postcode ends the address (``FINAL_POSTCODE_RE``)."""
+    whether that postcode ends the address (``FINAL_POSTCODE_RE``). A street number of five
+    digits ("10700 FRANCE AVE S") sits a row or two above a state + ZIP row: that row wins."""
+    plain = final = None
     for i, row in enumerate(top):
         cut = ADDRESS_CUT_RE.sub("", row.text)
         if _letters(cut) < 3 or is_registration(row):
             continue
         if FINAL_POSTCODE_RE.search(cut):
-            return i, True
-        if POSTCODE_RE.search(cut) or OTHER_POSTCODE_RE.search(cut):
-            return i, False
-    return None
+            final = i
+            break
+        if plain is None and (POSTCODE_RE.search(cut) or OTHER_POSTCODE_RE.search(cut)):
+            plain = i
+    if final is not None and (plain is None or final - plain <= 2):
+        return final, True
+    return (plain, False) if plain is not None else None
 
 
 def _company_rows(top: list[Row], end: int) -> list[int]:
