@@ -47,7 +47,7 @@ class OcrRecipe:
         for i, example in enumerate(train_set, 1):
             pairs.append((self._lines(example), example.label))
             progress(i, len(train_set) + 1, None)  # reading lines is most of the time
-        extractor = LearnedExtractor.fit(pairs, fields)
+        extractor = LearnedExtractor.fit(pairs, fields, normalize=bool(params.get("normalize")))
         extractor.save(out_dir)
         progress(len(train_set) + 1, len(train_set) + 1, None)
         return {"seconds": round(time.perf_counter() - started, 1),

@@ -6,13 +6,20 @@ picked (every amount or date on the receipt, every run of header rows for compan
 row and line for fields of other kinds). Each candidate is described by a feature vector (where it
 sits, what is printed around it, which patterns it matches, how close it is to the rules' answer
 and how sure the rules were) and a gradient-boosted regressor, one per field, predicts the score
-the candidate would get against the reviewer's label (``fuzz.ratio``, the metric). The best
-candidate wins; its predicted score / 100 is the confidence.
+the candidate would get against the reviewer's label (``value_score``: the fuzzy metric and
+exact match weighed alike). The best candidate wins; its predicted score / 100 is the
+confidence.
 
 Because the rules' answer and confidence are features, the model starts from the rules and only
 learns where they go wrong on the receipts it was trained on. A per-field output transform
 (upper case, currency prefix...) is picked on the training set too, so a labelling convention
 the corrections show is followed.
+
+Two more learners sit beside the ranker: a word tagger (``tagger.py``: a CRF over the OCR words,
+so a value can span lines or be part of one) and a vendor memory (``vendors.py``: a seller's
+company and address as reviewers wrote them). With enough corrections (``SELECTION_MIN``), each
+field's picker (rules, ranker or tagger) and whether the memory applies are chosen on a third of
+the corrections held back, then everything is refitted on all of them.
 
 Trained models are folders (``save``/``load``), versioned like an LLM adapter. The folder holds a
 pickle: load only folders this deployment wrote.
@@ -66,9 +73,13 @@ from shared.engines.ocr.rules.header import (
     is_stop,
 )
 from shared.engines.ocr.rules.rows import Row, group_rows, union_box
+from shared.engines.ocr.tagger import WordTagger
+from shared.engines.ocr.vendors import VendorMemory
 from shared.fields import FieldSpec
+from shared.scoring import exact_match, field_score
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: rankers, tagger and vendor memory in one file (1: rankers only)
+READABLE_FORMATS = (1, 2)
 MODEL_FILE = "models.joblib"
 META_FILE = "learned.json"
 
@@ -78,7 +89,8 @@ MAX_COMPANY_ROWS = 3
 MAX_ADDRESS_ROWS = 7
 # Fields of other kinds: every row and line is a candidate, up to this many rows.
 MAX_GENERIC_ROWS = 120
-# Training target: the label's fuzz.ratio. A candidate this good counts as "right" in reports.
+# Training target: ``value_score`` against the label (fuzzy and exact). A candidate this good
+# (exactly right, or nearly) counts as "right" for the context vocabulary.
 GOOD_RATIO = 90.0
 # Small trees and strong regularisation: a user's corrections are tens to hundreds of receipts.
 MODEL_PARAMS: dict[str, object] = {
@@ -89,6 +101,10 @@ MODEL_PARAMS: dict[str, object] = {
     "l2_regularization": 1.0,
     "random_state": 0,
 }
+# Fewer corrections than this: every field uses the ranker, without the memory (too few to
+# choose on).
+SELECTION_MIN = 30
+PICKERS = ("ranker", "rules", "tagger")  # in order of preference on a tie
 TOKEN_RE = re.compile(r"[A-Z]{2,}")
 CURRENCY_RE = re.compile(r"^\s*(RM|MYR|\$|USD|SGD)\s*", re.IGNORECASE)
 
@@ -441,6 +457,16 @@ class _FieldModel:
     model: HistGradientBoostingRegressor | None  # None: too few examples, serve the rules
     vocab: dict[str, float]
     transform: str = "none"
+    # Class attributes as defaults: versions pickled before they existed load with them.
+    picker: str = "ranker"  # rules | ranker | tagger
+    remember: bool = False  # the vendor memory may replace the value (company and address)
+
+
+def value_score(target: str, text: str, kind: str, normalize: bool) -> float:
+    """What training aims at (0-100): the fuzzy score and exact match weighed alike, for a
+    field not exactly right costs the reviewer an edit, however close it is."""
+    return 0.5 * field_score(target, text, kind, normalize) + 50.0 * exact_match(target, text,
+                                                                                 kind)
 
 
 def _matrix(rows: Sequence[Mapping[str, float]], names: Sequence[str]) -> np.ndarray:
@@ -448,36 +474,92 @@ def _matrix(rows: Sequence[Mapping[str, float]], names: Sequence[str]) -> np.nda
 
 
 class LearnedExtractor:
-    """Per-field candidate rankers trained from (OCR lines, corrected label) pairs."""
+    """Per-field pickers trained from (OCR lines, corrected label) pairs."""
 
-    def __init__(self, models: dict[str, _FieldModel], meta: dict[str, object]) -> None:
+    def __init__(self, models: dict[str, _FieldModel], meta: dict[str, object],
+                 tagger: WordTagger | None = None, memory: VendorMemory | None = None) -> None:
         self._models = models
         self.meta = meta
+        self._tagger = tagger
+        self._memory = memory
 
     @classmethod
     def fit(
         cls,
         examples: Sequence[tuple[Sequence[TextLine], Mapping[str, object]]],
         fields: Sequence[FieldSpec],
+        normalize: bool = False,
     ) -> LearnedExtractor:
-        """Train one ranker per field; a field with fewer than 5 labelled receipts keeps rules."""
+        """Train the pickers; a field with fewer than 5 labelled receipts keeps rules.
+        ``normalize``: labels written without spaces (WildReceipt), compared normalised."""
         started = time.perf_counter()
-        pages = [Page.of(lines) for lines, _ in examples]
-        rules = [extract_fields(lines, fields) for lines, _ in examples]
-        models: dict[str, _FieldModel] = {}
-        for spec in fields:
-            if spec.is_table:
-                continue  # line items keep the rules (rules/items.py): no ranker picks a table
-            models[spec.name] = _fit_field(spec, pages, rules, [label for _, label in examples])
-        meta: dict[str, object] = {
-            "format_version": FORMAT_VERSION,
-            "fields": [spec.model_dump() for spec in fields],
+        fitted = _fit_all(examples, fields, normalize)
+        choices: dict[str, dict[str, object]] = {}
+        if len(examples) >= SELECTION_MIN:
+            held = [ex for i, ex in enumerate(examples) if i % 3 == 2]
+            probe = _fit_all([ex for i, ex in enumerate(examples) if i % 3 != 2], fields,
+                             normalize)
+            choices = probe.choose(held, fields, normalize)
+            for name, choice in choices.items():
+                model = fitted._models.get(name)
+                if model is not None:
+                    model.picker = str(choice["picker"])
+                    model.remember = bool(choice["remember"])
+        fitted.meta.update({
             "training_size": len(examples),
-            "sklearn_version": sklearn.__version__,
             "fit_seconds": round(time.perf_counter() - started, 2),
-            "transforms": {name: m.transform for name, m in models.items()},
-        }
-        return cls(models, meta)
+            "pickers": {name: {"picker": m.picker, "remember": m.remember}
+                        for name, m in fitted._models.items()},
+            "selection": choices,
+        })
+        return fitted
+
+    def choose(self, held: Sequence[tuple[Sequence[TextLine], Mapping[str, object]]],
+               fields: Sequence[FieldSpec], normalize: bool) -> dict[str, dict[str, object]]:
+        """Per field, the picker and memory setting that score best on ``held``."""
+        totals: dict[tuple[str, str, bool], float] = {}
+        for lines, label in held:
+            options = self._options(lines, fields)
+            for name, by_picker in options.items():
+                target = label.get(name)
+                if not isinstance(target, str):
+                    continue
+                kind = self._models[name].kind
+                for (picker, remember), value in by_picker.items():
+                    key = (name, picker, remember)
+                    totals[key] = totals.get(key, 0.0) + value_score(
+                        target, value.value, kind, normalize)
+        out: dict[str, dict[str, object]] = {}
+        for name in self._models:
+            # Ties go to the simpler choice: the earlier picker, no memory.
+            scored = [(totals[(name, p, r)], -PICKERS.index(p), not r, p)
+                      for p in PICKERS for r in (False, True) if (name, p, r) in totals]
+            if scored:
+                score, _, forget, picker = max(scored)
+                out[name] = {"picker": picker, "remember": not forget,
+                             "held_out_score": round(score / max(1, len(held)), 2)}
+        return out
+
+    def _options(self, lines: Sequence[TextLine], fields: Sequence[FieldSpec]
+                 ) -> dict[str, dict[tuple[str, bool], FieldValue]]:
+        """Every picker's answer for every trained field, with and without the memory."""
+        page = Page.of(lines)
+        rules = extract_fields(lines, fields)
+        tagged = self._tagger.extract(lines, rules) if self._tagger else {}
+        out: dict[str, dict[tuple[str, bool], FieldValue]] = {}
+        for spec in fields:
+            model = self._models.get(spec.name)
+            if model is None or model.model is None or model.kind != spec.kind:
+                continue
+            rule = rules[spec.name]
+            answers = {"rules": rule, "ranker": self._rank(page, spec, model, rule)}
+            if spec.name in tagged:
+                answers["tagger"] = self._tagged(tagged[spec.name], model, rule)
+            out[spec.name] = {}
+            for picker, value in answers.items():
+                out[spec.name][(picker, False)] = value
+                out[spec.name][(picker, True)] = self._remembered(spec.name, value)
+        return out
 
     def extract(
         self, lines: Sequence[TextLine], fields: Sequence[FieldSpec]
@@ -485,6 +567,7 @@ class LearnedExtractor:
         """One FieldValue per field; fields this model was not trained on get the rules' answer."""
         page = Page.of(lines)
         rules = extract_fields(lines, fields)
+        tagged: dict[str, FieldValue] | None = None
         result: dict[str, FieldValue] = {}
         for spec in fields:
             model = self._models.get(spec.name)
@@ -492,25 +575,51 @@ class LearnedExtractor:
             if model is None or model.model is None or model.kind != spec.kind:
                 result[spec.name] = rule
                 continue
-            cands = candidates(page, spec, rule)
-            if not cands:
-                result[spec.name] = FieldValue("", 0.0, None)
-                continue
-            feats = _receipt_features(cands, page, rule, model.vocab)
-            with threadpool_limits(1):
-                scores = model.model.predict(_matrix(feats, model.feature_names))
-            best = int(np.argmax(scores))
-            value = TRANSFORMS[model.transform](cands[best].text)
-            # The predicted ratio of the pick: an expected score, so it ranks answers for review.
-            confidence = float(np.clip(scores[best] / 100.0, 0.0, 1.0))
-            box = rule.box if cands[best].extra.get("from_rule") else cands[best].box
-            result[spec.name] = FieldValue(value, round(confidence, 4), box)
+            if model.picker == "rules":
+                value = rule
+            elif model.picker == "tagger" and self._tagger is not None:
+                if tagged is None:
+                    tagged = self._tagger.extract(lines, rules)
+                value = self._tagged(tagged.get(spec.name), model, rule)
+            else:
+                value = self._rank(page, spec, model, rule)
+            result[spec.name] = self._remembered(spec.name, value) if model.remember else value
         return result
+
+    def _rank(self, page: Page, spec: FieldSpec, model: _FieldModel,
+              rule: FieldValue) -> FieldValue:
+        assert model.model is not None
+        cands = candidates(page, spec, rule)
+        if not cands:
+            return FieldValue("", 0.0, None)
+        feats = _receipt_features(cands, page, rule, model.vocab)
+        with threadpool_limits(1):
+            scores = model.model.predict(_matrix(feats, model.feature_names))
+        best = int(np.argmax(scores))
+        value = TRANSFORMS[model.transform](cands[best].text)
+        # The predicted ratio of the pick: an expected score, so it ranks answers for review.
+        confidence = float(np.clip(scores[best] / 100.0, 0.0, 1.0))
+        box = rule.box if cands[best].extra.get("from_rule") else cands[best].box
+        return FieldValue(value, round(confidence, 4), box)
+
+    @staticmethod
+    def _tagged(value: FieldValue | None, model: _FieldModel, rule: FieldValue) -> FieldValue:
+        if value is None or not value.value:
+            return rule  # no word tagged: the rules' answer
+        return FieldValue(TRANSFORMS[model.transform](value.value), value.confidence, value.box)
+
+    def _remembered(self, name: str, value: FieldValue) -> FieldValue:
+        recalled = self._memory.recall(name, value.value) if self._memory else None
+        if recalled is None:
+            return value
+        text, ratio = recalled
+        return FieldValue(text, round(max(value.confidence, ratio / 100.0), 4), value.box)
 
     def save(self, folder: Path) -> None:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        joblib.dump(self._models, folder / MODEL_FILE)
+        joblib.dump({"models": self._models, "tagger": self._tagger, "memory": self._memory},
+                    folder / MODEL_FILE)
         # The JSON last: a folder with it is complete (a crash mid-save leaves no meta).
         (folder / META_FILE).write_text(json.dumps(self.meta, indent=1, sort_keys=True))
 
@@ -522,37 +631,66 @@ class LearnedExtractor:
             meta = json.loads((folder / META_FILE).read_text())
         except (OSError, ValueError) as exc:
             raise ValueError(f"{folder}: no readable {META_FILE} ({exc})") from exc
-        if not isinstance(meta, dict) or meta.get("format_version") != FORMAT_VERSION:
+        if not isinstance(meta, dict) or meta.get("format_version") not in READABLE_FORMATS:
             raise ValueError(f"{folder}: unsupported learned-extractor format {meta!r:.80}")
         try:
-            models = joblib.load(folder / MODEL_FILE)
+            saved = joblib.load(folder / MODEL_FILE)
         except Exception as exc:  # joblib/pickle raise many types on a damaged file
             raise ValueError(f"{folder}: cannot read {MODEL_FILE} ({exc!r})") from exc
+        if meta["format_version"] == 1:
+            saved = {"models": saved, "tagger": None, "memory": None}
+        models = saved.get("models") if isinstance(saved, dict) else None
         if not isinstance(models, dict) or not all(
             isinstance(m, _FieldModel) for m in models.values()
-        ):
+        ) or not isinstance(saved.get("tagger"), WordTagger | None) or not isinstance(
+                saved.get("memory"), VendorMemory | None):
             raise ValueError(f"{folder}: {MODEL_FILE} does not hold a learned extractor")
-        return cls(models, meta)
+        return cls(models, meta, saved["tagger"], saved["memory"])
 
     @property
     def field_names(self) -> list[str]:
         return list(self._models)
 
 
+def _fit_all(examples: Sequence[tuple[Sequence[TextLine], Mapping[str, object]]],
+             fields: Sequence[FieldSpec], normalize: bool) -> LearnedExtractor:
+    """Rankers, tagger and memory fitted on ``examples``, every field on the ranker."""
+    pages = [Page.of(lines) for lines, _ in examples]
+    rules = [extract_fields(lines, fields) for lines, _ in examples]
+    labels = [label for _, label in examples]
+    text_fields = [spec for spec in fields if not spec.is_table]
+    models = {spec.name: _fit_field(spec, pages, rules, labels, normalize)
+              for spec in text_fields}  # line items keep the rules (rules/items.py)
+    kinds = {spec.name: spec.kind for spec in text_fields}
+    meta: dict[str, object] = {
+        "format_version": FORMAT_VERSION,
+        "fields": [spec.model_dump() for spec in fields],
+        "sklearn_version": sklearn.__version__,
+        "transforms": {name: m.transform for name, m in models.items()},
+        "normalize": normalize,
+    }
+    return LearnedExtractor(models, meta, WordTagger.fit(examples, rules, kinds, boxes=normalize),
+                            VendorMemory.build(labels, kinds))
+
+
 def _fit_field(
     spec: FieldSpec,
     pages: Sequence[Page],
     rules: Sequence[Mapping[str, FieldValue]],
-    labels: Sequence[Mapping[str, str]],
+    labels: Sequence[Mapping[str, object]],
+    normalize: bool = False,
 ) -> _FieldModel:
+    def ratio(target: str, text: str) -> float:
+        return value_score(target, text, spec.kind, normalize)
+
     per_receipt: list[tuple[Page, FieldValue, list[Candidate], list[float], str]] = []
     for page, rule_result, label in zip(pages, rules, labels, strict=True):
         target = label.get(spec.name)
-        if target is None:
+        if not isinstance(target, str):
             continue  # no correction for this field on this receipt
         rule = rule_result[spec.name]
         cands = candidates(page, spec, rule)
-        ratios = [float(fuzz.ratio(target, c.text)) for c in cands]
+        ratios = [ratio(target, c.text) for c in cands]
         per_receipt.append((page, rule, cands, ratios, target))
     if len(per_receipt) < 5:
         return _FieldModel(spec.kind, [], None, {})
@@ -588,7 +726,7 @@ def _fit_field(
             picks.append((cands[int(np.argmax(scores[idx]))].text, target))
     best_name, best_score = "none", -1.0
     for name, fn in TRANSFORMS.items():
-        score = sum(fuzz.ratio(t, fn(p)) for p, t in picks) / max(1, len(picks))
+        score = sum(ratio(t, fn(p)) for p, t in picks) / max(1, len(picks))
         if score > best_score + 0.05:  # "none" first, and a transform must earn its place
             best_name, best_score = name, score
     return _FieldModel(spec.kind, names, model, vocab, best_name)
