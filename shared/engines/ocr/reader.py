@@ -18,13 +18,16 @@ def shared_reader(threads: int) -> LineReader:
 
 
 class LineReader:
-    def __init__(self, threads: int = -1) -> None:
+    def __init__(self, threads: int = -1, params: dict[str, object] | None = None) -> None:
+        """``params``: rapidocr settings over its defaults (``benchmarks/ocr_quality.py``
+        measures some against the SROIE ground-truth text)."""
         from rapidocr import RapidOCR  # heavy import, deferred until an engine is built
 
         self._ocr = RapidOCR(
             params={
                 "Global.log_level": "error",
                 "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+                **(params or {}),
             }
         )
 
