@@ -1,0 +1,116 @@
+"""Calibrated confidence and auto-accept, measured on the SROIE dev set with the OCR engine.
+
+Calibrate on one half of the receipts (even positions in name order), measure on the other:
+- per field, the expected calibration error of the calibrated confidence (10 bins), and the
+  reliability diagram's points;
+- the auto-accept threshold each field gets at ``--target`` error, and on the measuring half
+  the share of receipts auto-accepted (every field at or above its threshold and no validation
+  rule failed) with the share of their fields that were wrong.
+
+A field is right when it matches the label exactly (``shared/scoring.exact_match``). Lines come
+from the OCR cache (``ocr_cache.py``).
+
+    python benchmarks/calibration.py --out benchmarks/results/calibration-sroie-dev.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from ocr_cache import cached_lines  # noqa: E402
+
+from shared import calibration  # noqa: E402
+from shared.engines.ocr.fields import extract_fields  # noqa: E402
+from shared.fields import FIELD_SETS  # noqa: E402
+from shared.scoring import exact_match  # noqa: E402
+from shared.values import read_hints, typed  # noqa: E402
+from shared.values.checks import Receipt, check  # noqa: E402
+
+DATA = Path(os.environ.get("RECEIPTFLOW_SROIE_DEV") or HERE.parents[1] / "shared/data/sroie-dev")
+FIELDS = FIELD_SETS["standard"]
+KINDS = {f.name: f.kind for f in FIELDS if not f.is_table}
+
+
+def read(stem: str) -> dict[str, object]:
+    """One receipt as the worker would store it: values, confidences, review reasons."""
+    lines = cached_lines(DATA, stem)
+    fields = extract_fields(lines, FIELDS)
+    values = {name: fv.value for name, fv in fields.items() if name in KINDS}
+    hints = read_hints([ln.text for ln in lines] + list(values.values()))
+    rows = [{c: cell.value for c, cell in r.cells.items()} for r in fields["items"].rows or ()]
+    reasons = check(Receipt({n: typed(k, values[n], hints) for n, k in KINDS.items()},
+                            {**KINDS, "items": "items"}, {"items": rows}, hints,
+                            dt.date(2026, 12, 1)))
+    label = json.loads((DATA / "labels" / f"{stem}.json").read_text())
+    return {"conf": {n: fields[n].confidence for n in KINDS},
+            "right": {n: exact_match(label[n], values[n], KINDS[n]) for n in KINDS if n in label},
+            "flagged": bool(reasons)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--target", type=float, default=0.01)
+    p.add_argument("--out", type=Path)
+    args = p.parse_args(argv)
+    stems = sorted(path.stem for path in (DATA / "labels").glob("*.json"))
+    receipts = {s: read(s) for s in stems}
+    fit_half, measure_half = stems[0::2], stems[1::2]
+
+    result: dict[str, object] = {"set": DATA.name, "target_error": args.target,
+                                 "calibrated_on": len(fit_half), "measured_on": len(measure_half),
+                                 "fields": {}}
+    cals = {}
+    for name in KINDS:
+        pairs = [(receipts[s]["conf"][name], receipts[s]["right"][name])  # type: ignore[index]
+                 for s in fit_half if name in receipts[s]["right"]]  # type: ignore[operator]
+        cal = calibration.fit(name, [c for c, _ in pairs], [r for _, r in pairs], args.target)
+        assert cal is not None, f"too few receipts to calibrate {name}"
+        cals[name] = cal
+        held = [(receipts[s]["conf"][name], receipts[s]["right"][name])  # type: ignore[index]
+                for s in measure_half if name in receipts[s]["right"]]  # type: ignore[operator]
+        probs = [cal.probability(c) for c, _ in held]
+        right = [r for _, r in held]
+        raw = [c for c, _ in held]
+        result["fields"][name] = {  # type: ignore[index]
+            "accuracy": round(sum(right) / len(right), 4),
+            "ece_raw_confidence": round(calibration.expected_calibration_error(raw, right), 4),
+            "ece": round(calibration.expected_calibration_error(probs, right), 4),
+            "threshold": cal.threshold, "error_at_threshold_fit": cal.error_at_threshold,
+            "reliability": calibration.reliability(probs, right),
+        }
+    accepted = wrong = fields_accepted = 0
+    for s in measure_half:
+        r = receipts[s]
+        ok = not r["flagged"] and all(cals[n].accepts(r["conf"][n])  # type: ignore[index]
+                                      for n in KINDS)
+        if ok:
+            accepted += 1
+            fields_accepted += len(r["right"])  # type: ignore[arg-type]
+            wrong += sum(not v for v in r["right"].values())  # type: ignore[union-attr]
+    pooled = [(cals[n].probability(receipts[s]["conf"][n]), receipts[s]["right"][n])  # type: ignore[index]
+              for s in measure_half for n in KINDS if n in receipts[s]["right"]]  # type: ignore[operator]
+    result["ece_pooled"] = round(calibration.expected_calibration_error(
+        [p for p, _ in pooled], [r for _, r in pooled]), 4)
+    result["auto_accepted_share"] = round(accepted / len(measure_half), 4)
+    result["auto_accepted"] = accepted
+    result["field_error_among_accepted"] = round(wrong / fields_accepted, 4) if fields_accepted \
+        else None
+    print(json.dumps({k: v for k, v in result.items() if k != "fields"}, indent=1))
+    for name, row in result["fields"].items():  # type: ignore[attr-defined]
+        print(name, {k: v for k, v in row.items() if k != "reliability"})
+    if args.out:
+        args.out.write_text(json.dumps(result, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

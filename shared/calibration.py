@@ -1,0 +1,140 @@
+"""Calibrated confidence: what an engine's confidence for a field means, measured on reviews.
+
+An engine's confidence is a score (the rules' evidence, a ranker's predicted match, a model's
+token probabilities), not a probability. Fitted on reviewed fields (x: the confidence the
+engine gave; y: whether the value was exactly right, ``shared/scoring.exact_match`` against the
+reviewed value), an isotonic regression (scikit-learn) maps it to one: a calibrated confidence
+of 0.975 means about 97.5% of such fields are right. One calibration per engine, model version
+and field, since each version's scores mean something else.
+
+The auto-accept threshold of a field is the lowest calibrated confidence at which the fields
+at or above it were wrong at most ``target_error`` of the time. Both the error and the
+calibration error (ECE) are measured out of fold: each half's probabilities come from the
+isotonic fitted on the other half, so neither is measured on the data it was fitted to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+# Fewer reviewed fields than this: no calibration (and no auto-accept) for the field.
+MIN_SAMPLES = 40
+# A threshold must let at least this many reviewed fields through: an error rate measured on
+# a handful says nothing.
+MIN_ACCEPTED = 20
+BINS = 10
+
+
+@dataclass(frozen=True)
+class Calibration:
+    field: str
+    xs: list[float]  # the isotonic fit's steps: confidence -> probability right
+    ys: list[float]
+    samples: int
+    accuracy: float  # share of the reviewed fields that were right
+    ece: float  # expected calibration error, out of fold
+    threshold: float | None  # calibrated confidence to auto-accept at; None: none met the target
+    error_at_threshold: float | None  # measured error among fields at or above it
+    share_at_threshold: float  # share of fields at or above it
+
+    def probability(self, confidence: float) -> float:
+        return float(np.interp(confidence, self.xs, self.ys))
+
+    def accepts(self, confidence: float) -> bool:
+        return self.threshold is not None and self.probability(confidence) >= self.threshold
+
+    def to_json(self) -> dict[str, object]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> Calibration:
+        return cls(**data)  # type: ignore[arg-type]
+
+
+def _isotonic(x: np.ndarray, y: np.ndarray):  # type: ignore[no-untyped-def]
+    from sklearn.isotonic import IsotonicRegression
+
+    return IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(x, y)
+
+
+def out_of_fold(confidences: Sequence[float], right: Sequence[bool]) -> np.ndarray:
+    """Each field's calibrated probability from the isotonic fitted on the other half."""
+    x = np.asarray(confidences, dtype=float)
+    y = np.asarray(right, dtype=float)
+    fold = np.arange(len(x)) % 2 == 0
+    probs = np.empty(len(x))
+    for held in (fold, ~fold):
+        probs[held] = _isotonic(x[~held], y[~held]).predict(x[held])
+    return probs
+
+
+def expected_calibration_error(probs: Sequence[float], right: Sequence[bool],
+                               bins: int = BINS) -> float:
+    """The mean |accuracy - confidence| over equal-width bins, weighted by their counts."""
+    p = np.asarray(probs, dtype=float)
+    y = np.asarray(right, dtype=float)
+    if not len(p):
+        return 0.0
+    index = np.minimum((p * bins).astype(int), bins - 1)
+    total = 0.0
+    for b in range(bins):
+        members = index == b
+        if members.any():
+            total += members.sum() * abs(y[members].mean() - p[members].mean())
+    return float(total / len(p))
+
+
+def reliability(probs: Sequence[float], right: Sequence[bool],
+                bins: int = BINS) -> list[dict[str, float]]:
+    """Per bin: mean calibrated confidence, share right, count: the reliability diagram."""
+    p = np.asarray(probs, dtype=float)
+    y = np.asarray(right, dtype=float)
+    index = np.minimum((p * bins).astype(int), bins - 1)
+    return [{"bin": b / bins, "confidence": round(float(p[index == b].mean()), 4),
+             "accuracy": round(float(y[index == b].mean()), 4), "count": int((index == b).sum())}
+            for b in range(bins) if (index == b).any()]
+
+
+def pick_threshold(probs: Sequence[float], right: Sequence[bool], target_error: float
+                   ) -> tuple[float | None, float | None, float]:
+    """The lowest probability t whose fields at or above it were wrong at most
+    ``target_error`` of the time (at least ``MIN_ACCEPTED`` of them): (t, error, share)."""
+    p = np.asarray(probs, dtype=float)
+    y = np.asarray(right, dtype=bool)
+    order = np.argsort(-p, kind="stable")
+    wrong = np.cumsum(~y[order])
+    best: tuple[float | None, float | None, float] = (None, None, 0.0)
+    for k in range(len(order)):
+        # Only where the next field's probability is lower: all fields at t are in or out.
+        if k + 1 < len(order) and p[order[k + 1]] == p[order[k]]:
+            continue
+        accepted = k + 1
+        error = wrong[k] / accepted
+        if accepted >= MIN_ACCEPTED and error <= target_error:
+            best = (float(p[order[k]]), float(error), accepted / len(p))
+    return best
+
+
+def fit(field: str, confidences: Sequence[float], right: Sequence[bool],
+        target_error: float = 0.01) -> Calibration | None:
+    """The field's calibration from its reviewed (confidence, right) pairs; None when there
+    are too few of them."""
+    if len(confidences) < MIN_SAMPLES:
+        return None
+    probs = out_of_fold(confidences, right)
+    threshold, error, share = pick_threshold(probs, right, target_error)
+    model = _isotonic(np.asarray(confidences, dtype=float), np.asarray(right, dtype=float))
+    return Calibration(
+        field=field,
+        xs=[round(float(v), 6) for v in model.X_thresholds_],
+        ys=[round(float(v), 6) for v in model.y_thresholds_],
+        samples=len(confidences),
+        accuracy=round(float(np.mean(right)), 4),
+        ece=round(expected_calibration_error(probs, right), 4),
+        threshold=None if threshold is None else round(threshold, 6),
+        error_at_threshold=None if error is None else round(error, 4),
+        share_at_threshold=round(share, 4),
+    )
