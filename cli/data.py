@@ -113,7 +113,7 @@ def eval_(folder: Path, engine: str | None, version_id: int | None, normalize: b
     engine_name = engine or settings.engine
     version_dir = None
     if version_id is not None:
-        engine_name, version_dir = _version_artifact(version_id, engine)
+        engine_name, version_dir = _version_artifact(version_id, engine, settings.models_cache_dir)
     built = build_engine(engine_name, settings.fields)
     if version_dir is not None:
         built.use_version(version_id, version_dir)
@@ -134,10 +134,9 @@ def eval_(folder: Path, engine: str | None, version_id: int | None, normalize: b
                                       "failures": report.failures}, indent=2))
 
 
-def _version_artifact(version_id: int, engine: str | None) -> tuple[str, Path]:
+def _version_artifact(version_id: int, engine: str | None, cache_dir: Path) -> tuple[str, Path]:
     """The engine a model version belongs to and its artefact unpacked in the models cache."""
     from shared.artifacts import unpack
-    from shared.config import get_settings
     from shared.db.models import ModelVersion
     from shared.db.session import session_scope
     from shared.storage import get_storage
@@ -153,4 +152,4 @@ def _version_artifact(version_id: int, engine: str | None) -> tuple[str, Path]:
         name, key = version.engine, version.artifact_key
     if not key:
         raise click.ClickException(f"model version {version_id} has no stored artefact")
-    return name, unpack(key, get_storage(), get_settings().models_cache_dir)
+    return name, unpack(key, get_storage(), cache_dir)

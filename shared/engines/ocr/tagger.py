@@ -40,7 +40,8 @@ MAX_SPAN_WORDS = 40
 MIN_ALIGN_RATIO = 75.0
 WORD_RE = re.compile(r"\S+")
 PHONE_RE = re.compile(r"\b(TEL|PHONE|FAX|PH|HP|T)\b\.?", re.IGNORECASE)
-POSTCODE_RE = re.compile(r"^\d{4,6}[,.]?$|^[A-Z]{1,2}\d[A-Z\d]?$")
+# A word that is a postcode on its own (header.POSTCODE_RE finds one inside a row).
+POSTCODE_WORD_RE = re.compile(r"^\d{4,6}[,.]?$|^[A-Z]{1,2}\d[A-Z\d]?$")
 TRAINER_PARAMS = {"c1": 0.05, "c2": 0.05, "max_iterations": 150,
                   "feature.possible_transitions": True}
 
@@ -109,7 +110,7 @@ def _word_features(w: Word, r: _Receipt) -> dict[str, object]:
         "digit": text.isdigit(), "alpha": text.isalpha(),
         "upper": text.isupper(), "title": text.istitle(),
         "amount": bool(LOOSE_AMOUNT_RE.fullmatch(text.strip("RM$€£:"))),
-        "date": has_date(text), "postcode": bool(POSTCODE_RE.match(text)),
+        "date": has_date(text), "postcode": bool(POSTCODE_WORD_RE.match(text)),
         "punct_end": text[-1] in ",.:;", "has_digit": any(c.isdigit() for c in text),
         "row": _bucket(w.row / max(1, r.n_rows - 1), (0.05, 0.1, 0.2, 0.35, 0.5, 0.7, 0.85)),
         "row_abs": _bucket(w.row, (0, 1, 2, 3, 5, 8, 12)),
