@@ -85,10 +85,12 @@ def worker(engine: str | None, concurrency: int, pool: str, batch_size: int | No
         click.echo(f"batching up to {batch_size} receipts per engine call (waiting up to "
                    f"{batch_wait_ms:g} ms): threads pool, concurrency {concurrency}, "
                    "prefetch multiplier 1")
+    from shared.queues import WEBHOOK_QUEUE
     from worker.tasks import app
 
     app.worker_main([
-        "worker", "-Q", queue_for_engine(engine), "-c", str(concurrency), "-P", pool,
+        "worker", "-Q", f"{queue_for_engine(engine)},{WEBHOOK_QUEUE}", "-c", str(concurrency),
+        "-P", pool,
         "-n", f"{engine}-%h-{os.getpid()}", "--loglevel", loglevel, "--without-gossip",
         "--without-mingle", *extra,
     ])

@@ -16,7 +16,7 @@ isotonic fitted on the other half, so neither is measured on the data it was fit
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
@@ -39,6 +39,7 @@ class Calibration:
     threshold: float | None  # calibrated confidence to auto-accept at; None: none met the target
     error_at_threshold: float | None  # measured error among fields at or above it
     share_at_threshold: float  # share of fields at or above it
+    target_error: float = 0.01  # the error the threshold was chosen for
 
     def probability(self, confidence: float) -> float:
         return float(np.interp(confidence, self.xs, self.ys))
@@ -51,7 +52,8 @@ class Calibration:
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> Calibration:
-        return cls(**data)  # type: ignore[arg-type]
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})  # type: ignore[arg-type]
 
 
 def _isotonic(x: np.ndarray, y: np.ndarray):  # type: ignore[no-untyped-def]
@@ -137,4 +139,5 @@ def fit(field: str, confidences: Sequence[float], right: Sequence[bool],
         threshold=None if threshold is None else round(threshold, 6),
         error_at_threshold=None if error is None else round(error, 4),
         share_at_threshold=round(share, 4),
+        target_error=target_error,
     )

@@ -246,6 +246,41 @@ class Settings(BaseSettings):
         default=50, ge=0, description="Longest wait for a batch to fill after its first receipt."
     )
 
+    auto_accept: bool = Field(
+        default=True,
+        description="Accept a receipt without review when every field passes its calibrated "
+                    "threshold and no validation rule fails (needs reviews to calibrate on).",
+    )
+    auto_accept_target_error: float = Field(
+        default=0.01, gt=0, lt=1,
+        description="Share of auto-accepted fields allowed to be wrong; sets the thresholds.",
+    )
+    auto_accept_audit_share: float = Field(
+        default=0.05, ge=0, le=1,
+        description="Share of would-be auto-accepted receipts still sent to review, to keep "
+                    "measuring the error.",
+    )
+    calibration_refit_reviews: int = Field(
+        default=20, ge=1,
+        description="Refit a calibration once this many new reviews came in since the last fit.",
+    )
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Allow webhook URLs on private, loopback and link-local addresses.",
+    )
+    webhook_timeout_s: float = Field(
+        default=10, gt=0, le=60, description="How long a webhook receiver has to answer.")
+    webhook_deadline_h: float = Field(
+        default=24, gt=0, description="How long an event is retried before it is given up.")
+    webhook_retry_cap_s: float = Field(
+        default=300, gt=0,
+        description="Longest wait between two tries of one delivery (at most half the "
+                    "visibility timeout).")
+    metrics_token: str | None = Field(
+        default=None,
+        description="Bearer token for scraping /metrics (admins' log-ins and tokens work too).",
+    )
+
     @field_validator("engine")
     @classmethod
     def _known_engine(cls, value: str) -> str:

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.db.models import ModelStatus, ModelVersion, utcnow
+from shared.webhooks import events
 
 
 def active_version(session: Session, engine: str) -> ModelVersion | None:
@@ -31,6 +32,10 @@ def activate(session: Session, version: ModelVersion) -> None:
             other.status = ModelStatus.RETIRED
     version.status = ModelStatus.ACTIVE
     version.activated_at = utcnow()
+    events.emit(session, events.MODEL_VERSION_PROMOTED, {"model_version": {
+        "id": version.id, "engine": version.engine, "name": version.name,
+        "base_model": version.base_model, "metrics": version.metrics,
+        "activated_at": version.activated_at.isoformat()}})
 
 
 def deactivate_all(session: Session, engine: str) -> None:

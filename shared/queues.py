@@ -21,3 +21,7 @@ def queue_for_engine(engine: str) -> str:
         return ENGINE_QUEUES[engine]
     except KeyError:
         raise ValueError(f"no queue for engine {engine!r}") from None
+
+# Webhook deliveries: every worker (CPU or GPU) consumes this queue beside its engine's.
+TASK_DELIVER_WEBHOOK = "receiptflow.deliver_webhook"
+WEBHOOK_QUEUE = "webhooks"

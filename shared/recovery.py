@@ -23,6 +23,7 @@ from shared import dispatch
 from shared.broker import held_jobs
 from shared.config import get_settings
 from shared.db.models import Batch, Receipt, ReceiptStatus, utcnow
+from shared.finishing import receipts_finished
 from shared.queues import queue_for_engine
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ def reconcile(session: Session, *, older_than: timedelta | None = None) -> Repor
 
     lease = timedelta(seconds=settings.lease_s)
     new_jobs: list[str] = []
+    failed: list[int] = []
     for c in candidates:
         guard = (Receipt.id == c.id, Receipt.job_id == c.job_id, Receipt.status == c.status)
         if older_than is None:
@@ -89,15 +91,16 @@ def reconcile(session: Session, *, older_than: timedelta | None = None) -> Repor
         if c.status == ReceiptStatus.QUEUED and c.job_id in held:
             report.renewed += _update(session, guard, lease_expires_at=now + lease)
         elif c.attempts >= settings.max_attempts:
-            report.failed += _update(
-                session, guard, status=ReceiptStatus.FAILED, finished_at=now,
-                lease_expires_at=None,
-                error=interrupted(c.attempts))
+            if _update(session, guard, status=ReceiptStatus.FAILED, finished_at=now,
+                       lease_expires_at=None, error=interrupted(c.attempts)):
+                failed.append(c.id)
         else:
             job = dispatch.new_job_id()
             if _update(session, guard, job_id=job, status=ReceiptStatus.QUEUED,
                        enqueued_at=None, lease_expires_at=None, error=None):
                 new_jobs.append(job)
+    report.failed = len(failed)
+    receipts_finished(session, failed)
     session.commit()
     if new_jobs:
         receipts = session.scalars(select(Receipt).where(Receipt.job_id.in_(new_jobs))).all()

@@ -27,6 +27,7 @@ from shared.documents import (
     encode_page,
     read_document,
 )
+from shared.finishing import receipts_finished
 from shared.storage import Storage, content_key
 
 
@@ -191,6 +192,11 @@ def create_batch(session: Session, files: list[IncomingFile], *, engine: str, na
     queued = [r for r in batch.receipts if r.status == ReceiptStatus.QUEUED]
     dispatch.assign_jobs(session, queued)
     try:
+        # Files refused here are final already: their events (and the batch's, when no file
+        # was usable) are stored with them.
+        session.flush()
+        receipts_finished(session, [r.id for r in batch.receipts
+                                    if r.status == ReceiptStatus.FAILED])
         session.commit()  # rows first: a worker must find the receipt when the task arrives
     except IntegrityError:
         # The same key was committed by a concurrent retry of this upload: that one stands.

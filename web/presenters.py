@@ -40,6 +40,7 @@ def receipt_summary(receipt: Receipt, names: list[str]) -> dict[str, Any]:
         "original_name": receipt.original_name,
         "status": receipt.status.value,
         "error": receipt.error,
+        "acceptance": receipt.acceptance,
         "values": values.printed,
         "typed": values.typed,
         "items": values.items,

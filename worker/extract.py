@@ -42,6 +42,7 @@ from shared.documents.images import decode
 from shared.documents.lines import TextLine
 from shared.engines.base import Engine, ExtractionResult, PageReading
 from shared.fields import FieldSpec
+from shared.finishing import receipts_finished
 from shared.queues import TASK_READ_TEXT, queue_for_engine
 from shared.recovery import interrupted
 from shared.results import refresh_review_reasons
@@ -326,6 +327,8 @@ def _write(items: list[Item], rows: list[_Row]) -> dict[int, Outcome]:
                     outcomes[row.index] = _outcome(row.status)
                 refresh_review_reasons(session, [items[i][0] for i, outcome in outcomes.items()
                                                  if outcome is Outcome.DONE])
+                receipts_finished(session, [items[i][0] for i, outcome in outcomes.items()
+                                            if outcome in (Outcome.DONE, Outcome.FAILED)])
                 session.flush()
             return outcomes
         except IntegrityError:
@@ -387,6 +390,7 @@ def _finish(receipt_id: int, job_id: str, row: _Row) -> Outcome:
             _update_pages(session, receipt_id, row.pages)
             if row.status == ReceiptStatus.DONE:
                 refresh_review_reasons(session, [receipt_id])
+            receipts_finished(session, [receipt_id])
     except IntegrityError:
         # Another delivery of the same job stored its extraction first.
         return Outcome.DUPLICATE

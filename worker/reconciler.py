@@ -14,9 +14,12 @@ import threading
 
 import redis
 
+from shared.acceptance import refit_due
 from shared.config import get_settings
 from shared.db.session import session_scope
+from shared.finishing import sweep_batches
 from shared.recovery import reconcile
+from shared.webhooks.delivery import resend_due
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,13 @@ def run_once(name: str) -> bool:
         client.close()
     with session_scope() as session:
         reconcile(session)
+    # Each its own step: one failing (a bug, a dropped connection) skips none of the others.
+    for step in (sweep_batches, resend_due, refit_due):
+        try:
+            with session_scope() as session:
+                step(session)
+        except Exception as exc:
+            log.warning("reconciler: %s skipped this round: %s", step.__name__, exc)
     return True
 
 

@@ -3,37 +3,25 @@
 from __future__ import annotations
 
 import logging
-import random
 import time
 
 from celery import Task
 from celery.signals import worker_process_init, worker_ready, worker_shutdown
-from kombu.exceptions import OperationalError as BrokerError
-from redis.exceptions import ConnectionError as RedisConnectionError
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 from shared.broker import celery_app
 from shared.config import get_settings
 from shared.db.session import dispose_engines
 from shared.queues import TASK_EXTRACT, TASK_READ_TEXT
 from worker import broker_fixes, leases, reconciler
+from worker import webhooks as _webhooks  # noqa: F401  (registers the delivery task)
 from worker.extract import Outcome, fail, process_receipt
 from worker.read_text import read_text
+from worker.retrying import backoff as _backoff
+from worker.retrying import transient as _transient
 
 log = logging.getLogger(__name__)
 app = celery_app()
 broker_fixes.apply()
-
-# Errors worth another try: the database or the broker blinked.
-TRANSIENT = (OperationalError, ConnectionError, TimeoutError, BrokerError, RedisConnectionError)
-
-
-def _transient(exc: BaseException) -> bool:
-    # psycopg reports a server that went away mid-transaction as an InterfaceError, which
-    # SQLAlchemy flags as a lost connection.
-    return isinstance(exc, TRANSIENT) or (
-        isinstance(exc, DBAPIError) and exc.connection_invalidated)
-
 
 @worker_process_init.connect
 def _after_fork(**_: object) -> None:
@@ -49,14 +37,6 @@ def _start_reconciler(sender: object = None, **_: object) -> None:
 @worker_shutdown.connect
 def _stop_reconciler(**_: object) -> None:
     reconciler.stop()
-
-
-def _backoff(attempt: int) -> float:
-    """Seconds before the next try: 1, 2, 4, ... capped at 5 minutes (and at half the
-    visibility timeout: a held retry past it would be handed out a second time), jittered so
-    the tasks of one outage do not all come back in the same second."""
-    cap = min(300.0, get_settings().visibility_timeout_s / 2)
-    return min(2.0 ** attempt, cap) * random.uniform(0.8, 1.2)
 
 
 def _process(receipt_id: int, job_id: str) -> Outcome:

@@ -98,6 +98,9 @@ class Batch(Base):
     # The client's Idempotency-Key: a retried upload returns this batch instead of a second one.
     idempotency_key: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Set once, when no receipt of the batch is queued or processing any more: the moment the
+    # batch.finished event is sent (shared/finishing.py).
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     receipts: Mapped[list[Receipt]] = relationship(
         back_populates="batch", order_by="Receipt.id", cascade="all, delete-orphan",
@@ -138,6 +141,10 @@ class Receipt(Base):
     # values or text lines change (shared/results.refresh_review_reasons); the review queue
     # sorts and filters on it. NULL: not checked yet.
     review_reasons: Mapped[list[dict[str, str]] | None] = mapped_column(NullableJson)
+    # Straight-through processing (shared/acceptance): "auto" when every field passed its
+    # calibrated threshold and no rule failed, so it skips review; "audit" when it passed but was
+    # drawn to be reviewed anyway, to keep measuring the error; NULL: needs review.
+    acceptance: Mapped[str | None] = mapped_column(String(10), index=True)
 
     batch: Mapped[Batch] = relationship(back_populates="receipts")
     extractions: Mapped[list[Extraction]] = relationship(
@@ -224,6 +231,8 @@ class Correction(Base):
     )
     extraction_id: Mapped[int | None] = mapped_column(ForeignKey("extractions.id"))
     fields: Mapped[dict[str, Any]]  # {field: corrected value}
+    # The fields whose value differs from the extraction reviewed (metrics, calibration).
+    changed_fields: Mapped[list[Any] | None] = mapped_column(NullableJson)
     author: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -341,3 +350,81 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(40))  # e.g. batch.deleted
     target: Mapped[str] = mapped_column(String(80))  # e.g. batch 12
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class CalibrationFit(Base):
+    """What an engine's confidence for one field means, fitted on reviewed receipts
+    (``shared/calibration.Calibration`` as JSON). One row per scope (engine and model version:
+    ``ocr/base``, ``ocr/v12``) and field, replaced on each refit."""
+
+    __tablename__ = "calibrations"
+    __table_args__ = (UniqueConstraint("scope", "field", name="uq_calibrations_scope_field"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(80), index=True)
+    engine: Mapped[str] = mapped_column(String(40))
+    model_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"))
+    field: Mapped[str] = mapped_column(String(80))
+    data: Mapped[dict[str, Any]]
+    samples: Mapped[int] = mapped_column(Integer, default=0)
+    source: Mapped[str] = mapped_column(String(20), default="reviews")  # reviews | training
+    fitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Webhook(Base):
+    """A client's subscription: events of these kinds are POSTed to ``url``, signed with
+    ``secret`` (HMAC-SHA256; kept, since signing needs it; shown to the client once)."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    events: Mapped[list[Any]]
+    secret: Mapped[str] = mapped_column(String(100))
+    # After a rotation the old secret also signs, until this time, so receivers can switch.
+    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(80), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"  # the deadline passed, or the target was refused
+
+
+class WebhookDelivery(Base):
+    """One event for one webhook: written in the transaction that made the event happen (an
+    outbox), so no event is lost to a broker or receiver that is away; sent and retried by
+    ``worker/webhooks.py`` until delivered or past its deadline."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("webhook_id", "event_id", name="uq_webhook_deliveries_event"),
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(
+        ForeignKey("webhooks.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[str] = mapped_column(String(36))  # the same for every webhook of an event
+    event: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[DeliveryStatus] = mapped_column(
+        _enum(DeliveryStatus), default=DeliveryStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # A sender's hold while it POSTs: another delivery of the same task waits it out.
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    deadline_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # The last attempts: [{"at", "status_code", "error", "ms"}], newest last.
+    log: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    webhook: Mapped[Webhook] = relationship()

@@ -4,4 +4,4 @@ from flask_smorest import Blueprint
 
 blp = Blueprint("api", __name__, url_prefix="/api/v1", description="Batches and receipts")
 
-from web.api import batches, receipts, reviewed, training  # noqa: E402, F401  (routes register on blp)
+from web.api import batches, receipts, reviewed, training, webhooks  # noqa: E402, F401  (routes register on blp)

@@ -11,8 +11,10 @@ from sqlalchemy import select
 
 from shared.db.models import AuditEvent, Correction, Receipt
 from shared.fields import FieldSpec
+from shared.finishing import receipt_data
 from shared.results import refresh_review_reasons
 from shared.storage import StorageError, get_storage
+from shared.webhooks import events
 from web.api import blp
 from web.api.schemas import (
     AuditEventSchema,
@@ -107,15 +109,31 @@ def save_correction(receipt: Receipt, values: dict[str, object], author: str) ->
     # and earlier ones stay as the audit trail.
     previous = receipt.latest_correction
     merged = {**(previous.fields if previous else {}), **values}
+    extracted = latest.fields if latest else {}
+    changed = sorted(name for name, value in merged.items()
+                     if value != _extracted_value(extracted.get(name), specs[name]))
     correction = Correction(receipt_id=receipt.id, fields=merged, author=author,
-                            extraction_id=latest.id if latest else None)
+                            extraction_id=latest.id if latest else None, changed_fields=changed)
     db().add(correction)
     refresh_review_reasons(db(), [receipt.id])  # the rules run again on the corrected values
+    db().flush()
+    events.emit(db(), events.RECEIPT_REVIEWED, {
+        **receipt_data(receipt), "review": {"author": author, "changed_fields": changed}})
     db().commit()
     return correction
 
 
 MAX_ROWS = 500
+
+
+def _extracted_value(field: dict | None, spec: FieldSpec) -> object:
+    """The engine's value in the form a correction gives it: text, or a table's rows."""
+    if not field:
+        return [] if spec.is_table else ""
+    if spec.is_table:
+        return [{c: str(cell.get("value", "")) for c, cell in row.get("cells", {}).items()}
+                for row in field.get("rows") or []]
+    return str(field.get("value", ""))
 
 
 def _check_value(spec: FieldSpec, value: object) -> None:

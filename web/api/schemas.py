@@ -121,6 +121,10 @@ class ReceiptSummarySchema(Schema):
     original_name = f.String()
     status = f.String()
     error = f.String(allow_none=True)
+    acceptance = f.String(allow_none=True, metadata={
+        "description": "auto: accepted without review (every field passed its calibrated "
+                       "threshold, no rule failed); audit: passed, but sampled for review to "
+                       "keep measuring the error; null: needs review"})
     values = f.Dict(keys=f.String(), values=f.String(),
                     metadata={"description": "each text field as printed: corrected value if "
                                              "any, else extracted"})
@@ -249,3 +253,54 @@ class AuditEventSchema(Schema):
     action = f.String()
     target = f.String()
     details = f.Dict()
+
+
+class WebhookInSchema(Schema):
+    url = f.String(required=True, validate=validate.Length(min=1, max=2000), metadata={
+        "description": "where events are POSTed: a public https:// (or http://) URL"})
+    events = f.List(f.String(), required=True, validate=validate.Length(min=1, max=20),
+                    metadata={"description": "event kinds: receipt.done, receipt.failed, "
+                                             "batch.finished, receipt.reviewed, "
+                                             "model_version.promoted"})
+
+
+class WebhookSchema(Schema):
+    id = f.Integer()
+    url = f.String()
+    events = f.List(f.String())
+    active = f.Boolean()
+    created_by = f.String()
+    created_at = f.DateTime()
+    previous_secret_expires_at = f.DateTime(allow_none=True, metadata={
+        "description": "after a rotation: until then, deliveries are also signed with the "
+                       "old secret"})
+
+
+class WebhookCreatedSchema(WebhookSchema):
+    secret = f.String(metadata={
+        "description": "the signing secret, shown this once: X-ReceiptFlow-Signature is "
+                       "t=<unix time>,v1=<hex HMAC-SHA256(secret, '<t>.<body>')>"})
+
+
+class WebhookDeliverySchema(Schema):
+    id = f.Integer()
+    webhook_id = f.Integer()
+    event_id = f.String()
+    event = f.String()
+    status = f.String(metadata={"description": "pending, delivered or failed (for good)"})
+    attempts = f.Integer()
+    last_status_code = f.Integer(allow_none=True)
+    last_error = f.String(allow_none=True)
+    next_attempt_at = f.DateTime()
+    deadline_at = f.DateTime()
+    created_at = f.DateTime()
+    delivered_at = f.DateTime(allow_none=True)
+    log = f.List(f.Dict(), metadata={"description": "the last attempts: at, status_code, "
+                                                    "error, ms"})
+    payload = f.Dict()
+
+
+class DeliveryQuerySchema(Schema):
+    status = f.String(load_default=None, validate=validate.OneOf(
+        ["pending", "delivered", "failed"]))
+    limit = f.Integer(load_default=100, validate=validate.Range(min=1, max=1000))

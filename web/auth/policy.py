@@ -51,6 +51,14 @@ POLICY: dict[str, str] = {
     "api.delete": ADMIN,
     "api.delete_receipt": ADMIN,
     "api.list_audit_events": ADMIN,
+    # JSON API: webhooks (a receiver gets every receipt's values: admins decide where they go)
+    "api.create_webhook_api": ADMIN,
+    "api.list_webhooks": ADMIN,
+    "api.show_webhook": ADMIN,
+    "api.delete_webhook_api": ADMIN,
+    "api.rotate_webhook_secret": ADMIN,
+    "api.list_webhook_deliveries": ADMIN,
+    "api.retry_webhook_delivery": ADMIN,
     # Pages: batches, upload, review
     "pages.index": REVIEWER,
     "pages.batches": REVIEWER,

@@ -1,0 +1,208 @@
+"""Straight-through processing: which receipts need no review.
+
+Each engine and model version (a scope: ``ocr/base``, ``internvl/v7``) gets, per field, a
+calibration fitted on reviewed receipts (``shared/calibration.py``: confidence -> probability of
+being exactly right, and the threshold at which accepted fields were wrong at most
+``RECEIPTFLOW_AUTO_ACCEPT_TARGET_ERROR`` of the time). A finished receipt is accepted ("auto")
+when every text field's confidence passes its field's threshold and no validation rule fails;
+a share of those (``RECEIPTFLOW_AUTO_ACCEPT_AUDIT_SHARE``) is still sent to review ("audit"), so
+the error among accepted fields keeps being measured. A field without a calibration (too few
+reviews yet) accepts nothing, so a new deployment or a new model version starts with everything
+in review.
+
+Calibrations are refitted by the reconciler once ``RECEIPTFLOW_CALIBRATION_REFIT_REVIEWS`` new
+reviews came in for a scope, and for a new model version from its training run's held-out
+receipts.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from shared import calibration
+from shared.calibration import Calibration
+from shared.db.models import CalibrationFit, Correction, Extraction, Receipt, utcnow
+from shared.fields import FieldSpec
+from shared.scoring import exact_match
+
+AUTO = "auto"  # accepted without review
+AUDIT = "audit"  # would have been accepted; reviewed to measure the error
+CACHE_S = 30.0  # how long a process keeps a scope's calibrations before reading them again
+
+_cache: dict[str, tuple[float, dict[str, Calibration]]] = {}
+
+
+def scope_of(engine: str, version_id: int | None) -> str:
+    return f"{engine}/v{version_id}" if version_id else f"{engine}/base"
+
+
+def load(session: Session, scope: str, *, fresh: bool = False) -> dict[str, Calibration]:
+    """The scope's calibrations by field (kept a few seconds per process)."""
+    hit = _cache.get(scope)
+    if hit and not fresh and time.monotonic() - hit[0] < CACHE_S:
+        return hit[1]
+    rows = session.scalars(select(CalibrationFit).where(CalibrationFit.scope == scope))
+    found = {row.field: Calibration.from_json(row.data) for row in rows}
+    _cache[scope] = (time.monotonic(), found)
+    return found
+
+
+def text_kinds(receipt: Receipt) -> dict[str, str]:
+    specs = [FieldSpec.model_validate(f) for f in receipt.batch.fields]
+    return {f.name: f.kind for f in specs if not f.is_table}
+
+
+def passes(cals: Mapping[str, Calibration], confidences: Mapping[str, float],
+           fields: Sequence[str], target_error: float) -> bool:
+    """Every field has a calibration fitted for this target and passes its threshold."""
+    return bool(fields) and all(
+        name in cals and cals[name].target_error == target_error
+        and cals[name].accepts(float(confidences.get(name, 0.0)))
+        for name in fields)
+
+
+def decide(session: Session, receipts: Sequence[Receipt], *, rng: random.Random | None = None
+           ) -> int:
+    """Set ``acceptance`` on these finished receipts (in the caller's transaction); returns how
+    many were accepted without review."""
+    from shared.config import get_settings
+
+    settings = get_settings()
+    rng = rng or random.Random()
+    accepted = 0
+    for receipt in receipts:
+        receipt.acceptance = None
+        extraction = receipt.latest_extraction
+        if not settings.auto_accept or extraction is None or receipt.review_reasons \
+                or receipt.corrections:
+            continue
+        cals = load(session, scope_of(extraction.engine, extraction.model_version_id))
+        confidences = {name: float(f.get("confidence", 0.0))
+                       for name, f in extraction.fields.items()}
+        if passes(cals, confidences, list(text_kinds(receipt)), settings.auto_accept_target_error):
+            audit = rng.random() < settings.auto_accept_audit_share
+            receipt.acceptance = AUDIT if audit else AUTO
+            accepted += not audit
+    return accepted
+
+
+def probabilities(session: Session, extraction: Extraction) -> dict[str, float]:
+    """Each field's calibrated confidence, where its scope has a calibration."""
+    cals = load(session, scope_of(extraction.engine, extraction.model_version_id))
+    return {name: round(cals[name].probability(float(f.get("confidence", 0.0))), 4)
+            for name, f in extraction.fields.items() if name in cals}
+
+
+def store(session: Session, engine: str, version_id: int | None,
+          pairs: Mapping[str, Sequence[tuple[float, bool]]], *, source: str,
+          reviews: int) -> list[Calibration]:
+    """Fit each field's calibration from (confidence, right) pairs and replace the scope's rows
+    (a field with too few pairs keeps none)."""
+    from shared.config import get_settings
+
+    target = get_settings().auto_accept_target_error
+    scope = scope_of(engine, version_id)
+    session.execute(delete(CalibrationFit).where(CalibrationFit.scope == scope))
+    fitted = []
+    for name, field_pairs in pairs.items():
+        cal = calibration.fit(name, [c for c, _ in field_pairs], [r for _, r in field_pairs],
+                              target)
+        if cal is None:
+            continue
+        fitted.append(cal)
+        session.add(CalibrationFit(scope=scope, engine=engine, model_version_id=version_id,
+                                   field=name, data={**cal.to_json(), "reviews": reviews},
+                                   samples=cal.samples, source=source, fitted_at=utcnow()))
+    _cache.pop(scope, None)
+    return fitted
+
+
+def reviewed_pairs(session: Session, engine: str, version_id: int | None
+                   ) -> tuple[dict[str, list[tuple[float, bool]]], int]:
+    """Per text field, (the engine's confidence, whether the reviewer kept the value) for every
+    reviewed receipt this scope extracted; and how many receipts that is."""
+    latest = (select(func.max(Correction.id)).group_by(Correction.receipt_id)).scalar_subquery()
+    version = (Extraction.model_version_id.is_(None) if version_id is None
+               else Extraction.model_version_id == version_id)
+    rows = session.execute(
+        select(Correction, Extraction).join(Extraction, Correction.extraction_id == Extraction.id)
+        .where(Correction.id.in_(latest), Extraction.engine == engine, version)).all()
+    pairs: dict[str, list[tuple[float, bool]]] = defaultdict(list)
+    kinds_by_receipt: dict[int, dict[str, str]] = {}
+    for correction, extraction in rows:
+        receipt = session.get(Receipt, correction.receipt_id)
+        if receipt is None:
+            continue
+        kinds = kinds_by_receipt.setdefault(receipt.id, text_kinds(receipt))
+        for name, kind in kinds.items():
+            got = extraction.fields.get(name)
+            if got is None:
+                continue
+            value = got.get("value", "")
+            truth = correction.fields.get(name, value)
+            pairs[name].append((float(got.get("confidence", 0.0)),
+                                exact_match(truth, value, kind)))
+    return dict(pairs), len(rows)
+
+
+def review_counts(session: Session) -> dict[tuple[str, int | None], int]:
+    """Reviewed receipts per scope (engine, model version) they were extracted by."""
+    rows = session.execute(
+        select(Extraction.engine, Extraction.model_version_id,
+               func.count(func.distinct(Correction.receipt_id)))
+        .join(Extraction, Correction.extraction_id == Extraction.id)
+        .group_by(Extraction.engine, Extraction.model_version_id)).all()
+    return {(engine, version): n for engine, version, n in rows}
+
+
+def refit_due(session: Session) -> list[str]:
+    """Refit every scope with enough new reviews since its last fit (or a fit for another
+    target error); returns the scopes refitted. The reconciler calls it each round."""
+    from shared.config import get_settings
+
+    settings = get_settings()
+    done = []
+    for (engine, version_id), reviews in review_counts(session).items():
+        scope = scope_of(engine, version_id)
+        rows = session.scalars(select(CalibrationFit).where(CalibrationFit.scope == scope)).all()
+        last = max((int(r.data.get("reviews", 0)) for r in rows if r.source == "reviews"),
+                   default=0)
+        stale_target = any(r.data.get("target_error") != settings.auto_accept_target_error
+                           for r in rows)
+        if reviews < calibration.MIN_SAMPLES:
+            continue
+        if rows and not stale_target and reviews - last < settings.calibration_refit_reviews:
+            continue
+        pairs, n = reviewed_pairs(session, engine, version_id)
+        store(session, engine, version_id, pairs, source="reviews", reviews=n)
+        done.append(scope)
+    session.commit()
+    return done
+
+
+def share(session: Session) -> dict[str, Any]:
+    """What the review page shows: receipts accepted without review, and the error measured
+    where they could be checked (audit samples that were reviewed)."""
+    counts = dict(session.execute(
+        select(Receipt.acceptance, func.count()).where(Receipt.status == "done")
+        .group_by(Receipt.acceptance)).all())
+    done = sum(counts.values())
+    audited = session.scalars(
+        select(Receipt).where(Receipt.acceptance == AUDIT,
+                              Receipt.id.in_(select(Correction.receipt_id)))).all()
+    fields = changed = 0
+    for receipt in audited:
+        names = set(text_kinds(receipt))
+        fields += len(names)
+        changed += len(names & set(receipt.latest_correction.changed_fields or []))  # type: ignore[union-attr]
+    return {"done": done, "auto": counts.get(AUTO, 0), "audit": counts.get(AUDIT, 0),
+            "share": round(counts.get(AUTO, 0) / done, 4) if done else 0.0,
+            "audited_reviewed": len(audited),
+            "audited_field_error": round(changed / fields, 4) if fields else None}
