@@ -105,3 +105,23 @@ def _task_id(raw: bytes, unacked: bool = False) -> str | None:
         return str((message[0] if unacked else message)["headers"]["id"])
     except (ValueError, LookupError, TypeError):
         return None
+
+
+def queue_depths(queues: Iterable[str], settings: Settings | None = None) -> dict[str, int]:
+    """Messages waiting in each queue (every priority step's list), one round trip. Raises
+    redis' errors when the broker is unreachable."""
+    settings = settings or get_settings()
+    prefix = settings.broker_key_prefix
+    client = redis.Redis.from_url(settings.redis_url or "", socket_timeout=5,
+                                  socket_connect_timeout=3)
+    names = list(queues)
+    try:
+        pipe = client.pipeline(transaction=False)
+        for queue in names:
+            for pri in PRIORITY_STEPS:
+                pipe.llen(prefix + (f"{queue}{Channel.sep}{pri}" if pri else queue))
+        lengths = pipe.execute()
+    finally:
+        client.close()
+    steps = len(PRIORITY_STEPS)
+    return {q: int(sum(lengths[i * steps:(i + 1) * steps])) for i, q in enumerate(names)}

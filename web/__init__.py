@@ -55,7 +55,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(overrides)
 
-    from web import auth, db, errors, input_checks, pages, security_headers
+    from web import auth, db, errors, input_checks, metrics, pages, security_headers
     from web.api import blp as api_blp
 
     db.init_app(app)
@@ -64,6 +64,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     api = Api(app)
     api.register_blueprint(api_blp)
     pages.init_app(app)
+    metrics.init_app(app)
     errors.init_app(app)
     security_headers.init_app(app)
     if settings.trusted_proxies:

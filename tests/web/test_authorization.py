@@ -108,6 +108,8 @@ def test_anonymous_requests(app: Flask, anon_client: FlaskClient,
             ok = resp.status_code not in (401, 403) and "/login" not in location
             if endpoint == "auth.login":
                 ok = resp.status_code in (200, 400)  # 400: the POST carried no CSRF token
+            if endpoint == "metrics.metrics":
+                ok = resp.status_code == 401  # its own check: the scrape token or an admin
         elif url.startswith("/api/"):
             ok = (resp.status_code == 401
                   and resp.headers.get("WWW-Authenticate", "").startswith("Bearer"))
@@ -131,6 +133,8 @@ def _check_role(app: Flask, client: FlaskClient, role: str, ids: dict[str, int],
             continue  # the log-in form is for browsers: a token client has no CSRF token
         if role == REVIEWER and needed == ADMIN:
             ok = resp.status_code == 403
+        elif endpoint == "metrics.metrics":  # the scrape token or an admin
+            ok = resp.status_code == (200 if role == ADMIN else 401)
         else:
             # Reached the view: anything but a refusal (or a CSRF failure, which would mean the
             # session requests were not testing the view at all).

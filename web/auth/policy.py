@@ -5,7 +5,9 @@ not listed here is refused with 403, and ``tests/web/test_authorization.py`` fai
 added, so a new route cannot ship without a decision about who may use it.
 
 - ``public``: no log-in. Only the log-in page, the health check, static files and the OpenAPI
-  document (it describes the API, including how to authenticate, and holds no data).
+  document (it describes the API, including how to authenticate, and holds no data). And
+  ``/metrics``, which checks its own access: a Prometheus scraper holds a scrape token, not an
+  account (``web/metrics.py``).
 - ``reviewer``: day-to-day work: batches, uploads, receipts, corrections, exports, review, and
   reading training runs and model versions.
 - ``admin``: everything a reviewer does, plus starting training, promoting or rolling back
@@ -26,6 +28,8 @@ POLICY: dict[str, str] = {
     "pages.health": PUBLIC,
     "auth.login": PUBLIC,
     "api-docs.openapi_json": PUBLIC,
+    # Checks its own access: the scrape token (RECEIPTFLOW_METRICS_TOKEN) or an admin.
+    "metrics.metrics": PUBLIC,
     # Any logged-in user
     "auth.logout": REVIEWER,
     # JSON API: batches, receipts, corrections, exports
