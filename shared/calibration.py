@@ -16,7 +16,7 @@ isotonic fitted on the other half, so neither is measured on the data it was fit
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
@@ -40,6 +40,8 @@ class Calibration:
     error_at_threshold: float | None  # measured error among fields at or above it
     share_at_threshold: float  # share of fields at or above it
     target_error: float = 0.01  # the error the threshold was chosen for
+    # The reliability diagram, out of fold: per bin, mean calibrated confidence, share right.
+    reliability: list[dict[str, float]] = field(default_factory=list)
 
     def probability(self, confidence: float) -> float:
         return float(np.interp(confidence, self.xs, self.ys))
@@ -120,7 +122,7 @@ def pick_threshold(probs: Sequence[float], right: Sequence[bool], target_error: 
     return best
 
 
-def fit(field: str, confidences: Sequence[float], right: Sequence[bool],
+def fit(name: str, confidences: Sequence[float], right: Sequence[bool],
         target_error: float = 0.01) -> Calibration | None:
     """The field's calibration from its reviewed (confidence, right) pairs; None when there
     are too few of them."""
@@ -130,7 +132,7 @@ def fit(field: str, confidences: Sequence[float], right: Sequence[bool],
     threshold, error, share = pick_threshold(probs, right, target_error)
     model = _isotonic(np.asarray(confidences, dtype=float), np.asarray(right, dtype=float))
     return Calibration(
-        field=field,
+        field=name,
         xs=[round(float(v), 6) for v in model.X_thresholds_],
         ys=[round(float(v), 6) for v in model.y_thresholds_],
         samples=len(confidences),
@@ -140,4 +142,5 @@ def fit(field: str, confidences: Sequence[float], right: Sequence[bool],
         error_at_threshold=None if error is None else round(error, 4),
         share_at_threshold=round(share, 4),
         target_error=target_error,
+        reliability=reliability(probs, right),
     )

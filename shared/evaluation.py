@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from shared.documents import Document, DocumentRejected, read_document
 from shared.engines.base import Engine
-from shared.scoring import DEFAULT_KINDS, ScoreBoard
+from shared.scoring import DEFAULT_KINDS, ScoreBoard, exact_match
 
 # Files a labelled folder's images/ may hold: photos, scans and PDFs.
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".heic", ".heif",
@@ -71,6 +71,7 @@ class EvalReport:
     board: ScoreBoard
     seconds: float
     predictions: dict[str, dict[str, str]] = field(default_factory=dict)
+    confidences: dict[str, dict[str, float]] = field(default_factory=dict)  # the engine's
     failures: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -106,9 +107,28 @@ def evaluate(engine: Engine, examples: Sequence[Labelled], *, batch_size: int = 
             if result.error:
                 report.failures[ex.name] = result.error
             report.predictions[ex.name] = prediction
+            report.confidences[ex.name] = {n: fv.confidence for n, fv in result.fields.items()}
             board.add(text_label(ex.label), prediction)
         bar.update(len(chunk))
         bar.set_postfix(mean=f"{board.mean:.1f}", exact=f"{board.exact_mean:.1f}%")
     report.seconds = time.perf_counter() - started
     bar.close()
     return report
+
+
+def confidence_pairs(report: EvalReport, examples: Sequence[Labelled],
+                     kinds: dict[str, str]) -> dict[str, list[tuple[float, bool]]]:
+    """Per text field, (the engine's confidence, exactly right) on labelled examples: what a
+    calibration is fitted on (``shared/acceptance.py``)."""
+    pairs: dict[str, list[tuple[float, bool]]] = {}
+    for ex in examples:
+        predicted = report.predictions.get(ex.name)
+        confidences = report.confidences.get(ex.name, {})
+        if predicted is None:
+            continue
+        label = text_label(ex.label)
+        for name, kind in kinds.items():
+            if name in label and name in confidences:
+                pairs.setdefault(name, []).append(
+                    (confidences[name], exact_match(label[name], predicted.get(name, ""), kind)))
+    return pairs

@@ -11,9 +11,10 @@ from dataclasses import dataclass, replace
 from itertools import pairwise
 
 from rapidfuzz import fuzz
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from shared.acceptance import AUTO
 from shared.db.models import Correction, Extraction, Receipt, ReceiptStatus
 from shared.documents.layout import stack_lines
 from shared.documents.lines import TextLine
@@ -38,6 +39,8 @@ def review_queue(session: Session, *, batch_id: int | None = None, status: str |
     query = (
         select(Receipt)
         .where(~Receipt.id.in_(select(Correction.receipt_id)))
+        # Accepted without review (shared/acceptance.py); audit samples stay in the queue.
+        .where(or_(Receipt.acceptance.is_(None), Receipt.acceptance != AUTO))
         .options(selectinload(Receipt.extractions), selectinload(Receipt.batch))
     )
     query = query.where(Receipt.status == (ReceiptStatus(status) if status else

@@ -77,7 +77,13 @@ POLICY: dict[str, str] = {
     "pages.training_run": ADMIN,
     "pages.promote_version": ADMIN,
     "pages.serve_base_model": ADMIN,
-    # Administration: users and API tokens
+    # Dashboard (figures and charts: reading, as reviewers do)
+    "pages.dashboard": REVIEWER,
+    # Administration: webhooks, users and API tokens
+    "pages.webhooks": ADMIN,
+    "pages.webhook": ADMIN,
+    "pages.rotate_webhook": ADMIN,
+    "pages.remove_webhook": ADMIN,
     "auth.users": ADMIN,
     "auth.create_user": ADMIN,
     "auth.update_user": ADMIN,

@@ -1,4 +1,5 @@
-"""HTML pages: upload and batches here; review (`review.py`) and training (`training.py`)."""
+"""HTML pages: upload and batches here; review (`review.py`), training (`training.py`), the
+dashboard (`dashboard.py`) and webhooks (`webhooks.py`)."""
 
 from __future__ import annotations
 
@@ -73,6 +74,6 @@ def delete_batch(batch_id: int) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    from web.pages import review, training  # noqa: F401  (routes register on bp)
+    from web.pages import dashboard, review, training, webhooks  # noqa: F401  (routes register on bp)
 
     app.register_blueprint(bp)

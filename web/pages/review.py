@@ -7,8 +7,12 @@ import re
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from shared import acceptance
+from shared.calibration import Calibration
+from shared.db.models import CalibrationFit
 from shared.fields import FieldSpec
 from shared.review import confidence_of, field_locations, review_queue
 from shared.storage import get_storage
@@ -44,7 +48,20 @@ def review_queue_page() -> str:
     rows = [{"receipt": r, "confidence": confidence_of(r.latest_extraction, filters["field"]),
              "reasons": r.review_reasons or []} for r in receipts]
     return render_template("review_queue.html", rows=rows, filters=filters, rules=sorted(RULES),
-                           args=_query_args(filters))
+                           args=_query_args(filters), accept=acceptance.share(db()),
+                           thresholds=_thresholds())
+
+
+def _thresholds() -> list[dict[str, Any]]:
+    """Each field's auto-accept threshold where the engine version now serving has one."""
+    out = []
+    for row in db().scalars(select(CalibrationFit).order_by(CalibrationFit.scope,
+                                                            CalibrationFit.field)):
+        cal = Calibration.from_json(row.data)
+        if cal.threshold is not None:
+            out.append({"scope": row.scope, "field": row.field, "threshold": cal.threshold,
+                        "error": cal.error_at_threshold, "share": cal.share_at_threshold})
+    return out
 
 
 @bp.route("/receipts/<int:receipt_id>", methods=["GET", "POST"])

@@ -8,10 +8,12 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
+from shared.calibration import Calibration
 from shared.config import get_settings
-from shared.db.models import Correction, ModelVersion, TrainingRun
+from shared.db.models import CalibrationFit, Correction, ModelVersion, TrainingRun
 from shared.engines import ENGINE_NAMES
 from shared.model_versions import activate, deactivate_all
+from web import plots
 from web.api.training import queue_training_run
 from web.auth.views import local_url
 from web.db import db, get_or_404
@@ -41,7 +43,22 @@ def training_runs() -> str | Response:
     n_reviewed = db().scalar(select(func.count(func.distinct(Correction.receipt_id))))
     return render_template("training.html", runs=runs, versions=versions,
                            engines=sorted(ENGINE_NAMES), default_engine=get_settings().engine,
-                           n_reviewed=n_reviewed)
+                           n_reviewed=n_reviewed, calibrations=_calibrations(),
+                           target_error=get_settings().auto_accept_target_error)
+
+
+def _calibrations() -> list[tuple[str, list[dict]]]:
+    """Each scope's fitted fields with their reliability diagrams, newest scope first."""
+    scopes: dict[str, list[dict]] = {}
+    for row in db().scalars(select(CalibrationFit).order_by(CalibrationFit.scope,
+                                                            CalibrationFit.field)):
+        cal = Calibration.from_json(row.data)
+        scopes.setdefault(row.scope, []).append({
+            "cal": cal, "source": row.source, "fitted_at": row.fitted_at,
+            "diagram": plots.reliability(f"{row.scope} {row.field}: reliability",
+                                         cal.reliability)})
+    return sorted(scopes.items(), key=lambda kv: max(f["fitted_at"] for f in kv[1]),
+                  reverse=True)
 
 
 @bp.get("/training/<int:run_id>")
