@@ -20,6 +20,7 @@ DATA = Path(__file__).parent / "data"
 # The receipt forms the document benchmark measures, built the same way for the tests.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import document_forms as document_forms  # noqa: E402  (re-exported for the tests)
+import webhook_receiver as webhook_receiver  # noqa: E402  (re-exported for the tests)
 
 
 class WorkerProcess:

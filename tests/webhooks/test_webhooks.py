@@ -8,8 +8,7 @@ import io
 import time
 
 import pytest
-from helpers import itemised_receipt, wait_for_batch
-from receiver import Receiver, free_port
+from helpers import itemised_receipt, wait_for_batch, webhook_receiver
 from sqlalchemy import select
 
 from shared.config import reset_settings_cache
@@ -93,7 +92,7 @@ def test_private_targets_need_the_operator_s_consent(webhook) -> None:
 
 
 def test_signatures_verify_and_a_rotation_signs_with_both_secrets(client, webhook) -> None:
-    receiver = Receiver(free_port())
+    receiver = webhook_receiver.Receiver(webhook_receiver.free_port())
     receiver.start()
     try:
         hook = webhook(receiver.url, [events.MODEL_VERSION_PROMOTED])
@@ -157,7 +156,7 @@ def test_targets_are_checked_again_when_sent() -> None:
 
 @pytest.mark.slow
 def test_a_receiver_that_was_down_gets_every_signed_event(client, webhook, start_worker) -> None:
-    receiver = Receiver(free_port(), fail_first=3)
+    receiver = webhook_receiver.Receiver(webhook_receiver.free_port(), fail_first=3)
     hook = webhook(receiver.url, [events.RECEIPT_DONE, events.RECEIPT_FAILED,
                                   events.BATCH_FINISHED])
     start_worker(env={"RECEIPTFLOW_WEBHOOK_ALLOW_PRIVATE": "true",

@@ -1,5 +1,6 @@
-"""A real HTTP receiver for webhook tests, on a loopback port: it records every request, and
-can answer errors first or be stopped and started again on the same port."""
+"""A real HTTP receiver for webhooks (the tests and the outage benchmark), on a loopback port:
+it records every request, and can answer errors first or be stopped and started again on the
+same port."""
 
 from __future__ import annotations
 
