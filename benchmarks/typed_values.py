@@ -35,8 +35,8 @@ from shared.documents.images import decode  # noqa: E402
 from shared.documents.lines import TextLine  # noqa: E402
 from shared.engines.ocr.fields import extract_fields  # noqa: E402
 from shared.fields import FIELD_SETS  # noqa: E402
-from shared.values import read_hints, typed  # noqa: E402
-from shared.values.checks import Receipt, check  # noqa: E402
+from shared.values import typed  # noqa: E402
+from shared.values.checks import check, typed_receipt  # noqa: E402
 
 DATA = Path(os.environ.get("RECEIPTFLOW_SROIE_DEV") or HERE.parents[1] / "shared/data/sroie-dev")
 ITEMS = HERE / "data" / "sroie-items.json"
@@ -120,8 +120,9 @@ def main(argv: list[str] | None = None) -> int:
         lines = ocr_lines(stem, args.cache, args.lines)
         fields = extract_fields(lines, FIELDS)
         values = {name: fv.value for name, fv in fields.items()}
-        hints = read_hints([ln.text for ln in lines] + list(values.values()))
-        got = {name: typed(KINDS[name], values[name], hints) for name in KINDS}
+        rows = [{c: cell.value for c, cell in r.cells.items()} for r in fields["items"].rows or ()]
+        checked = typed_receipt(values, KINDS, {"items": rows}, [ln.text for ln in lines], today)
+        hints, got = checked.hints, checked.typed
         for key, kind in (("date", "date"), ("total", "amount")):
             want = typed(kind, str(label.get(key, "")), hints)
             if want is None:
@@ -129,8 +130,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             counts[f"{key}_labelled"] += 1
             counts[f"{key}_right"] += bool(got[key]) and got[key]["value"] == want["value"]
-        rows = [{c: cell.value for c, cell in r.cells.items()} for r in fields["items"].rows or ()]
-        reasons = check(Receipt(got, KINDS, {"items": rows}, hints, today))
+        reasons = check(checked)
         want_total = typed("amount", str(label.get("total", "")), hints)
         right_total = bool(got["total"] and want_total
                            and got["total"]["value"] == want_total["value"])

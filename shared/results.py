@@ -16,9 +16,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from shared.db.models import Receipt, ReceiptStatus
 from shared.fields import FieldSpec
-from shared.values import read_hints, typed
-from shared.values.checks import Reason, check, load_rules
-from shared.values.checks import Receipt as Checked
+from shared.values import typed
+from shared.values.checks import Reason, check, load_rules, typed_receipt
 
 log = logging.getLogger(__name__)
 
@@ -86,15 +85,13 @@ def receipt_values(receipt: Receipt, today: dt.date | None = None) -> Values:
     printed = final_values(receipt, text_fields)
     items = {f.name: final_items(receipt, f.name) for f in specs if f.is_table}
     lines = [ln.get("text", "") for page in receipt.pages for ln in (page.lines or [])]
-    hints = read_hints([*lines, *printed.values()])
     kinds = {f.name: f.kind for f in specs if not f.is_table}
-    typed_values = {name: typed(kind, printed[name], hints) for name, kind in kinds.items()}
-    items_typed = {f.name: [_typed_row(row, f, hints) for row in items[f.name]]
+    checked = typed_receipt(printed, kinds, items, lines, today or dt.date.today())
+    items_typed = {f.name: [_typed_row(row, f, checked.hints) for row in items[f.name]]
                    for f in specs if f.is_table}
     rules = _rules(str(get_settings().validation_file or "") or None)
-    reasons = check(Checked(typed_values, kinds, items, hints, today or dt.date.today()), rules) \
-        if receipt.status == ReceiptStatus.DONE else []
-    return Values(printed, items, {n: v for n, v in typed_values.items() if v is not None},
+    reasons = check(checked, rules) if receipt.status == ReceiptStatus.DONE else []
+    return Values(printed, items, {n: v for n, v in checked.typed.items() if v is not None},
                   items_typed, reasons)
 
 

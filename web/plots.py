@@ -79,10 +79,16 @@ def reliability(title: str, points: Sequence[dict[str, float]], size: int = 220)
     body = [f'<rect class="plot-area" x="{PAD}" y="{PAD}" width="{plot}" height="{plot}"/>',
             f'<line class="diagonal" x1="{PAD}" y1="{size - PAD}" x2="{size - PAD}" '
             f'y2="{PAD}"/>',
-            f'<text class="tick" x="{size / 2}" y="{size - 8}" text-anchor="middle">'
+            f'<text class="tick" x="{size / 2}" y="{size - 6}" text-anchor="middle">'
             'calibrated confidence</text>',
             f'<text class="tick" x="10" y="{size / 2}" transform="rotate(-90 10 {size / 2})" '
             'text-anchor="middle">share right</text>']
+    for v in (0.0, 0.5, 1.0):
+        x, y = xy(v, v)
+        body.append(f'<text class="tick" x="{x:.1f}" y="{size - PAD + 11}" '
+                    f'text-anchor="middle">{v:g}</text>')
+        body.append(f'<text class="tick" x="{PAD - 3}" y="{y + 3:.1f}" '
+                    f'text-anchor="end">{v:g}</text>')
     total = sum(p["count"] for p in points) or 1
     for p in points:
         x, y = xy(float(p["confidence"]), float(p["accuracy"]))

@@ -193,3 +193,16 @@ def check(receipt: Receipt, rules: Sequence[Mapping[str, Any]] = DEFAULT_RULES) 
         if message:
             reasons.append(Reason(rule["rule"], message))
     return reasons
+
+
+def typed_receipt(printed: Mapping[str, str], kinds: Mapping[str, str],
+                  items: Mapping[str, Sequence[Mapping[str, str]]], lines: Sequence[str],
+                  today: dt.date) -> Receipt:
+    """A receipt's printed values typed, with what its text lines tell (country, currency,
+    date order): what :func:`check` looks at. Shared by the stored results
+    (``shared/results.py``) and the benchmarks that check receipts without a database."""
+    from shared.values import read_hints, typed
+
+    hints = read_hints([*lines, *printed.values()])
+    return Receipt({name: typed(kind, printed.get(name, ""), hints)
+                    for name, kind in kinds.items()}, kinds, items, hints, today)

@@ -107,3 +107,34 @@ def screenshots(tmp_path: Path) -> Path:
     folder = Path(os.environ.get("RECEIPTFLOW_SCREENSHOTS") or tmp_path / "screenshots")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+@pytest.fixture
+def make_server(services: dict[str, str], tmp_path: Path) -> Iterator[object]:
+    """Start a web server with extra settings (stopped after the test)."""
+    started: list[WebServer] = []
+
+    def start(env: dict[str, str]) -> WebServer:
+        server = WebServer({**_app_env(services), **env}, tmp_path / f"web-{len(started)}.log")
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def make_worker(services: dict[str, str], empty_queue: None, tmp_path: Path) -> Iterator[object]:
+    """Start an OCR worker with extra settings (stopped after the test)."""
+    started: list[WorkerProcess] = []
+
+    def start(env: dict[str, str]) -> WorkerProcess:
+        worker = WorkerProcess({**_app_env(services), **env},
+                               tmp_path / f"worker-{len(started)}.log", 1, "ocr")
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
