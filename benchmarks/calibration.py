@@ -90,6 +90,11 @@ def read_learned(stems: list[str], fit_half: list[str], folds: int = 5
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--target", type=float, default=0.01)
+    p.add_argument("--accept-fields", default="",
+                   help="comma-separated fields that must pass (default: all four), as "
+                        "RECEIPTFLOW_AUTO_ACCEPT_FIELDS")
+    p.add_argument("--receipts-from", type=Path,
+                   help="reuse the receipts (confidences, right, flagged) of an earlier --out")
     p.add_argument("--engine", choices=["rules", "learned"], default="rules",
                    help="the OCR engine's rules, or its learned extractor trained on the "
                         "calibration half (as after reviewing it)")
@@ -97,9 +102,14 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     stems = sorted(path.stem for path in (DATA / "labels").glob("*.json"))
     fit_half, measure_half = stems[0::2], stems[1::2]
-    receipts = (read_learned if args.engine == "learned" else read_rules)(stems, fit_half)
+    if args.receipts_from:
+        receipts = json.loads(args.receipts_from.read_text())["all_receipts"]
+    else:
+        receipts = (read_learned if args.engine == "learned" else read_rules)(stems, fit_half)
+    required = [n for n in KINDS if not args.accept_fields or n in args.accept_fields.split(",")]
 
     result: dict[str, object] = {"set": DATA.name, "engine": args.engine,
+                                 "accept_fields": required,
                                  "target_error": args.target,
                                  "calibrated_on": len(fit_half), "measured_on": len(measure_half),
                                  "fields": {}}
@@ -122,27 +132,35 @@ def main(argv: list[str] | None = None) -> int:
             "threshold": cal.threshold, "error_at_threshold_fit": cal.error_at_threshold,
             "reliability": calibration.reliability(probs, right),
         }
-    accepted = wrong = fields_accepted = 0
+    accepted = wrong = fields_accepted = all_fields = all_wrong = 0
     for s in measure_half:
         r = receipts[s]
         ok = not r["flagged"] and all(cals[n].accepts(r["conf"][n])  # type: ignore[index]
-                                      for n in KINDS)
+                                      for n in required)
         if ok:
             accepted += 1
-            fields_accepted += len(r["right"])  # type: ignore[arg-type]
-            wrong += sum(not v for v in r["right"].values())  # type: ignore[union-attr]
+            fields_accepted += sum(n in r["right"] for n in required)  # type: ignore[operator]
+            wrong += sum(not r["right"][n] for n in required  # type: ignore[index]
+                         if n in r["right"])  # type: ignore[operator]
+            all_fields += len(r["right"])  # type: ignore[arg-type]
+            all_wrong += sum(not v for v in r["right"].values())  # type: ignore[union-attr]
     pooled = [(cals[n].probability(receipts[s]["conf"][n]), receipts[s]["right"][n])  # type: ignore[index]
               for s in measure_half for n in KINDS if n in receipts[s]["right"]]  # type: ignore[operator]
     result["ece_pooled"] = round(calibration.expected_calibration_error(
         [p for p, _ in pooled], [r for _, r in pooled]), 4)
     result["auto_accepted_share"] = round(accepted / len(measure_half), 4)
     result["auto_accepted"] = accepted
+    # Every field of an accepted receipt skips review, required or not.
+    result["all_fields_error_among_accepted"] = round(all_wrong / all_fields, 4) if all_fields \
+        else None
     result["field_error_among_accepted"] = round(wrong / fields_accepted, 4) if fields_accepted \
         else None
     print(json.dumps({k: v for k, v in result.items() if k != "fields"}, indent=1))
     for name, row in result["fields"].items():  # type: ignore[attr-defined]
         print(name, {k: v for k, v in row.items() if k != "reliability"})
     if args.out:
+        result["calibrations"] = {n: c.to_json() for n, c in cals.items()}
+        result["all_receipts"] = receipts
         args.out.write_text(json.dumps(result, indent=1) + "\n")
     return 0
 

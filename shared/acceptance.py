@@ -59,6 +59,16 @@ def text_kinds(receipt: Receipt) -> dict[str, str]:
     return {f.name: f.kind for f in specs if not f.is_table}
 
 
+def required_fields(receipt: Receipt, chosen: str | None) -> list[str]:
+    """The fields that must pass for the receipt to be accepted: the chosen ones it has
+    (``RECEIPTFLOW_AUTO_ACCEPT_FIELDS``), else all its text fields."""
+    names = list(text_kinds(receipt))
+    if not chosen:
+        return names
+    wanted = {n.strip() for n in chosen.split(",") if n.strip()}
+    return [n for n in names if n in wanted]
+
+
 def passes(cals: Mapping[str, Calibration], confidences: Mapping[str, float],
            fields: Sequence[str], target_error: float) -> bool:
     """Every field has a calibration fitted for this target and passes its threshold."""
@@ -86,7 +96,8 @@ def decide(session: Session, receipts: Sequence[Receipt], *, rng: random.Random 
         cals = load(session, scope_of(extraction.engine, extraction.model_version_id))
         confidences = {name: float(f.get("confidence", 0.0))
                        for name, f in extraction.fields.items()}
-        if passes(cals, confidences, list(text_kinds(receipt)), settings.auto_accept_target_error):
+        if passes(cals, confidences, required_fields(receipt, settings.auto_accept_fields),
+                  settings.auto_accept_target_error):
             audit = rng.random() < settings.auto_accept_audit_share
             receipt.acceptance = AUDIT if audit else AUTO
             accepted += not audit

@@ -251,6 +251,11 @@ class Settings(BaseSettings):
         description="Accept a receipt without review when every field passes its calibrated "
                     "threshold and no validation rule fails (needs reviews to calibrate on).",
     )
+    auto_accept_fields: str | None = Field(
+        default=None,
+        description="Comma-separated fields that must pass their thresholds for a receipt to be "
+                    "auto-accepted (default: every text field); the others are kept as read.",
+    )
     auto_accept_target_error: float = Field(
         default=0.01, gt=0, lt=1,
         description="Share of auto-accepted fields allowed to be wrong; sets the thresholds.",

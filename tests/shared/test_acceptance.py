@@ -160,3 +160,30 @@ def test_auto_accept_can_be_turned_off(batch: int, monkeypatch) -> None:  # type
     finally:
         monkeypatch.undo()
         reset_settings_cache()
+
+
+def test_a_deployment_can_require_only_the_fields_it_posts(batch: int, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Company names reviewers keep changing get no threshold; with only the total required,
+    a confident receipt is accepted all the same."""
+    with session_scope() as session:
+        b = session.get(Batch, batch)
+        for i in range(120):
+            _receipt(session, b, (i % 10) / 10 + 0.05,
+                     corrected={"company": f"SELLER {i}"} if i % 2 else {})
+    with session_scope() as session:
+        acceptance.refit_due(session)
+        cals = acceptance.load(session, SCOPE, fresh=True)
+        assert cals["company"].threshold is None and cals["total"].threshold is not None
+        receipt = _receipt(session, session.get(Batch, batch), 0.97)
+        receipts_finished(session, [receipt.id])
+        assert receipt.acceptance is None
+    monkeypatch.setenv("RECEIPTFLOW_AUTO_ACCEPT_FIELDS", "date, total")
+    reset_settings_cache()
+    try:
+        with session_scope() as session:
+            receipt = _receipt(session, session.get(Batch, batch), 0.97)
+            receipts_finished(session, [receipt.id])
+            assert receipt.acceptance == "auto"
+    finally:
+        monkeypatch.undo()
+        reset_settings_cache()

@@ -33,7 +33,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from statistics import median
 
@@ -46,6 +46,7 @@ from threadpoolctl import threadpool_limits
 
 from shared.documents.lines import Box, TextLine
 from shared.engines.base import FieldValue
+from shared.engines.ocr import judge
 from shared.engines.ocr.fields import extract_fields
 from shared.engines.ocr.rules.amount import (
     LOOSE_AMOUNT_RE,
@@ -104,7 +105,7 @@ MODEL_PARAMS: dict[str, object] = {
 # Fewer corrections than this: every field uses the ranker, without the memory (too few to
 # choose on).
 SELECTION_MIN = 30
-PICKERS = ("ranker", "rules", "tagger")  # in order of preference on a tie
+PICKERS = judge.PICKERS  # in order of preference on a tie
 TOKEN_RE = re.compile(r"[A-Z]{2,}")
 CURRENCY_RE = re.compile(r"^\s*(RM|MYR|\$|USD|SGD)\s*", re.IGNORECASE)
 
@@ -477,11 +478,13 @@ class LearnedExtractor:
     """Per-field pickers trained from (OCR lines, corrected label) pairs."""
 
     def __init__(self, models: dict[str, _FieldModel], meta: dict[str, object],
-                 tagger: WordTagger | None = None, memory: VendorMemory | None = None) -> None:
+                 tagger: WordTagger | None = None, memory: VendorMemory | None = None,
+                 judges: dict[str, judge.Judge] | None = None) -> None:
         self._models = models
         self.meta = meta
         self._tagger = tagger
         self._memory = memory
+        self._judges = judges or {}
 
     @classmethod
     def fit(
@@ -496,56 +499,41 @@ class LearnedExtractor:
         fitted = _fit_all(examples, fields, normalize)
         choices: dict[str, dict[str, object]] = {}
         if len(examples) >= SELECTION_MIN:
-            held = [ex for i, ex in enumerate(examples) if i % 3 == 2]
-            probe = _fit_all([ex for i, ex in enumerate(examples) if i % 3 != 2], fields,
-                             normalize)
-            choices = probe.choose(held, fields, normalize)
+            # Cross-fitted: each third answered by rankers, tagger and memory fitted on the
+            # other two, as the extractor answers receipts it has not seen. The pickers are
+            # chosen, and the judges trained, on those answers.
+            held: list[tuple[LearnedExtractor, Options, Sequence[TextLine], Mapping]] = []
+            for k in range(FOLDS):
+                probe = _fit_all([ex for i, ex in enumerate(examples) if i % FOLDS != k],
+                                 fields, normalize)
+                held.extend((probe, probe._options(lines, fields), lines, label)
+                            for i, (lines, label) in enumerate(examples) if i % FOLDS == k)
+            choices = _choose([(opts, label) for _, opts, _, label in held], fitted._models,
+                              normalize)
             for name, choice in choices.items():
                 model = fitted._models.get(name)
                 if model is not None:
                     model.picker = str(choice["picker"])
                     model.remember = bool(choice["remember"])
+            fitted._judges = _fit_judges(held, fitted._models)
         fitted.meta.update({
             "training_size": len(examples),
             "fit_seconds": round(time.perf_counter() - started, 2),
             "pickers": {name: {"picker": m.picker, "remember": m.remember}
                         for name, m in fitted._models.items()},
             "selection": choices,
+            "judges": sorted(fitted._judges),
         })
         return fitted
 
-    def choose(self, held: Sequence[tuple[Sequence[TextLine], Mapping[str, object]]],
-               fields: Sequence[FieldSpec], normalize: bool) -> dict[str, dict[str, object]]:
-        """Per field, the picker and memory setting that score best on ``held``."""
-        totals: dict[tuple[str, str, bool], float] = {}
-        for lines, label in held:
-            options = self._options(lines, fields)
-            for name, by_picker in options.items():
-                target = label.get(name)
-                if not isinstance(target, str):
-                    continue
-                kind = self._models[name].kind
-                for (picker, remember), value in by_picker.items():
-                    key = (name, picker, remember)
-                    totals[key] = totals.get(key, 0.0) + value_score(
-                        target, value.value, kind, normalize)
-        out: dict[str, dict[str, object]] = {}
-        for name in self._models:
-            # Ties go to the simpler choice: the earlier picker, no memory.
-            scored = [(totals[(name, p, r)], -PICKERS.index(p), not r, p)
-                      for p in PICKERS for r in (False, True) if (name, p, r) in totals]
-            if scored:
-                score, _, forget, picker = max(scored)
-                out[name] = {"picker": picker, "remember": not forget,
-                             "held_out_score": round(score / max(1, len(held)), 2)}
-        return out
-
-    def _options(self, lines: Sequence[TextLine], fields: Sequence[FieldSpec]
+    def _options(self, lines: Sequence[TextLine], fields: Sequence[FieldSpec],
+                 rules: Mapping[str, FieldValue] | None = None
                  ) -> dict[str, dict[tuple[str, bool], FieldValue]]:
         """Every picker's answer for every trained field, with and without the memory."""
         page = Page.of(lines)
-        rules = extract_fields(lines, fields)
+        rules = rules if rules is not None else extract_fields(lines, fields)
         tagged = self._tagger.extract(lines, rules) if self._tagger else {}
+        seller = self._seller(rules)
         out: dict[str, dict[tuple[str, bool], FieldValue]] = {}
         for spec in fields:
             model = self._models.get(spec.name)
@@ -558,15 +546,37 @@ class LearnedExtractor:
             out[spec.name] = {}
             for picker, value in answers.items():
                 out[spec.name][(picker, False)] = value
-                out[spec.name][(picker, True)] = self._remembered(spec.name, value)
+                out[spec.name][(picker, True)] = self._remembered(spec.name, value, seller)
         return out
+
+    def _seller(self, rules: Mapping[str, FieldValue]) -> str | None:
+        """The seller the rules' company names, when the memory knows it."""
+        company = next((n for n, m in self._models.items() if m.kind == "company"), None)
+        if self._memory is None or company is None or company not in rules:
+            return None
+        return self._memory.seller(company, rules[company].value)
+
+    def _recall(self, name: str, text: str, seller: str | None) -> tuple[str, float] | None:
+        """The memory's form of a value: a known seller's address, or any remembered value."""
+        if self._memory is None:
+            return None
+        if seller is not None and self._models[name].kind == "address":
+            hit = self._memory.seller_address(seller, text)
+            if hit is not None:
+                return hit
+        return self._memory.recall(name, text)
 
     def extract(
         self, lines: Sequence[TextLine], fields: Sequence[FieldSpec]
     ) -> dict[str, FieldValue]:
-        """One FieldValue per field; fields this model was not trained on get the rules' answer."""
+        """One FieldValue per field; fields this model was not trained on get the rules' answer.
+        A field with a judge gets the judge's probability that its answer is right as its
+        confidence."""
+        if self._judges:
+            return self._judged(lines, fields)
         page = Page.of(lines)
         rules = extract_fields(lines, fields)
+        seller = self._seller(rules)
         tagged: dict[str, FieldValue] | None = None
         result: dict[str, FieldValue] = {}
         for spec in fields:
@@ -583,8 +593,41 @@ class LearnedExtractor:
                 value = self._tagged(tagged.get(spec.name), model, rule)
             else:
                 value = self._rank(page, spec, model, rule)
-            result[spec.name] = self._remembered(spec.name, value) if model.remember else value
+            result[spec.name] = (self._remembered(spec.name, value, seller) if model.remember
+                                 else value)
         return result
+
+    def _judged(self, lines: Sequence[TextLine], fields: Sequence[FieldSpec]
+                ) -> dict[str, FieldValue]:
+        rules = extract_fields(lines, fields)
+        options = self._options(lines, fields, rules)
+        seller = self._seller(rules)
+        result: dict[str, FieldValue] = {}
+        for spec in fields:
+            model = self._models.get(spec.name)
+            by_picker = options.get(spec.name)
+            if model is None or by_picker is None:
+                result[spec.name] = rules[spec.name]
+                continue
+            chosen = self._chosen(model, by_picker)
+            value = by_picker[chosen]
+            verdict = self._judges.get(spec.name)
+            if verdict is not None:
+                value = replace(value, confidence=round(
+                    verdict.probability(self._judge_row(spec.name, by_picker, chosen, lines,
+                                                        seller)), 4))
+            result[spec.name] = value
+        return result
+
+    @staticmethod
+    def _chosen(model: _FieldModel, by_picker: Options) -> tuple[str, bool]:
+        picker = model.picker if (model.picker, model.remember) in by_picker else "ranker"
+        return picker, model.remember
+
+    def _judge_row(self, name: str, by_picker: Options, chosen: tuple[str, bool],
+                   lines: Sequence[TextLine], seller: str | None) -> list[float]:
+        recalled = self._recall(name, by_picker[(chosen[0], False)].value, seller)
+        return judge.features(by_picker, chosen, recalled[1] if recalled else None, lines)
 
     def _rank(self, page: Page, spec: FieldSpec, model: _FieldModel,
               rule: FieldValue) -> FieldValue:
@@ -608,8 +651,8 @@ class LearnedExtractor:
             return rule  # no word tagged: the rules' answer
         return FieldValue(TRANSFORMS[model.transform](value.value), value.confidence, value.box)
 
-    def _remembered(self, name: str, value: FieldValue) -> FieldValue:
-        recalled = self._memory.recall(name, value.value) if self._memory else None
+    def _remembered(self, name: str, value: FieldValue, seller: str | None) -> FieldValue:
+        recalled = self._recall(name, value.value, seller)
         if recalled is None:
             return value
         text, ratio = recalled
@@ -618,8 +661,8 @@ class LearnedExtractor:
     def save(self, folder: Path) -> None:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        joblib.dump({"models": self._models, "tagger": self._tagger, "memory": self._memory},
-                    folder / MODEL_FILE)
+        joblib.dump({"models": self._models, "tagger": self._tagger, "memory": self._memory,
+                     "judges": self._judges}, folder / MODEL_FILE)
         # The JSON last: a folder with it is complete (a crash mid-save leaves no meta).
         (folder / META_FILE).write_text(json.dumps(self.meta, indent=1, sort_keys=True))
 
@@ -645,7 +688,11 @@ class LearnedExtractor:
         ) or not isinstance(saved.get("tagger"), WordTagger | None) or not isinstance(
                 saved.get("memory"), VendorMemory | None):
             raise ValueError(f"{folder}: {MODEL_FILE} does not hold a learned extractor")
-        return cls(models, meta, saved["tagger"], saved["memory"])
+        judges = saved.get("judges") or {}  # saved before judges: the pickers' scores
+        if not isinstance(judges, dict) or not all(
+                isinstance(j, judge.Judge) for j in judges.values()):
+            raise ValueError(f"{folder}: {MODEL_FILE} holds no judges it can use")
+        return cls(models, meta, saved["tagger"], saved["memory"], judges)
 
     @property
     def field_names(self) -> list[str]:
@@ -730,3 +777,58 @@ def _fit_field(
         if score > best_score + 0.05:  # "none" first, and a transform must earn its place
             best_name, best_score = name, score
     return _FieldModel(spec.kind, names, model, vocab, best_name)
+
+
+Options = Mapping[tuple[str, bool], FieldValue]
+FOLDS = 3  # cross-fitting folds for choosing pickers and training judges
+
+
+def _choose(held: Sequence[tuple[Mapping[str, Options], Mapping[str, object]]],
+            models: Mapping[str, _FieldModel], normalize: bool) -> dict[str, dict[str, object]]:
+    """Per field, the picker and memory setting that score best on the cross-fitted answers."""
+    totals: dict[tuple[str, str, bool], float] = {}
+    for options, label in held:
+        for name, by_picker in options.items():
+            target = label.get(name)
+            if not isinstance(target, str):
+                continue
+            for (picker, remember), value in by_picker.items():
+                key = (name, picker, remember)
+                totals[key] = totals.get(key, 0.0) + value_score(
+                    target, value.value, models[name].kind, normalize)
+    out: dict[str, dict[str, object]] = {}
+    for name in models:
+        # Ties go to the simpler choice: the earlier picker, no memory.
+        scored = [(totals[(name, p, r)], -PICKERS.index(p), not r, p)
+                  for p in PICKERS for r in (False, True) if (name, p, r) in totals]
+        if scored:
+            score, _, forget, picker = max(scored)
+            out[name] = {"picker": picker, "remember": not forget,
+                         "held_out_score": round(score / max(1, len(held)), 2)}
+    return out
+
+
+def _fit_judges(held: Sequence[tuple[LearnedExtractor, Mapping[str, Options],
+                                     Sequence[TextLine], Mapping[str, object]]],
+                models: Mapping[str, _FieldModel]) -> dict[str, judge.Judge]:
+    """Per field, a judge trained on whether each cross-fitted answer was exactly right."""
+    rows: dict[str, list[list[float]]] = {}
+    right: dict[str, list[bool]] = {}
+    for probe, options, lines, label in held:
+        for name, by_picker in options.items():
+            target = label.get(name)
+            model = models.get(name)
+            if not isinstance(target, str) or model is None:
+                continue
+            chosen = LearnedExtractor._chosen(model, by_picker)
+            rows.setdefault(name, []).append(probe._judge_row(
+                name, by_picker, chosen, lines, probe._seller(_rules_of(options))))
+            right.setdefault(name, []).append(
+                exact_match(target, by_picker[chosen].value, model.kind))
+    judges = {name: judge.fit(rows[name], right[name]) for name in rows}
+    return {name: j for name, j in judges.items() if j is not None}
+
+
+def _rules_of(options: Mapping[str, Options]) -> dict[str, FieldValue]:
+    """The rules' answers, as the options hold them."""
+    return {name: by[("rules", False)] for name, by in options.items() if ("rules", False) in by}

@@ -12,6 +12,7 @@ own: a chain's name is remembered, a new branch's address is not replaced by ano
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,11 @@ from shared.scoring import normalised
 # Fields of these kinds are remembered: what a seller prints the same on every receipt.
 REMEMBERED_KINDS = ("company", "address")
 DEFAULT_THRESHOLD = {"company": 88.0, "address": 85.0}
+# Two corrected company names this close are one seller (grouping while building).
+VENDOR_CUTOFF = 92.0
+# With the seller recognised, a predicted address this close to one of its addresses is that
+# address: lower than a bare address match, since the company already names the seller.
+SELLER_ADDRESS_CUTOFF = 60.0
 
 
 @dataclass
@@ -41,11 +47,16 @@ class VendorMemory:
 
     groups: dict[str, list[_Group]] = field(default_factory=dict)
     thresholds: dict[str, float] = field(default_factory=dict)
+    # A seller's addresses as reviewers wrote them, by its company group's key: once the
+    # company is recognised, its address is one of these (or a branch not seen yet).
+    addresses: dict[str, Counter[str]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, labels: Iterable[Mapping[str, object]], kinds: Mapping[str, str],
               thresholds: Mapping[str, float] | None = None) -> VendorMemory:
         memory = cls()
+        company = next((n for n, k in kinds.items() if k == "company"), None)
+        address = next((n for n, k in kinds.items() if k == "address"), None)
         for label in labels:
             for name, kind in kinds.items():
                 value = label.get(name)
@@ -56,13 +67,49 @@ class VendorMemory:
                     name, DEFAULT_THRESHOLD[kind]))
                 key = normalised(value)
                 best = process.extractOne(key, [g.key for g in groups], scorer=fuzz.ratio,
-                                          score_cutoff=92.0) if groups else None
+                                          score_cutoff=VENDOR_CUTOFF) if groups else None
                 group = groups[best[2]] if best else None
                 if group is None:
                     group = _Group(key)
                     groups.append(group)
                 group.forms[value] += 1
+            seller, where = label.get(company or ""), label.get(address or "")
+            if isinstance(seller, str) and isinstance(where, str) and seller and where:
+                group = memory._group(company or "", seller, VENDOR_CUTOFF)
+                if group is not None:
+                    memory.addresses.setdefault(group.key, Counter())[where] += 1
         return memory
+
+    def _group(self, name: str, text: str, cutoff: float) -> _Group | None:
+        groups = self.groups.get(name)
+        if not groups or not text.strip():
+            return None
+        best = process.extractOne(normalised(text), [g.key for g in groups],
+                                  scorer=fuzz.ratio, score_cutoff=cutoff)
+        return groups[best[2]] if best else None
+
+    def seller(self, name: str, company: str) -> str | None:
+        """The key of the seller a company text names, when it is one seen before."""
+        group = self._group(name, company, self.thresholds.get(name, DEFAULT_THRESHOLD["company"]))
+        return group.key if group is not None else None
+
+    def seller_address(self, seller: str | None, predicted: str) -> tuple[str, float] | None:
+        """The seller's remembered address closest to the predicted one (a chain's branches
+        differ), with its match ratio, when close enough to be that address misread."""
+        # getattr: a memory saved before addresses were kept has none.
+        forms = getattr(self, "addresses", {}).get(seller or "")
+        if not forms or not predicted.strip():
+            return None
+        key, numbers = normalised(predicted), _numbers(predicted)
+        if not numbers:
+            return None  # nothing that tells branches apart: only a close match (recall)
+        # Branches share a street's words and a town's postcode; their numbers tell them
+        # apart. Every number read must be the form's (a line missed drops some, none is new).
+        fitting = [(fuzz.ratio(key, normalised(f)), f) for f in forms if numbers <= _numbers(f)]
+        if not fitting:
+            return None
+        ratio, form = max(fitting)
+        return (form, float(ratio)) if ratio >= SELLER_ADDRESS_CUTOFF else None
 
     def recall(self, name: str, predicted: str) -> tuple[str, float] | None:
         """The remembered value for a predicted one, with its match ratio, or None."""
@@ -78,3 +125,7 @@ class VendorMemory:
     @property
     def fields(self) -> list[str]:
         return list(self.groups)
+
+
+def _numbers(text: str) -> set[str]:
+    return set(re.findall(r"\d+", text))

@@ -122,3 +122,36 @@ def test_load_of_a_bad_folder_raises_value_error(model: LearnedExtractor, tmp_pa
     (folder / META_FILE).write_text(json.dumps({"format_version": 999}))
     with pytest.raises(ValueError):
         LearnedExtractor.load(folder)
+
+
+def misread(receipts_: list[Receipt], rng: random.Random, share: float) -> list[bool]:
+    """Make OCR misread the total on ``share`` of the receipts (a digit changed, read with a
+    low recognizer score) while the label keeps the printed total; returns which."""
+    out = []
+    for lines, label in receipts_:
+        bad = rng.random() < share
+        if bad:
+            i = next(k for k, ln in enumerate(lines) if ln.text == label["total"])
+            wrong = label["total"].replace(label["total"][0], str((int(label["total"][0]) + 3)
+                                                                  % 10), 1)
+            lines[i] = TextLine(wrong, lines[i].box, 0.55)
+        out.append(bad)
+    return out
+
+
+def test_judges_make_confidence_tell_right_from_wrong(tmp_path: Path) -> None:
+    rng = random.Random(5)
+    train = receipts(60, seed=6)
+    misread(train, rng, 0.3)
+    model = LearnedExtractor.fit(train, FIELDS)
+    assert "total" in model.meta["judges"]
+    held = receipts(30, seed=7)
+    misread(held, rng, 0.3)
+    got = [(model.extract(lines, FIELDS)["total"], label["total"]) for lines, label in held]
+    right_conf = [fv.confidence for fv, want in got if fv.value == want]
+    wrong_conf = [fv.confidence for fv, want in got if fv.value != want]
+    assert wrong_conf and right_conf  # the rules read some misread totals back (cash - change)
+    assert max(wrong_conf) < min(right_conf), (wrong_conf, right_conf)
+    model.save(tmp_path / "judged")
+    loaded = LearnedExtractor.load(tmp_path / "judged")
+    assert loaded.extract(held[0][0], FIELDS) == model.extract(held[0][0], FIELDS)

@@ -78,6 +78,24 @@ def test_vendor_memory_recalls_a_seller_but_not_another_branch() -> None:
     assert memory.recall("date", "01/01/2018") is None
 
 
+def test_a_known_seller_brings_its_own_addresses_back() -> None:
+    kinds = {"company": "company", "address": "address"}
+    memory = VendorMemory.build([
+        {"company": "MR. D.I.Y. (M) SDN BHD", "address": "LOT 1851-A & 1851-B, JALAN KPB 6, "
+                                                         "43300 SERI KEMBANGAN, SELANGOR"},
+        {"company": "MR. D.I.Y. (M) SDN BHD", "address": "NO. 5, JALAN BESAR, 81100 JOHOR"},
+        {"company": "KEDAI MAJU", "address": "NO 9, JALAN SAGU 18, 81100 JOHOR BAHRU"},
+    ], kinds)
+    seller = memory.seller("company", "MR. D.I.Y. (M) SDN BHO")  # a misread seller, still known
+    assert seller is not None and memory.seller("company", "ANOTHER SHOP") is None
+    # An address read badly (a line missed, lines in another order) is still that branch's.
+    form, ratio = memory.seller_address(seller, "LOT 1851-A & 1851-B. JALAN KPB 6, SELANGOR")
+    assert form.startswith("LOT 1851-A") and 60 <= ratio < 85
+    assert memory.recall("address", "LOT 1851-A & 1851-B. JALAN KPB 6, SELANGOR") is None
+    # Another seller's address is never brought back for this one.
+    assert memory.seller_address(seller, "NO 9, JALAN SAGU 18, 81100 JOHOR BAHRU") is None
+
+
 def test_a_version_saved_before_the_tagger_still_loads(tmp_path: Path) -> None:
     model = LearnedExtractor.fit(receipts(12, seed=21), SROIE_FIELDS)
     folder = tmp_path / "v1"
