@@ -47,9 +47,12 @@ def web(host: str, port: int) -> None:
               help="Longest wait for a batch to fill after its first receipt "
                    "[default: RECEIPTFLOW_WORKER_BATCH_WAIT_MS, 50]")
 @click.option("--loglevel", default="info", show_default=True)
+@click.option("--gpus", default=None,
+              help="One worker process per GPU: 'all', or indices (or UUIDs) such as 0,1. "
+                   "Each sees only its card; one that dies is started again; SIGTERM stops all.")
 def worker(engine: str | None, concurrency: int, pool: str, batch_size: int | None,
-           batch_wait_ms: float | None, loglevel: str) -> None:
-    """Run a Celery worker for one engine's queue."""
+           batch_wait_ms: float | None, loglevel: str, gpus: str | None) -> None:
+    """Run a Celery worker for one engine's queue (or one per GPU, with --gpus)."""
     from shared.engines import ENGINE_NAMES
     from shared.queues import queue_for_engine
 
@@ -57,6 +60,17 @@ def worker(engine: str | None, concurrency: int, pool: str, batch_size: int | No
     engine = engine or settings.engine
     if engine not in ENGINE_NAMES:
         raise click.BadParameter(f"choose one of {sorted(ENGINE_NAMES)}", param_hint="--engine")
+    if gpus is not None:
+        from cli import gpus as per_gpu
+
+        args = ["--engine", engine, "-c", str(concurrency), "--pool", pool,
+                "--loglevel", loglevel]
+        if batch_size is not None:
+            args += ["--batch-size", str(batch_size)]
+        if batch_wait_ms is not None:
+            args += ["--batch-wait-ms", str(batch_wait_ms)]
+        per_gpu.run_per_gpu(per_gpu.resolve(gpus), args, dict(os.environ))
+        return
     if batch_size is None:
         # The GPU engine is only fast on big batches; the CPU one gains nothing from them.
         explicit = "worker_batch_size" in settings.model_fields_set

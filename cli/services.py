@@ -55,10 +55,13 @@ class Supervisor:
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self._started: dict[str, float] = {}
         self._pause: dict[str, float] = {}
+        self._env: dict[str, dict[str, str]] = {}
 
-    def start(self, name: str, args: list[str]) -> None:
+    def start(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
+        """Start a child; ``env`` adds to the supervisor's environment for this child only."""
         self.children[name] = args
-        self.procs[name] = spawn(args, self.env)
+        self._env[name] = {**self.env, **(env or {})}
+        self.procs[name] = spawn(args, self._env[name])
         self._started[name] = time.monotonic()
 
     def watch_once(self) -> None:
@@ -74,7 +77,8 @@ class Supervisor:
             self.log(f"{name} exited with code {code} after {ran:.0f} s; starting it again "
                      f"in {pause:.0f} s")
             time.sleep(pause)
-            self.start(name, self.children[name])
+            self.procs[name] = spawn(self.children[name], self._env[name])
+            self._started[name] = time.monotonic()
 
     def stop(self) -> None:
         stop_all(list(self.procs.values()))

@@ -35,7 +35,7 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 SCHEMA_FILE = Path(__file__).resolve().parent / "data" / "compose-spec" / "compose-spec.json"
 
-APP_SERVICES = {"migrate", "web", "worker-cpu", "worker-gpu-0", "trainer", "flower", "models"}
+APP_SERVICES = {"migrate", "web", "worker-cpu", "worker-gpu", "trainer", "flower", "models"}
 ENV_EXAMPLE = ROOT / ".env.example"
 CELERY_APP = "worker.tasks:app"
 TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -261,22 +261,19 @@ def test_redis_persists() -> None:
     assert SERVICES["postgres"]["image"].startswith("postgres:16")
 
 
-def test_each_gpu_worker_has_its_own_card_and_the_models() -> None:
-    workers = [n for n in SERVICES if n.startswith("worker-gpu-")]
-    assert workers == ["worker-gpu-0"]
-    for name in workers:
-        devices = SERVICES[name]["deploy"]["resources"]["reservations"]["devices"]
-        assert devices == [{"driver": "nvidia", "device_ids": [name.rsplit("-", 1)[1]],
-                            "capabilities": ["gpu"]}]
-        assert command_of(SERVICES[name])[:4] == ["receiptflow", "worker", "--engine",
-                                                  "internvl"]
-        assert "models:/models:ro" in SERVICES[name]["volumes"]
-        assert SERVICES[name]["environment"]["RECEIPTFLOW_INTERNVL_MODEL"].startswith("/models/")
+def test_the_gpu_worker_runs_one_process_per_card_and_has_the_models() -> None:
+    worker = SERVICES["worker-gpu"]
+    devices = worker["deploy"]["resources"]["reservations"]["devices"]
+    assert devices == [{"driver": "nvidia", "count": "all", "capabilities": ["gpu"]}]
+    assert command_of(worker) == ["receiptflow", "worker", "--engine", "internvl", "--gpus",
+                                  "all"]
+    assert "models:/models:ro" in worker["volumes"]
+    assert worker["environment"]["RECEIPTFLOW_INTERNVL_MODEL"].startswith("/models/")
     assert "models:/models" in SERVICES["models"]["volumes"]
     assert SERVICES["models"]["profiles"] == ["download"]
     # A host folder instead of the volume:
     bound = load_compose({**FILLED, "RECEIPTFLOW_MODELS": "/srv/models"})["services"]
-    assert "/srv/models:/models:ro" in bound["worker-gpu-0"]["volumes"]
+    assert "/srv/models:/models:ro" in bound["worker-gpu"]["volumes"]
 
 
 def test_flower_asks_for_a_password() -> None:
