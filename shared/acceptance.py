@@ -185,8 +185,9 @@ def refit_due(session: Session) -> list[str]:
         rows = session.scalars(select(CalibrationFit).where(CalibrationFit.scope == scope)).all()
         last = max((int(r.data.get("reviews", 0)) for r in rows if r.source == "reviews"),
                    default=0)
+        # Fitted for another target error, or before thresholds were cuts on confidence.
         stale_target = any(r.data.get("target_error") != settings.auto_accept_target_error
-                           for r in rows)
+                           or "threshold_confidence" not in r.data for r in rows)
         if reviews < calibration.MIN_SAMPLES:
             continue
         if rows and not stale_target and reviews - last < settings.calibration_refit_reviews:

@@ -7,10 +7,10 @@ reviewed value), an isotonic regression (scikit-learn) maps it to one: a calibra
 of 0.975 means about 97.5% of such fields are right. One calibration per engine, model version
 and field, since each version's scores mean something else.
 
-The auto-accept threshold of a field is the lowest calibrated confidence at which the fields
-at or above it were wrong at most ``target_error`` of the time. Both the error and the
-calibration error (ECE) are measured out of fold: each half's probabilities come from the
-isotonic fitted on the other half, so neither is measured on the data it was fitted to.
+The auto-accept threshold of a field is the lowest confidence at which the fields at or above
+it were wrong at most ``target_error`` of the time (shown as its calibrated value). The
+calibration error (ECE) is measured out of fold: each half's probabilities come from the
+isotonic fitted on the other half, so it is not measured on the data it was fitted to.
 """
 
 from __future__ import annotations
@@ -36,10 +36,12 @@ class Calibration:
     samples: int
     accuracy: float  # share of the reviewed fields that were right
     ece: float  # expected calibration error, out of fold
-    threshold: float | None  # calibrated confidence to auto-accept at; None: none met the target
+    threshold: float | None  # the calibrated confidence at the cut (shown); None: no cut met it
     error_at_threshold: float | None  # measured error among fields at or above it
     share_at_threshold: float  # share of fields at or above it
     target_error: float = 0.01  # the error the threshold was chosen for
+    # The engine's confidence at and above which fields are accepted (what ``accepts`` cuts on).
+    threshold_confidence: float | None = None
     # The reliability diagram, out of fold: per bin, mean calibrated confidence, share right.
     reliability: list[dict[str, float]] = field(default_factory=list)
 
@@ -47,7 +49,7 @@ class Calibration:
         return float(np.interp(confidence, self.xs, self.ys))
 
     def accepts(self, confidence: float) -> bool:
-        return self.threshold is not None and self.probability(confidence) >= self.threshold
+        return self.threshold_confidence is not None and confidence >= self.threshold_confidence
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -102,17 +104,19 @@ def reliability(probs: Sequence[float], right: Sequence[bool],
             for b in range(bins) if (index == b).any()]
 
 
-def pick_threshold(probs: Sequence[float], right: Sequence[bool], target_error: float
+def pick_threshold(confidences: Sequence[float], right: Sequence[bool], target_error: float
                    ) -> tuple[float | None, float | None, float]:
-    """The lowest probability t whose fields at or above it were wrong at most
-    ``target_error`` of the time (at least ``MIN_ACCEPTED`` of them): (t, error, share)."""
-    p = np.asarray(probs, dtype=float)
+    """The lowest confidence c whose fields at or above it were wrong at most ``target_error``
+    of the time (at least ``MIN_ACCEPTED`` of them): (c, error, share). Cut on the engine's own
+    confidences, not on calibrated ones: an isotonic fit is a staircase, and its top step can
+    hold a hundred fields of which the first eighty were all right."""
+    p = np.asarray(confidences, dtype=float)
     y = np.asarray(right, dtype=bool)
     order = np.argsort(-p, kind="stable")
     wrong = np.cumsum(~y[order])
     best: tuple[float | None, float | None, float] = (None, None, 0.0)
     for k in range(len(order)):
-        # Only where the next field's probability is lower: all fields at t are in or out.
+        # Only where the next field's confidence is lower: all fields at c are in or out.
         if k + 1 < len(order) and p[order[k + 1]] == p[order[k]]:
             continue
         accepted = k + 1
@@ -129,8 +133,9 @@ def fit(name: str, confidences: Sequence[float], right: Sequence[bool],
     if len(confidences) < MIN_SAMPLES:
         return None
     probs = out_of_fold(confidences, right)
-    threshold, error, share = pick_threshold(probs, right, target_error)
+    cut, error, share = pick_threshold(confidences, right, target_error)
     model = _isotonic(np.asarray(confidences, dtype=float), np.asarray(right, dtype=float))
+    threshold = None if cut is None else float(model.predict([cut])[0])
     return Calibration(
         field=name,
         xs=[round(float(v), 6) for v in model.X_thresholds_],
@@ -139,6 +144,7 @@ def fit(name: str, confidences: Sequence[float], right: Sequence[bool],
         accuracy=round(float(np.mean(right)), 4),
         ece=round(expected_calibration_error(probs, right), 4),
         threshold=None if threshold is None else round(threshold, 6),
+        threshold_confidence=cut,
         error_at_threshold=None if error is None else round(error, 4),
         share_at_threshold=round(share, 4),
         target_error=target_error,
