@@ -216,3 +216,28 @@ def test_a_receiver_that_was_down_gets_every_signed_event(client, webhook, start
         assert session.scalar(select(Webhook).where(Webhook.id == hook["id"])) is not None
         assert {r.status for r in session.scalars(select(Receipt).where(
             Receipt.batch_id == batch["id"]))} == {ReceiptStatus.DONE, ReceiptStatus.FAILED}
+
+
+def test_a_retry_that_comes_early_waits_for_its_time() -> None:
+    from datetime import timedelta
+
+    from shared.db.models import utcnow
+
+    with session_scope() as session:
+        hook = Webhook(url="http://127.0.0.1:9/early", events=["receipt.done"], secret="s")
+        session.add(hook)
+        session.flush()
+        delivery = WebhookDelivery(webhook_id=hook.id, event_id="e-early", event="receipt.done",
+                                   payload={}, next_attempt_at=utcnow() + timedelta(seconds=5),
+                                   deadline_at=utcnow() + timedelta(hours=1))
+        session.add(delivery)
+        session.flush()
+        hook_id, delivery_id = hook.id, delivery.id
+    try:
+        outcome = deliver(delivery_id)
+        assert outcome.status == "retry" and 4 < (outcome.retry_in or 0) <= 5.1
+        with session_scope() as session:
+            assert session.get(WebhookDelivery, delivery_id).attempts == 0  # nothing was sent
+    finally:
+        with session_scope() as session:
+            session.delete(session.get(Webhook, hook_id))
