@@ -45,7 +45,11 @@ def _wait(predicate, timeout: float, what: str):  # type: ignore[no-untyped-def]
     raise AssertionError(what)
 
 
-def test_one_worker_per_gpu_restarted_and_stopped_together(services, tmp_path: Path) -> None:
+def test_one_worker_per_gpu_restarted_and_stopped_together(isolated_services,
+                                                           tmp_path: Path) -> None:
+    # A database and broker prefix of its own: these workers are killed, and whatever receipts
+    # of other tests their reconcilers took up must not be left behind for the next tests.
+    services = isolated_services
     empty_broker(services)
     log = tmp_path / "gpus.log"
     with log.open("wb") as fh:

@@ -500,15 +500,19 @@ class LearnedExtractor:
         choices: dict[str, dict[str, object]] = {}
         if len(examples) >= SELECTION_MIN:
             # Cross-fitted: each third answered by rankers, tagger and memory fitted on the
-            # other two, as the extractor answers receipts it has not seen. The pickers are
-            # chosen, and the judges trained, on those answers.
+            # other two, as the extractor answers receipts it has not seen. The judges are
+            # trained on all three thirds; the pickers are chosen on the last one, as before
+            # the judges (choosing on all three was measured and picked worse: SROIE learned
+            # fuzzy 95.58 against 95.91, the CI learning test +0.31 against +1.02).
             held: list[tuple[LearnedExtractor, Options, Sequence[TextLine], Mapping]] = []
             for k in range(FOLDS):
                 probe = _fit_all([ex for i, ex in enumerate(examples) if i % FOLDS != k],
                                  fields, normalize)
-                held.extend((probe, probe._options(lines, fields), lines, label)
-                            for i, (lines, label) in enumerate(examples) if i % FOLDS == k)
-            choices = _choose([(opts, label) for _, opts, _, label in held], fitted._models,
+                fold = [(probe, probe._options(lines, fields), lines, label)
+                        for i, (lines, label) in enumerate(examples) if i % FOLDS == k]
+                held.extend(fold)
+            # ``fold`` is the last third now.
+            choices = _choose([(opts, label) for _, opts, _, label in fold], fitted._models,
                               normalize)
             for name, choice in choices.items():
                 model = fitted._models.get(name)
@@ -621,7 +625,8 @@ class LearnedExtractor:
 
     @staticmethod
     def _chosen(model: _FieldModel, by_picker: Options) -> tuple[str, bool]:
-        picker = model.picker if (model.picker, model.remember) in by_picker else "ranker"
+        # A tagger that tagged no word for the field answers with the rules (as ``_tagged``).
+        picker = model.picker if (model.picker, model.remember) in by_picker else "rules"
         return picker, model.remember
 
     def _judge_row(self, name: str, by_picker: Options, chosen: tuple[str, bool],
