@@ -25,3 +25,6 @@ def queue_for_engine(engine: str) -> str:
 # Webhook deliveries: every worker (CPU or GPU) consumes this queue beside its engine's.
 TASK_DELIVER_WEBHOOK = "receiptflow.deliver_webhook"
 WEBHOOK_QUEUE = "webhooks"
+
+# Every queue the product uses: what /metrics and the dashboard report the depth of.
+ALL_QUEUES = (*ENGINE_QUEUES.values(), TRAINING_QUEUE, WEBHOOK_QUEUE)

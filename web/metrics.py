@@ -33,7 +33,7 @@ from shared.db.models import (
     ReceiptStatus,
     WebhookDelivery,
 )
-from shared.queues import ENGINE_QUEUES, TRAINING_QUEUE, WEBHOOK_QUEUE
+from shared.queues import ALL_QUEUES
 from web.auth import bearer_token
 from web.db import db
 
@@ -92,8 +92,7 @@ class DatabaseCollector(Collector):
 
         gauge = GaugeMetricFamily("receiptflow_queue_depth", "Tasks waiting in each queue",
                                   labels=["queue"])
-        names = [*ENGINE_QUEUES.values(), TRAINING_QUEUE, WEBHOOK_QUEUE]
-        for queue, depth in queue_depths(names).items():
+        for queue, depth in queue_depths(ALL_QUEUES).items():
             gauge.add_metric([queue], depth)
         yield gauge
 

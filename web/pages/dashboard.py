@@ -78,10 +78,10 @@ def accuracy_chart():  # type: ignore[no-untyped-def]
 
 def figures() -> dict[str, object]:
     from shared.broker import queue_depths
-    from shared.queues import ENGINE_QUEUES, WEBHOOK_QUEUE
+    from shared.queues import ALL_QUEUES
 
     try:
-        queues: dict[str, int] | None = queue_depths([*ENGINE_QUEUES.values(), WEBHOOK_QUEUE])
+        queues: dict[str, int] | None = queue_depths(ALL_QUEUES)
     except Exception:
         queues = None  # the broker is away: the page still shows the rest
     deliveries = dict(db().execute(select(WebhookDelivery.status, func.count())
