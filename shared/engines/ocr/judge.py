@@ -47,12 +47,14 @@ def features(options: Options, chosen: tuple[str, bool], recall_ratio: float | N
     rules = options.get(("rules", False))
     # The lines the value was read from: those inside it (an address over lines), or the one
     # that holds it (a total beside its keyword).
-    scores = []
+    scores, printed = [], 0
     for ln in lines:
         text = normalised(ln.text)
-        if key and text and ((len(text) >= 4 and text in key) or key in text):
+        if not (key and text):
+            continue
+        printed += key in text
+        if (len(text) >= 4 and text in key) or key in text:
             scores.append(ln.score)
-    printed = sum(1 for ln in lines if key and key in normalised(ln.text))
     return [
         float(options[chosen].confidence),
         float(rules.confidence) if rules else 0.0,

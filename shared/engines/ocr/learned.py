@@ -106,6 +106,7 @@ MODEL_PARAMS: dict[str, object] = {
 # choose on).
 SELECTION_MIN = 30
 PICKERS = judge.PICKERS  # in order of preference on a tie
+Options = judge.Options  # (picker, with memory) -> its answer
 TOKEN_RE = re.compile(r"[A-Z]{2,}")
 CURRENCY_RE = re.compile(r"^\s*(RM|MYR|\$|USD|SGD)\s*", re.IGNORECASE)
 
@@ -504,22 +505,20 @@ class LearnedExtractor:
             # trained on all three thirds; the pickers are chosen on the last one, as before
             # the judges (choosing on all three was measured and picked worse: SROIE learned
             # fuzzy 95.58 against 95.91, the CI learning test +0.31 against +1.02).
-            held: list[tuple[LearnedExtractor, Options, Sequence[TextLine], Mapping]] = []
+            folds: list[list[_Held]] = []
             for k in range(FOLDS):
                 probe = _fit_all([ex for i, ex in enumerate(examples) if i % FOLDS != k],
                                  fields, normalize)
-                fold = [(probe, probe._options(lines, fields), lines, label)
-                        for i, (lines, label) in enumerate(examples) if i % FOLDS == k]
-                held.extend(fold)
-            # ``fold`` is the last third now.
-            choices = _choose([(opts, label) for _, opts, _, label in fold], fitted._models,
+                folds.append([_Held(probe, *probe._options(lines, fields), lines, label)
+                              for i, (lines, label) in enumerate(examples) if i % FOLDS == k])
+            choices = _choose([(h.options, h.label) for h in folds[-1]], fitted._models,
                               normalize)
             for name, choice in choices.items():
                 model = fitted._models.get(name)
                 if model is not None:
                     model.picker = str(choice["picker"])
                     model.remember = bool(choice["remember"])
-            fitted._judges = _fit_judges(held, fitted._models)
+            fitted._judges = _fit_judges([h for fold in folds for h in fold], fitted._models)
         fitted.meta.update({
             "training_size": len(examples),
             "fit_seconds": round(time.perf_counter() - started, 2),
@@ -532,8 +531,9 @@ class LearnedExtractor:
 
     def _options(self, lines: Sequence[TextLine], fields: Sequence[FieldSpec],
                  rules: Mapping[str, FieldValue] | None = None
-                 ) -> dict[str, dict[tuple[str, bool], FieldValue]]:
-        """Every picker's answer for every trained field, with and without the memory."""
+                 ) -> tuple[dict[str, dict[tuple[str, bool], FieldValue]], str | None]:
+        """Every picker's answer for every trained field, with and without the memory; and
+        the seller the memory recognised (what the judges' recall is read with)."""
         page = Page.of(lines)
         rules = rules if rules is not None else extract_fields(lines, fields)
         tagged = self._tagger.extract(lines, rules) if self._tagger else {}
@@ -551,7 +551,7 @@ class LearnedExtractor:
             for picker, value in answers.items():
                 out[spec.name][(picker, False)] = value
                 out[spec.name][(picker, True)] = self._remembered(spec.name, value, seller)
-        return out
+        return out, seller
 
     def _seller(self, rules: Mapping[str, FieldValue]) -> str | None:
         """The seller the rules' company names, when the memory knows it."""
@@ -604,8 +604,7 @@ class LearnedExtractor:
     def _judged(self, lines: Sequence[TextLine], fields: Sequence[FieldSpec]
                 ) -> dict[str, FieldValue]:
         rules = extract_fields(lines, fields)
-        options = self._options(lines, fields, rules)
-        seller = self._seller(rules)
+        options, seller = self._options(lines, fields, rules)
         result: dict[str, FieldValue] = {}
         for spec in fields:
             model = self._models.get(spec.name)
@@ -784,8 +783,18 @@ def _fit_field(
     return _FieldModel(spec.kind, names, model, vocab, best_name)
 
 
-Options = Mapping[tuple[str, bool], FieldValue]
 FOLDS = 3  # cross-fitting folds for choosing pickers and training judges
+
+
+@dataclass
+class _Held:
+    """One training receipt as a probe that never saw it answers it."""
+
+    probe: LearnedExtractor
+    options: dict[str, dict[tuple[str, bool], FieldValue]]
+    seller: str | None
+    lines: Sequence[TextLine]
+    label: Mapping[str, object]
 
 
 def _choose(held: Sequence[tuple[Mapping[str, Options], Mapping[str, object]]],
@@ -813,27 +822,22 @@ def _choose(held: Sequence[tuple[Mapping[str, Options], Mapping[str, object]]],
     return out
 
 
-def _fit_judges(held: Sequence[tuple[LearnedExtractor, Mapping[str, Options],
-                                     Sequence[TextLine], Mapping[str, object]]],
-                models: Mapping[str, _FieldModel]) -> dict[str, judge.Judge]:
+def _fit_judges(held: Sequence[_Held], models: Mapping[str, _FieldModel]
+                ) -> dict[str, judge.Judge]:
     """Per field, a judge trained on whether each cross-fitted answer was exactly right."""
     rows: dict[str, list[list[float]]] = {}
     right: dict[str, list[bool]] = {}
-    for probe, options, lines, label in held:
-        for name, by_picker in options.items():
-            target = label.get(name)
+    for h in held:
+        for name, by_picker in h.options.items():
+            target = h.label.get(name)
             model = models.get(name)
             if not isinstance(target, str) or model is None:
                 continue
             chosen = LearnedExtractor._chosen(model, by_picker)
-            rows.setdefault(name, []).append(probe._judge_row(
-                name, by_picker, chosen, lines, probe._seller(_rules_of(options))))
+            rows.setdefault(name, []).append(h.probe._judge_row(
+                name, by_picker, chosen, h.lines, h.seller))
             right.setdefault(name, []).append(
                 exact_match(target, by_picker[chosen].value, model.kind))
     judges = {name: judge.fit(rows[name], right[name]) for name in rows}
     return {name: j for name, j in judges.items() if j is not None}
 
-
-def _rules_of(options: Mapping[str, Options]) -> dict[str, FieldValue]:
-    """The rules' answers, as the options hold them."""
-    return {name: by[("rules", False)] for name, by in options.items() if ("rules", False) in by}

@@ -58,6 +58,7 @@ class VendorMemory:
         company = next((n for n, k in kinds.items() if k == "company"), None)
         address = next((n for n, k in kinds.items() if k == "address"), None)
         for label in labels:
+            found: dict[str, _Group] = {}
             for name, kind in kinds.items():
                 value = label.get(name)
                 if kind not in REMEMBERED_KINDS or not isinstance(value, str) or not value:
@@ -66,32 +67,35 @@ class VendorMemory:
                 memory.thresholds.setdefault(name, (thresholds or {}).get(
                     name, DEFAULT_THRESHOLD[kind]))
                 key = normalised(value)
-                best = process.extractOne(key, [g.key for g in groups], scorer=fuzz.ratio,
-                                          score_cutoff=VENDOR_CUTOFF) if groups else None
-                group = groups[best[2]] if best else None
+                match = memory._match(name, key, VENDOR_CUTOFF)
+                group = match[0] if match else None
                 if group is None:
                     group = _Group(key)
                     groups.append(group)
                 group.forms[value] += 1
-            seller, where = label.get(company or ""), label.get(address or "")
-            if isinstance(seller, str) and isinstance(where, str) and seller and where:
-                group = memory._group(company or "", seller, VENDOR_CUTOFF)
-                if group is not None:
-                    memory.addresses.setdefault(group.key, Counter())[where] += 1
+                found[name] = group
+            where = label.get(address or "")
+            if company in found and isinstance(where, str) and where:
+                memory.addresses.setdefault(found[company].key, Counter())[where] += 1
         return memory
 
-    def _group(self, name: str, text: str, cutoff: float) -> _Group | None:
+    def _match(self, name: str, key: str, cutoff: float) -> tuple[_Group, float] | None:
+        """The group of ``name`` whose key is closest to ``key`` (normalised), with the
+        ratio, when at least ``cutoff``."""
         groups = self.groups.get(name)
-        if not groups or not text.strip():
+        if not groups:
             return None
-        best = process.extractOne(normalised(text), [g.key for g in groups],
-                                  scorer=fuzz.ratio, score_cutoff=cutoff)
-        return groups[best[2]] if best else None
+        best = process.extractOne(key, [g.key for g in groups], scorer=fuzz.ratio,
+                                  score_cutoff=cutoff)
+        return (groups[best[2]], float(best[1])) if best else None
 
     def seller(self, name: str, company: str) -> str | None:
         """The key of the seller a company text names, when it is one seen before."""
-        group = self._group(name, company, self.thresholds.get(name, DEFAULT_THRESHOLD["company"]))
-        return group.key if group is not None else None
+        if not company.strip():
+            return None
+        match = self._match(name, normalised(company),
+                            self.thresholds.get(name, DEFAULT_THRESHOLD["company"]))
+        return match[0].key if match else None
 
     def seller_address(self, seller: str | None, predicted: str) -> tuple[str, float] | None:
         """The seller's remembered address closest to the predicted one (a chain's branches
@@ -113,14 +117,10 @@ class VendorMemory:
 
     def recall(self, name: str, predicted: str) -> tuple[str, float] | None:
         """The remembered value for a predicted one, with its match ratio, or None."""
-        groups = self.groups.get(name)
-        if not groups or not predicted.strip():
+        if name not in self.groups or not predicted.strip():
             return None
-        best = process.extractOne(normalised(predicted), [g.key for g in groups],
-                                  scorer=fuzz.ratio, score_cutoff=self.thresholds[name])
-        if best is None:
-            return None
-        return groups[best[2]].value, float(best[1])
+        match = self._match(name, normalised(predicted), self.thresholds[name])
+        return (match[0].value, match[1]) if match else None
 
     @property
     def fields(self) -> list[str]:
