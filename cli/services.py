@@ -61,7 +61,10 @@ class Supervisor:
         """Start a child; ``env`` adds to the supervisor's environment for this child only."""
         self.children[name] = args
         self._env[name] = {**self.env, **(env or {})}
-        self.procs[name] = spawn(args, self._env[name])
+        self._spawn(name)
+
+    def _spawn(self, name: str) -> None:
+        self.procs[name] = spawn(self.children[name], self._env[name])
         self._started[name] = time.monotonic()
 
     def watch_once(self) -> None:
@@ -77,8 +80,7 @@ class Supervisor:
             self.log(f"{name} exited with code {code} after {ran:.0f} s; starting it again "
                      f"in {pause:.0f} s")
             time.sleep(pause)
-            self.procs[name] = spawn(self.children[name], self._env[name])
-            self._started[name] = time.monotonic()
+            self._spawn(name)
 
     def stop(self) -> None:
         stop_all(list(self.procs.values()))

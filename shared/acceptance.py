@@ -104,13 +104,6 @@ def decide(session: Session, receipts: Sequence[Receipt], *, rng: random.Random 
     return accepted
 
 
-def probabilities(session: Session, extraction: Extraction) -> dict[str, float]:
-    """Each field's calibrated confidence, where its scope has a calibration."""
-    cals = load(session, scope_of(extraction.engine, extraction.model_version_id))
-    return {name: round(cals[name].probability(float(f.get("confidence", 0.0))), 4)
-            for name, f in extraction.fields.items() if name in cals}
-
-
 def store(session: Session, engine: str, version_id: int | None,
           pairs: Mapping[str, Sequence[tuple[float, bool]]], *, source: str,
           reviews: int) -> list[Calibration]:
@@ -143,16 +136,16 @@ def reviewed_pairs(session: Session, engine: str, version_id: int | None
     version = (Extraction.model_version_id.is_(None) if version_id is None
                else Extraction.model_version_id == version_id)
     rows = session.execute(
-        select(Correction, Extraction).join(Extraction, Correction.extraction_id == Extraction.id)
+        select(Correction, Extraction, Receipt)
+        .join(Extraction, Correction.extraction_id == Extraction.id)
+        .join(Receipt, Receipt.id == Correction.receipt_id)
         .where(Correction.id.in_(latest), Extraction.engine == engine, version)).all()
     pairs: dict[str, list[tuple[float, bool]]] = defaultdict(list)
-    kinds_by_receipt: dict[int, dict[str, str]] = {}
-    for correction, extraction in rows:
-        receipt = session.get(Receipt, correction.receipt_id)
-        if receipt is None:
-            continue
-        kinds = kinds_by_receipt.setdefault(receipt.id, text_kinds(receipt))
-        for name, kind in kinds.items():
+    kinds_by_batch: dict[int, dict[str, str]] = {}
+    for correction, extraction, receipt in rows:
+        if receipt.batch_id not in kinds_by_batch:
+            kinds_by_batch[receipt.batch_id] = text_kinds(receipt)
+        for name, kind in kinds_by_batch[receipt.batch_id].items():
             got = extraction.fields.get(name)
             if got is None:
                 continue

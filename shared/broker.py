@@ -86,8 +86,8 @@ def held_jobs(queues: Iterable[str], settings: Settings | None = None) -> set[st
     try:
         pipe = client.pipeline(transaction=True)
         for queue in queues:
-            for pri in PRIORITY_STEPS:  # kombu keeps one list per priority step
-                pipe.lrange(prefix + (f"{queue}{Channel.sep}{pri}" if pri else queue), 0, -1)
+            for key in _queue_keys(prefix, queue):
+                pipe.lrange(key, 0, -1)
         pipe.hvals(prefix + Channel.unacked_key)
         *lists, unacked = pipe.execute()
     finally:
@@ -118,10 +118,15 @@ def queue_depths(queues: Iterable[str], settings: Settings | None = None) -> dic
     try:
         pipe = client.pipeline(transaction=False)
         for queue in names:
-            for pri in PRIORITY_STEPS:
-                pipe.llen(prefix + (f"{queue}{Channel.sep}{pri}" if pri else queue))
+            for key in _queue_keys(prefix, queue):
+                pipe.llen(key)
         lengths = pipe.execute()
     finally:
         client.close()
     steps = len(PRIORITY_STEPS)
     return {q: int(sum(lengths[i * steps:(i + 1) * steps])) for i, q in enumerate(names)}
+
+
+def _queue_keys(prefix: str, queue: str) -> list[str]:
+    """A queue's Redis lists: kombu keeps one per priority step."""
+    return [prefix + (f"{queue}{Channel.sep}{pri}" if pri else queue) for pri in PRIORITY_STEPS]

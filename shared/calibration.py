@@ -135,7 +135,7 @@ def fit(name: str, confidences: Sequence[float], right: Sequence[bool],
     probs = out_of_fold(confidences, right)
     cut, error, share = pick_threshold(confidences, right, target_error)
     model = _isotonic(np.asarray(confidences, dtype=float), np.asarray(right, dtype=float))
-    threshold = None if cut is None else float(model.predict([cut])[0])
+    threshold = None if cut is None else round(float(model.predict([cut])[0]), 6)
     return Calibration(
         field=name,
         xs=[round(float(v), 6) for v in model.X_thresholds_],
@@ -143,7 +143,7 @@ def fit(name: str, confidences: Sequence[float], right: Sequence[bool],
         samples=len(confidences),
         accuracy=round(float(np.mean(right)), 4),
         ece=round(expected_calibration_error(probs, right), 4),
-        threshold=None if threshold is None else round(threshold, 6),
+        threshold=threshold,
         threshold_confidence=cut,
         error_at_threshold=None if error is None else round(error, 4),
         share_at_threshold=round(share, 4),

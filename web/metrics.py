@@ -34,6 +34,7 @@ from shared.db.models import (
     WebhookDelivery,
 )
 from shared.queues import ALL_QUEUES
+from shared.webhooks.delivery import counts as delivery_counts
 from web.auth import bearer_token
 from web.db import db
 
@@ -124,10 +125,8 @@ class DatabaseCollector(Collector):
     def _webhooks(self) -> Iterator[Metric]:
         gauge = GaugeMetricFamily("receiptflow_webhook_deliveries",
                                   "Webhook deliveries by outcome", labels=["status"])
-        for status, n in self.session.execute(
-                select(WebhookDelivery.status, func.count())
-                .group_by(WebhookDelivery.status)).all():
-            gauge.add_metric([status.value], n)
+        for status, n in delivery_counts(self.session).items():
+            gauge.add_metric([status], n)
         yield gauge
         attempts = self.session.scalar(select(func.coalesce(func.sum(WebhookDelivery.attempts),
                                                             0)))

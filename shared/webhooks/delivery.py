@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import requests
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from shared.config import get_settings
@@ -161,3 +161,9 @@ def resend_due(session: Session) -> int:
     if sent:
         log.warning("reconciler: %d overdue webhook deliveries sent again", sent)
     return sent
+
+
+def counts(session: Session) -> dict[str, int]:
+    """Deliveries by status (the statuses that have any): for /metrics and the dashboard."""
+    return {status.value: n for status, n in session.execute(
+        select(WebhookDelivery.status, func.count()).group_by(WebhookDelivery.status)).all()}

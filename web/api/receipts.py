@@ -116,7 +116,6 @@ def save_correction(receipt: Receipt, values: dict[str, object], author: str) ->
                             extraction_id=latest.id if latest else None, changed_fields=changed)
     db().add(correction)
     refresh_review_reasons(db(), [receipt.id])  # the rules run again on the corrected values
-    db().flush()
     events.emit(db(), events.RECEIPT_REVIEWED, {
         **receipt_data(receipt), "review": {"author": author, "changed_fields": changed}})
     db().commit()

@@ -26,8 +26,8 @@ from web.db import db, get_or_404
 ROTATION_OVERLAP = timedelta(hours=24)
 
 
-def create_webhook(url: str, kinds: list[str], author: str) -> tuple[Webhook, str]:
-    """Shared by the API and the admin page: the webhook and its secret (shown once)."""
+def create_webhook(url: str, kinds: list[str], author: str) -> Webhook:
+    """Shared by the API and the admin page: the webhook, its secret to be shown once."""
     unknown = sorted(set(kinds) - set(events.EVENTS))
     if unknown or not kinds:
         abort(422, message=f"unknown events {unknown}; choose from {list(events.EVENTS)}")
@@ -35,23 +35,21 @@ def create_webhook(url: str, kinds: list[str], author: str) -> tuple[Webhook, st
         url = targets.check(url.strip(), allow_private=get_settings().webhook_allow_private)
     except targets.TargetRefused as exc:
         abort(422, message=str(exc))
-    secret = signing.new_secret()
-    hook = Webhook(url=url, events=sorted(set(kinds), key=events.EVENTS.index), secret=secret,
-                   created_by=author)
+    hook = Webhook(url=url, events=sorted(set(kinds), key=events.EVENTS.index),
+                   secret=signing.new_secret(), created_by=author)
     db().add(hook)
     db().flush()
     audit.record(db(), "webhook.created", f"webhook {hook.id}", url=url, events=hook.events)
     db().commit()
-    return hook, secret
+    return hook
 
 
-def rotate_secret(hook: Webhook) -> str:
-    secret = signing.new_secret()
-    hook.previous_secret, hook.secret = hook.secret, secret
+def rotate_secret(hook: Webhook) -> None:
+    """A new secret (``hook.secret``, to be shown once); the old one signs beside it a while."""
+    hook.previous_secret, hook.secret = hook.secret, signing.new_secret()
     hook.previous_secret_expires_at = utcnow() + ROTATION_OVERLAP
     audit.record(db(), "webhook.secret_rotated", f"webhook {hook.id}")
     db().commit()
-    return secret
 
 
 def delete_webhook(hook: Webhook) -> None:
@@ -76,8 +74,7 @@ def _hook(webhook_id: int) -> Webhook:
 @blp.response(201, WebhookCreatedSchema)
 def create_webhook_api(body: dict) -> Webhook:
     """Register a receiver for these events. The answer holds the signing secret, shown once."""
-    hook, _secret = create_webhook(body["url"], body["events"], current_user.username)
-    return hook
+    return create_webhook(body["url"], body["events"], current_user.username)
 
 
 @blp.route("/webhooks", methods=["GET"])

@@ -8,7 +8,7 @@ from collections import Counter
 from datetime import timedelta
 
 from flask import render_template
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from shared import acceptance
 from shared.db.models import (
@@ -16,9 +16,9 @@ from shared.db.models import (
     ModelVersion,
     Receipt,
     ReceiptStatus,
-    WebhookDelivery,
     utcnow,
 )
+from shared.webhooks.delivery import counts as delivery_counts
 from web.db import db
 from web.pages import bp
 from web.plots import Series, bars
@@ -84,10 +84,9 @@ def figures() -> dict[str, object]:
         queues: dict[str, int] | None = queue_depths(ALL_QUEUES)
     except Exception:
         queues = None  # the broker is away: the page still shows the rest
-    deliveries = dict(db().execute(select(WebhookDelivery.status, func.count())
-                                   .group_by(WebhookDelivery.status)).all())
+    deliveries = delivery_counts(db())
     return {"accept": acceptance.share(db()), "queues": queues,
-            "webhooks": {s.value: deliveries.get(s, 0) for s in DeliveryStatus}}
+            "webhooks": {s.value: deliveries.get(s.value, 0) for s in DeliveryStatus}}
 
 
 @bp.get("/dashboard")

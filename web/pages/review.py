@@ -53,7 +53,7 @@ def review_queue_page() -> str:
 
 
 def _thresholds() -> list[dict[str, Any]]:
-    """Each field's auto-accept threshold where the engine version now serving has one."""
+    """Every engine version's fields that have an auto-accept threshold."""
     out = []
     for row in db().scalars(select(CalibrationFit).order_by(CalibrationFit.scope,
                                                             CalibrationFit.field)):

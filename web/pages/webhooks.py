@@ -19,8 +19,9 @@ from web.pages import bp
 def webhooks() -> str:
     secret = None
     if request.method == "POST":
-        hook, secret = create_webhook(request.form.get("url", ""),
-                                      request.form.getlist("events"), current_user.username)
+        hook = create_webhook(request.form.get("url", ""), request.form.getlist("events"),
+                              current_user.username)
+        secret = hook.secret
         flash(f"webhook {hook.id} registered: copy its secret now, it is not shown again")
     hooks = db().scalars(select(Webhook).order_by(Webhook.id)).all()
     return render_template("webhooks.html", hooks=hooks, kinds=events.EVENTS, secret=secret)
@@ -38,10 +39,10 @@ def webhook(webhook_id: int) -> str:
 @bp.post("/admin/webhooks/<int:webhook_id>/rotate")
 def rotate_webhook(webhook_id: int) -> str:
     hook = get_or_404(Webhook, webhook_id, "webhook")
-    secret = rotate_secret(hook)
+    rotate_secret(hook)
     flash("new secret made: the old one also signs for 24 hours")
     return render_template("webhook.html", hook=hook, status=None,
-                           deliveries=deliveries(hook.id, None, 200), secret=secret)
+                           deliveries=deliveries(hook.id, None, 200), secret=hook.secret)
 
 
 @bp.post("/admin/webhooks/<int:webhook_id>/delete")
