@@ -52,6 +52,17 @@ def _receipt(session, batch: Batch, confidence: float, *, corrected: dict | None
 SCOPE = ""
 
 
+@pytest.fixture(autouse=True)
+def no_audit_draw(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """No receipt drawn for audit unless a test asks: the default share (5%) is a random draw,
+    and a confident receipt must come out "auto" every run."""
+    monkeypatch.setenv("RECEIPTFLOW_AUTO_ACCEPT_AUDIT_SHARE", "0")
+    reset_settings_cache()
+    yield
+    monkeypatch.undo()
+    reset_settings_cache()
+
+
 @pytest.fixture
 def batch(services):  # type: ignore[no-untyped-def]
     """A batch of its own, read by an engine name of its own."""
