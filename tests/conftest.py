@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import WorkerProcess, empty_broker, token_client
+from helpers import WorkerProcess, clear_leftovers, empty_broker, token_client
 
 PG_ADMIN_URL = os.environ.get("RECEIPTFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_TEST_URL = os.environ.get("RECEIPTFLOW_TEST_REDIS", "redis://127.0.0.1:6379/15")
@@ -155,7 +155,7 @@ def anon_client(app):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def empty_queue(services: dict[str, str]) -> None:
     """Drop tasks left by earlier tests, so a worker here only sees this test's receipts."""
-    empty_broker(services)
+    clear_leftovers(services)
 
 
 @pytest.fixture

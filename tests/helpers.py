@@ -115,3 +115,21 @@ def empty_broker(services: dict[str, str]) -> None:
     keys = list(client.scan_iter(match=services["RECEIPTFLOW_BROKER_KEY_PREFIX"] + "*"))
     if keys:
         client.delete(*keys)
+
+
+def clear_leftovers(services: dict[str, str]) -> None:
+    """Before a test starts a worker: drop the queued tasks of earlier tests and fail the
+    receipts they left unfinished. Otherwise the new worker's reconciler sends those receipts
+    again (their broker job is gone, their lease runs out) and the test counts work that is
+    not its own."""
+    from sqlalchemy import update
+
+    from shared.db.models import Receipt, ReceiptStatus
+    from shared.db.session import session_scope
+    from shared.recovery import UNFINISHED
+
+    empty_broker(services)
+    with session_scope() as session:
+        session.execute(update(Receipt).where(Receipt.status.in_(UNFINISHED)).values(
+            status=ReceiptStatus.FAILED, lease_expires_at=None,
+            error="left unfinished by an earlier test"))

@@ -27,7 +27,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from helpers import (
     WorkerProcess,
-    empty_broker,
+    clear_leftovers,
     sample_images,
     token_client,
     wait_for_batch,
@@ -275,7 +275,7 @@ def mixed_batch(app: Flask, services: dict[str, str], accounts: dict[str, dict[s
                 tmp_path_factory: pytest.TempPathFactory) -> ProcessedBatch:
     # Module scope, so the worker runs once for all the checks below; this does what the
     # start_worker fixture does (empty queue, a real `receiptflow worker` subprocess, stop).
-    empty_broker(services)
+    clear_leftovers(services)
     client = token_client(app, accounts["admin"]["token"])
     worker = WorkerProcess(services, tmp_path_factory.mktemp("bad-input") / "worker.log")
     try:
