@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         right = [r for _, r in held]
         raw = [c for c, _ in held]
         result["fields"][name] = {  # type: ignore[index]
-            "accuracy": round(sum(right) / len(right), 4),
+            "accuracy": round(sum(right) / len(right), 4), "method": cal.method,
             "ece_raw_confidence": round(calibration.expected_calibration_error(raw, right), 4),
             "ece": round(calibration.expected_calibration_error(probs, right), 4),
             "threshold": cal.threshold, "error_at_threshold_fit": cal.error_at_threshold,

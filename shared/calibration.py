@@ -3,14 +3,18 @@
 An engine's confidence is a score (the rules' evidence, a ranker's predicted match, a model's
 token probabilities), not a probability. Fitted on reviewed fields (x: the confidence the
 engine gave; y: whether the value was exactly right, ``shared/scoring.exact_match`` against the
-reviewed value), an isotonic regression (scikit-learn) maps it to one: a calibrated confidence
-of 0.975 means about 97.5% of such fields are right. One calibration per engine, model version
-and field, since each version's scores mean something else.
+reviewed value), a monotone curve maps it to one: a calibrated confidence of 0.975 means about
+97.5% of such fields are right. One calibration per engine, model version and field, since each
+version's scores mean something else. The curve is an isotonic regression (scikit-learn) or,
+where it predicts the held-out half better (lower Brier score), Platt scaling: the isotonic
+staircase needs many reviews to settle, and on a few hundred the two-parameter sigmoid often
+fits a judge's scores better (SROIE, learned engine: ECE 0.040 -> 0.036 on half the reviews;
+the rules' scores keep the isotonic).
 
 The auto-accept threshold of a field is the lowest confidence at which the fields at or above
 it were wrong at most ``target_error`` of the time (shown as its calibrated value). The
 calibration error (ECE) is measured out of fold: each half's probabilities come from the
-isotonic fitted on the other half, so it is not measured on the data it was fitted to.
+curve fitted on the other half, so it is not measured on the data it was fitted to.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ BINS = 10
 @dataclass(frozen=True)
 class Calibration:
     field: str
-    xs: list[float]  # the isotonic fit's steps: confidence -> probability right
+    xs: list[float]  # the curve's knots: confidence -> probability right
     ys: list[float]
     samples: int
     accuracy: float  # share of the reviewed fields that were right
@@ -44,6 +48,7 @@ class Calibration:
     threshold_confidence: float | None = None
     # The reliability diagram, out of fold: per bin, mean calibrated confidence, share right.
     reliability: list[dict[str, float]] = field(default_factory=list)
+    method: str = "isotonic"  # which of METHODS drew the curve
 
     def probability(self, confidence: float) -> float:
         return float(np.interp(confidence, self.xs, self.ys))
@@ -60,20 +65,54 @@ class Calibration:
         return cls(**{k: v for k, v in data.items() if k in known})  # type: ignore[arg-type]
 
 
-def _isotonic(x: np.ndarray, y: np.ndarray):  # type: ignore[no-untyped-def]
+Curve = tuple[np.ndarray, np.ndarray]  # knots: confidence -> probability right
+
+
+def isotonic_curve(x: np.ndarray, y: np.ndarray) -> Curve:
+    """Isotonic regression (scikit-learn): any monotone shape, but a staircase that needs many
+    reviews to settle."""
     from sklearn.isotonic import IsotonicRegression
 
-    return IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(x, y)
+    model = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(x, y)
+    return np.asarray(model.X_thresholds_), np.asarray(model.y_thresholds_)
 
 
-def out_of_fold(confidences: Sequence[float], right: Sequence[bool]) -> np.ndarray:
-    """Each field's calibrated probability from the isotonic fitted on the other half."""
+def _logit(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 1e-4, 1 - 1e-4)
+    return np.log(x / (1 - x)).reshape(-1, 1)
+
+
+def sigmoid_curve(x: np.ndarray, y: np.ndarray) -> Curve:
+    """Platt scaling on the confidence's logit (scikit-learn's logistic regression): two
+    parameters, so steady on a few hundred reviews, for scores that are already near a
+    probability (a judge's). Stored as knots like the isotonic curve: at the reviewed
+    confidences' quantiles and a fixed grid, so it reads the same way."""
+    from sklearn.linear_model import LogisticRegression
+
+    grid = np.unique(np.r_[np.linspace(0.0, 1.0, 101),
+                           np.quantile(x, np.linspace(0.0, 1.0, 101))])
+    if len(np.unique(y)) < 2:  # all right (or all wrong): nothing to fit
+        return grid, np.full(len(grid), float(y.mean()))
+    model = LogisticRegression(C=100.0).fit(_logit(x), y)
+    return grid, model.predict_proba(_logit(grid))[:, 1]
+
+
+# The ways to map a confidence to a probability; each field takes the one whose out-of-fold
+# Brier score is lower on its reviews (scikit-learn's CalibratedClassifierCV offers the same
+# two, and recommends isotonic only with many samples).
+METHODS = {"isotonic": isotonic_curve, "sigmoid": sigmoid_curve}
+
+
+def out_of_fold(confidences: Sequence[float], right: Sequence[bool],
+                method: str = "isotonic") -> np.ndarray:
+    """Each field's calibrated probability from the curve fitted on the other half."""
     x = np.asarray(confidences, dtype=float)
     y = np.asarray(right, dtype=float)
     fold = np.arange(len(x)) % 2 == 0
     probs = np.empty(len(x))
     for held in (fold, ~fold):
-        probs[held] = _isotonic(x[~held], y[~held]).predict(x[held])
+        xs, ys = METHODS[method](x[~held], y[~held])
+        probs[held] = np.interp(x[held], xs, ys)
     return probs
 
 
@@ -132,14 +171,18 @@ def fit(name: str, confidences: Sequence[float], right: Sequence[bool],
     are too few of them."""
     if len(confidences) < MIN_SAMPLES:
         return None
-    probs = out_of_fold(confidences, right)
+    y = np.asarray(right, dtype=float)
+    held = {m: out_of_fold(confidences, right, m) for m in METHODS}
+    method = min(held, key=lambda m: float(np.mean((held[m] - y) ** 2)))
+    probs = held[method]
     cut, error, share = pick_threshold(confidences, right, target_error)
-    model = _isotonic(np.asarray(confidences, dtype=float), np.asarray(right, dtype=float))
-    threshold = None if cut is None else round(float(model.predict([cut])[0]), 6)
+    xs, ys = METHODS[method](np.asarray(confidences, dtype=float), y)
+    threshold = None if cut is None else round(float(np.interp(cut, xs, ys)), 6)
     return Calibration(
         field=name,
-        xs=[round(float(v), 6) for v in model.X_thresholds_],
-        ys=[round(float(v), 6) for v in model.y_thresholds_],
+        method=method,
+        xs=[round(float(v), 6) for v in xs],
+        ys=[round(float(v), 6) for v in ys],
         samples=len(confidences),
         accuracy=round(float(np.mean(right)), 4),
         ece=round(expected_calibration_error(probs, right), 4),

@@ -46,3 +46,20 @@ def test_no_threshold_when_nothing_is_sure_enough_and_none_without_data() -> Non
     cal = calibration.fit("address", conf, right, target_error=0.01)
     assert cal is not None and cal.threshold is None and not cal.accepts(0.99)
     assert calibration.fit("company", [0.9] * 10, [True] * 10) is None
+
+
+def test_each_field_takes_the_curve_that_predicts_held_out_reviews_better() -> None:
+    rng = random.Random(11)
+    # A judge's score: logistic in the truth, only too sure of itself (few reviews): the
+    # two-parameter sigmoid wins over the staircase.
+    probs = [rng.random() for _ in range(150)]
+    sure = [p ** 2 / (p ** 2 + (1 - p) ** 2) for p in probs]
+    cal = calibration.fit("total", sure, [rng.random() < p for p in probs])
+    assert cal is not None and cal.method == "sigmoid"
+    assert 0.3 < cal.probability(0.5) < 0.7 and cal.probability(0.9) < 0.85  # truth: 0.75
+    # A rule's score: right almost always above 0.6, a coin below; no sigmoid has that step.
+    conf = [rng.random() for _ in range(600)]
+    right = [rng.random() < (0.99 if c > 0.6 else 0.3) for c in conf]
+    cal = calibration.fit("date", conf, right)
+    assert cal is not None and cal.method == "isotonic"
+    assert cal.probability(0.7) > 0.95 and cal.probability(0.5) < 0.45
