@@ -656,9 +656,12 @@ class LearnedExtractor:
         return FieldValue(TRANSFORMS[model.transform](value.value), value.confidence, value.box)
 
     def _remembered(self, name: str, value: FieldValue, seller: str | None) -> FieldValue:
+        """The memory's form of the value: a remembered one, else the value respelled."""
         recalled = self._recall(name, value.value, seller)
         if recalled is None:
-            return value
+            if self._memory is None:
+                return value
+            return replace(value, value=self._memory.spell(name, value.value))
         text, ratio = recalled
         return FieldValue(text, round(max(value.confidence, ratio / 100.0), 4), value.box)
 

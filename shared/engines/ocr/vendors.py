@@ -8,6 +8,8 @@ grouped with its near-duplicates; a new receipt's predicted value that is close 
 (normalised ``fuzz.ratio`` at least ``threshold``) is replaced by the group's most common
 written form. Branches of a chain differ in their address, so each field is matched on its
 own: a chain's name is remembered, a new branch's address is not replaced by another's.
+For sellers not seen before, the words of the corrected addresses still spell the common words
+of addresses (``lexicon.py``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
+from shared.engines.ocr.lexicon import Lexicon
 from shared.scoring import normalised
 
 # Fields of these kinds are remembered: what a seller prints the same on every receipt.
@@ -50,11 +53,13 @@ class VendorMemory:
     # A seller's addresses as reviewers wrote them, by its company group's key: once the
     # company is recognised, its address is one of these (or a branch not seen yet).
     addresses: dict[str, Counter[str]] = field(default_factory=dict)
+    lexicon: Lexicon = field(default_factory=Lexicon)
 
     @classmethod
     def build(cls, labels: Iterable[Mapping[str, object]], kinds: Mapping[str, str],
               thresholds: Mapping[str, float] | None = None) -> VendorMemory:
         memory = cls()
+        labels = list(labels)
         company = next((n for n, k in kinds.items() if k == "company"), None)
         address = next((n for n, k in kinds.items() if k == "address"), None)
         for label in labels:
@@ -77,6 +82,9 @@ class VendorMemory:
             where = label.get(address or "")
             if company in found and isinstance(where, str) and where:
                 memory.addresses.setdefault(found[company].key, Counter())[where] += 1
+        # Addresses only: in names a letter apart is often another name ("GERBANG ALAF",
+        # "RESTAURANTS"); SROIE, 150 corrections: names 5 right and 10 wrong more.
+        memory.lexicon = Lexicon.build(labels, [n for n, k in kinds.items() if k == "address"])
         return memory
 
     def _match(self, name: str, key: str, cutoff: float) -> tuple[_Group, float] | None:
@@ -121,6 +129,11 @@ class VendorMemory:
             return None
         match = self._match(name, normalised(predicted), self.thresholds[name])
         return (match[0].value, match[1]) if match else None
+
+    def spell(self, name: str, predicted: str) -> str:
+        """The predicted value with its words spelled as reviewers wrote them (``lexicon``)."""
+        lexicon = getattr(self, "lexicon", None)  # a memory saved before spelling has none
+        return lexicon.repair(name, predicted) if lexicon is not None else predicted
 
     @property
     def fields(self) -> list[str]:

@@ -1,0 +1,74 @@
+"""Spelling from corrections: the words reviewers wrote in addresses, used to undo
+one-character OCR misreads in the addresses of sellers never seen before.
+
+The vendor memory (``vendors.py``) repairs a known seller's whole name or address. A new
+seller's address still shares its words with the corrected ones: a state, a town, "JALAN",
+"TAMAN", "PERINDUSTRIAN". OCR misreads such a word by one character again and again: a dot in
+the middle ("L.OT", "KUALA L.UMPUR"), an accent on a Latin capital ("SÉLANGOR"), a letter for
+a like one ("SHAH ALAN", "BIK 2"). A word of a predicted value that reviewers never wrote, one
+edit away from exactly one word they wrote at least ``MIN_COUNT`` times, becomes that word.
+Words with digits are left alone: numbers tell one address from another, and a misread number
+is not a spelling.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from rapidfuzz.distance import Levenshtein
+
+# Only words reviewers wrote this often are trusted as the right spelling.
+MIN_COUNT = 2
+# Shorter words have too many one-edit neighbours ("SEK", "SEL", "JLN") to be corrected.
+MIN_LENGTH = 4
+# A word's own punctuation stays: "SELANGOR." keeps its full stop, "ALAN," its comma.
+_EDGE_RE = re.compile(r"^(\W*)(.*?)(\W*)$", re.DOTALL)
+
+
+@dataclass
+class Lexicon:
+    """Per field: how often reviewers wrote each word (punctuation at its edges stripped)."""
+
+    words: dict[str, Counter[str]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, labels: Iterable[Mapping[str, object]], names: Iterable[str]) -> Lexicon:
+        lexicon = cls()
+        names = list(names)
+        for label in labels:
+            for name in names:
+                value = label.get(name)
+                if isinstance(value, str):
+                    counts = lexicon.words.setdefault(name, Counter())
+                    counts.update(w for w in map(_core, value.split()) if w)
+        return lexicon
+
+    def repair(self, name: str, text: str) -> str:
+        """``text`` with each word that is one edit from exactly one trusted word (one of its
+        own length, where there is), and is not itself a word reviewers wrote, spelled as they
+        wrote it."""
+        counts = self.words.get(name)
+        if not counts or not text:
+            return text
+        trusted = [w for w, n in counts.items() if n >= MIN_COUNT]
+        out = []
+        for token in text.split(" "):
+            lead, core, trail = _EDGE_RE.match(token).groups()  # type: ignore[union-attr]
+            if len(core) >= MIN_LENGTH and core not in counts and not any(
+                    c.isdigit() for c in core):
+                near = [w for w in trusted if abs(len(w) - len(core)) <= 1
+                        and Levenshtein.distance(core, w, score_cutoff=1) <= 1]
+                # A misread letter is likelier than one read from nothing: "ALAN" is "ALAM",
+                # not "JALAN".
+                same = [w for w in near if len(w) == len(core)]
+                if len(same) == 1 or (not same and len(near) == 1):
+                    core = (same or near)[0]
+            out.append(lead + core + trail)
+        return " ".join(out)
+
+
+def _core(word: str) -> str:
+    return _EDGE_RE.match(word).group(2)  # type: ignore[union-attr]

@@ -1,0 +1,45 @@
+"""Spelling from corrected addresses: one-character OCR misreads undone, everything else kept."""
+
+from __future__ import annotations
+
+from shared.engines.ocr.lexicon import Lexicon
+from shared.engines.ocr.vendors import VendorMemory
+
+CORRECTED = [
+    {"address": "LOT 3, JALAN PELABUR 23/1, 40300 SHAH ALAM, SELANGOR."},
+    {"address": "NO 8, JALAN 7/118B, DESA TUN RAZAK 56000 KUALA LUMPUR"},
+    {"address": "NO. 17-G, JALAN SETIA INDAH, 40170 SHAH ALAM, SELANGOR"},
+    {"address": "LOT 5, BLK 2, JALAN DANGA, 81300 KUALA LUMPUR"},
+]
+
+
+def _lexicon() -> Lexicon:
+    return Lexicon.build(CORRECTED, ["address"])
+
+
+def test_misread_words_are_spelled_as_reviewers_wrote_them() -> None:
+    lexicon = _lexicon()
+    assert lexicon.repair("address", "L.OT 9, JALAN MAJU, KUALA L.UMPUR") == \
+        "LOT 9, JALAN MAJU, KUALA LUMPUR"  # a dot read inside a word
+    assert lexicon.repair("address", "12 JALAN BARU, 40170 SHAH ALAN, SÉLANGOR.") == \
+        "12 JALAN BARU, 40170 SHAH ALAM, SELANGOR."  # a like letter, an accent; "." kept
+
+
+def test_numbers_short_words_new_words_and_ties_are_left_alone() -> None:
+    lexicon = _lexicon()
+    for text in ("LOT 4, JALAN PELABUR 23/7",  # numbers tell addresses apart
+                 "BIK 2, JALAN DANGA",  # too short to tell a misread from another word
+                 "TAMAN MELAWATI, KUALA LUMPUR",  # words never corrected stay as read
+                 ""):
+        assert lexicon.repair("address", text) == text
+    # "ALAN" in an address nobody corrected: without an ALAM seen twice, nothing to go by.
+    assert Lexicon.build(CORRECTED[:1], ["address"]).repair("address", "SHAH ALAN") == \
+        "SHAH ALAN"
+    assert lexicon.repair("company", "L.OT") == "L.OT"  # a field without corrections
+
+
+def test_the_vendor_memory_spells_addresses_of_sellers_it_has_not_seen() -> None:
+    labels = [{**a, "company": f"SELLER {i} SDN BHD"} for i, a in enumerate(CORRECTED)]
+    memory = VendorMemory.build(labels, {"company": "company", "address": "address"})
+    assert memory.spell("address", "9 JALAN MAJU, SHAH ALAN") == "9 JALAN MAJU, SHAH ALAM"
+    assert memory.spell("company", "SELLER 9 SDN BHD") == "SELLER 9 SDN BHD"
