@@ -257,3 +257,14 @@ def test_an_address_ends_at_a_state_and_zip_and_skips_the_till_rows() -> None:
     uk = values([line("REAL MAN PIZZA", 0), line("91-95 CLERKENWELL RD", 1),
                  line("LONDON, EC1R 5BX", 2), line("TABLE 4 COVERS 2", 3)])
     assert uk["address"] == "91-95 CLERKENWELL RD LONDON, EC1R 5BX"
+
+
+@pytest.mark.parametrize(("read", "name"), [
+    ("AMANO MALAYSIA SON BHD", "AMANO MALAYSIA SDN BHD"),
+    ("SKCA HARDWARE 5DN. BND.", "SKCA HARDWARE SDN. BHD."),
+    ("99 SPEED MART 5/B", "99 SPEED MART S/B"),
+    ("Kedai Baru Sdn Bhd", "KEDAI BARU SDN BHD"),  # right already: only upper-cased
+])
+def test_a_misread_legal_form_is_spelled_right(read: str, name: str) -> None:
+    rows = [line(read, 0), line("NO 5, JALAN BUKIT 2,", 1), line("81100 JOHOR BAHRU", 2)]
+    assert values(rows)["company"] == name

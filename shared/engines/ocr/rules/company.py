@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from shared.engines.base import FieldValue
 from shared.engines.ocr.rules.header import (
     COMPANY_SUFFIX_RE,
@@ -10,6 +12,20 @@ from shared.engines.ocr.rules.header import (
     find_header,
 )
 from shared.engines.ocr.rules.rows import Row, union_box
+
+# Malaysian legal forms as OCR misreads them ("SON BHD", "5DN BND", "5/B"); no label of either
+# dev set writes them so. The printed dots and spaces are kept.
+_SDN_BHD_RE = re.compile(r"\b[S5][DO0]N(\.?\s*)B[HN]D\b", re.IGNORECASE)
+_S_B_RE = re.compile(r"\b5(\s?/\s?)B\b")
+
+
+def legal_form(text: str) -> str:
+    """The name with a misread "SDN BHD" or "S/B" spelled right."""
+    def sdn_bhd(m: re.Match[str]) -> str:
+        read = m.group(0)  # already right (in any case): as printed
+        return read if re.fullmatch(r"SDN\.?\s*BHD", read, re.I) else f"SDN{m.group(1)}BHD"
+
+    return _S_B_RE.sub(r"S\1B", _SDN_BHD_RE.sub(sdn_bhd, text))
 
 
 def extract_company(rows: list[Row]) -> FieldValue:
@@ -22,7 +38,7 @@ def extract_company(rows: list[Row]) -> FieldValue:
     if not header.company:
         return FieldValue("", 0.0, None)
     text = " ".join(row.text for row in header.company)
-    text = TRAILING_REG_RE.sub("", LEADING_CODE_RE.sub("", text)).strip()
+    text = legal_form(TRAILING_REG_RE.sub("", LEADING_CODE_RE.sub("", text)).strip())
     confidence = 0.45
     if COMPANY_SUFFIX_RE.search(text):
         confidence += 0.3
