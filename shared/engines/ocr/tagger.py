@@ -27,7 +27,12 @@ from rapidfuzz import fuzz
 
 from shared.documents.lines import Box, TextLine
 from shared.engines.base import FieldValue
-from shared.engines.ocr.rules.amount import LOOSE_AMOUNT_RE, SUMMARY_RE
+from shared.engines.ocr.rules.amount import (
+    LOOSE_AMOUNT_RE,
+    NOT_TOTAL_RE,
+    SUMMARY_RE,
+    TOTAL_KEYWORDS,
+)
 from shared.engines.ocr.rules.date import DATE_KEYWORD_RE, has_date
 from shared.engines.ocr.rules.rows import group_rows, union_box
 from shared.scoring import amount_value, normalised
@@ -98,6 +103,12 @@ class _Receipt:
         self.line_text = {n: " ".join(w.text for w in ws) for n, ws in self.lines.items()}
 
 
+def names_total(line: str) -> bool:
+    """The line names the total paid ("TOTAL", "JUMLAH", "SUMME", ...), not a subtotal, tax,
+    change or cash line."""
+    return any(p.search(line) for _w, p in TOTAL_KEYWORDS) and not NOT_TOTAL_RE.search(line)
+
+
 def _word_features(w: Word, r: _Receipt) -> dict[str, object]:
     text = w.text
     low = text.casefold()
@@ -117,7 +128,8 @@ def _word_features(w: Word, r: _Receipt) -> dict[str, object]:
         "x": _bucket((w.box[0] - r.x0) / r.width, (0.25, 0.5, 0.75)),
         "tall": _bucket((w.box[3] - w.box[1]) / r.height, (0.8, 1.2, 1.6)),
         "first": w.first, "last": w.last,
-        "l_total": bool(SUMMARY_RE.search(line)), "l_date": bool(DATE_KEYWORD_RE.search(line)),
+        "l_total": names_total(line),
+        "l_summary": bool(SUMMARY_RE.search(line)), "l_date": bool(DATE_KEYWORD_RE.search(line)),
         "l_phone": bool(PHONE_RE.search(line)), "l_words": _bucket(len(r.lines[w.line]),
                                                                    (1, 2, 4, 8)),
     }
@@ -171,8 +183,8 @@ def _crfsuite_items(f: Mapping[str, object]) -> dict[str, object]:
 
 def align(words: Sequence[Word], label: str, kind: str) -> tuple[int, int] | None:
     """The run of words ``[start, end)`` the label was read from, or None where no run matches
-    well: amounts by value (the last such amount in a total's line when several), other kinds
-    by the normalised text."""
+    well: amounts by value (the one on a line naming the total when several match, else the
+    last), other kinds by the normalised text."""
     if kind in AMOUNT_KINDS:
         want = amount_value(label)
         if want is None:
@@ -182,8 +194,8 @@ def align(words: Sequence[Word], label: str, kind: str) -> tuple[int, int] | Non
         if not hits:
             return None
         r = _Receipt(words)
-        on_total = [i for i in hits if SUMMARY_RE.search(r.line_text[words[i].line])]
-        i = (on_total or hits)[0]
+        on_total = [i for i in hits if names_total(r.line_text[words[i].line])]
+        i = on_total[0] if on_total else hits[-1]
         return i, i + 1
     target = normalised(label)
     if not target:
