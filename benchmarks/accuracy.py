@@ -33,7 +33,7 @@ from ocr_cache import cached_lines, truth_lines  # noqa: E402
 from shared.engines.ocr.fields import extract_fields  # noqa: E402
 from shared.engines.ocr.learned import LearnedExtractor  # noqa: E402
 from shared.fields import SROIE_FIELDS  # noqa: E402
-from shared.scoring import ScoreBoard  # noqa: E402
+from shared.scoring import ScoreBoard, exact_match  # noqa: E402
 
 
 def _board(pairs, normalize: bool) -> dict[str, object]:  # type: ignore[no-untyped-def]
@@ -64,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--normalize", action=argparse.BooleanOptionalAction, default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path)
+    p.add_argument("--misses", type=Path, help="write the largest version's held-out fields "
+                   "that are not exactly right (label, rules, learned), one JSON per line")
     args = p.parse_args(argv)
     normalize = args.data.name.startswith("wild") if args.normalize is None else args.normalize
     stems = sorted(path.stem for path in (args.data / "labels").glob("*.json"))
@@ -93,12 +95,22 @@ def main(argv: list[str] | None = None) -> int:
         learned = LearnedExtractor.fit([(lines[s], labels[s]) for s in pool[:n]], SROIE_FIELDS,
                                        normalize=normalize)
         fit_s = time.perf_counter() - t
-        summary = _board(((labels[s], _values(learned.extract(lines[s], SROIE_FIELDS)))
-                          for s in held), normalize)
+        answers = {s: _values(learned.extract(lines[s], SROIE_FIELDS)) for s in held}
+        summary = _board(((labels[s], answers[s]) for s in held), normalize)
         curve.append({"trained_on": n, "fit_seconds": round(fit_s, 1),
                       "pickers": learned.meta["pickers"], **summary})
         print(_line(f"learned {n}", summary), f" fit {fit_s:.0f} s", flush=True)
     result["learned"] = curve
+    if args.misses:
+        kinds = {f.name: f.kind for f in SROIE_FIELDS}
+        with args.misses.open("w") as out:
+            for s in held:
+                for name, want in labels[s].items():
+                    if name in kinds and not exact_match(want, answers[s].get(name, ""),
+                                                         kinds[name]):
+                        out.write(json.dumps({"receipt": s, "field": name, "label": want,
+                                              "rules": rules[s].get(name, ""),
+                                              "learned": answers[s].get(name, "")}) + "\n")
     if args.out:
         args.out.write_text(json.dumps(result, indent=1) + "\n")
     return 0
