@@ -9,6 +9,12 @@ a like one ("SHAH ALAN", "BIK 2"). A word of a predicted value that reviewers ne
 edit away from exactly one word they wrote at least ``MIN_COUNT`` times, becomes that word.
 Words with digits are left alone: numbers tell one address from another, and a misread number
 is not a spelling.
+
+Punctuation too: OCR reads a printed comma as a full stop ("NO. 47. JALAN MERANTI 1A. BANDAR
+BARU"). A word that reviewers wrote followed by a comma at least ``MIN_COUNT`` times and
+``COMMA_ODDS`` times as often as by a full stop (inside the value, not at its end) keeps its
+comma when OCR read a full stop after it. Numbers count by shape ("47", "1A", "3/9": "9",
+"9A", "9/9"), so a house number's comma is learned from every house number.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from rapidfuzz.distance import Levenshtein
 MIN_COUNT = 2
 # Shorter words have too many one-edit neighbours ("SEK", "SEL", "JLN") to be corrected.
 MIN_LENGTH = 4
+# A full stop after a word is a misread comma when reviewers wrote a comma this much more often.
+COMMA_ODDS = 4
 # A word's own punctuation stays: "SELANGOR." keeps its full stop, "ALAN," its comma.
 _EDGE_RE = re.compile(r"^(\W*)(.*?)(\W*)$", re.DOTALL)
 
@@ -33,6 +41,8 @@ class Lexicon:
     """Per field: how often reviewers wrote each word (punctuation at its edges stripped)."""
 
     words: dict[str, Counter[str]] = field(default_factory=dict)
+    # Per field: by word (numbers by shape), what reviewers wrote right after it inside a value.
+    after: dict[str, dict[str, Counter[str]]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, labels: Iterable[Mapping[str, object]], names: Iterable[str]) -> Lexicon:
@@ -41,9 +51,16 @@ class Lexicon:
         for label in labels:
             for name in names:
                 value = label.get(name)
-                if isinstance(value, str):
-                    counts = lexicon.words.setdefault(name, Counter())
-                    counts.update(w for w in map(_core, value.split()) if w)
+                if not isinstance(value, str):
+                    continue
+                tokens = value.split()
+                counts = lexicon.words.setdefault(name, Counter())
+                counts.update(w for w in map(_core, tokens) if w)
+                after = lexicon.after.setdefault(name, {})
+                for token in tokens[:-1]:
+                    _lead, core, trail = _parts(token)
+                    if core:
+                        after.setdefault(_shape(core), Counter())[trail] += 1
         return lexicon
 
     def repair(self, name: str, text: str) -> str:
@@ -54,9 +71,15 @@ class Lexicon:
         if not counts or not text:
             return text
         trusted = [w for w, n in counts.items() if n >= MIN_COUNT]
+        after = self.after.get(name, {})
+        tokens = text.split(" ")
         out = []
-        for token in text.split(" "):
-            lead, core, trail = _EDGE_RE.match(token).groups()  # type: ignore[union-attr]
+        for i, token in enumerate(tokens):
+            lead, core, trail = _parts(token)
+            if trail == "." and i < len(tokens) - 1 and core:
+                seen = after.get(_shape(core), Counter())
+                if seen[","] >= MIN_COUNT and seen[","] >= COMMA_ODDS * seen["."]:
+                    trail = ","
             if len(core) >= MIN_LENGTH and core not in counts and not any(
                     c.isdigit() for c in core):
                 near = [w for w in trusted if abs(len(w) - len(core)) <= 1
@@ -70,5 +93,14 @@ class Lexicon:
         return " ".join(out)
 
 
+def _parts(word: str) -> tuple[str, str, str]:
+    """(punctuation before, the word, punctuation after)."""
+    return _EDGE_RE.match(word).groups()  # type: ignore[union-attr, return-value]
+
+
 def _core(word: str) -> str:
-    return _EDGE_RE.match(word).group(2)  # type: ignore[union-attr]
+    return _parts(word)[1]
+
+
+def _shape(core: str) -> str:
+    return re.sub(r"\d+", "9", core)

@@ -43,3 +43,13 @@ def test_the_vendor_memory_spells_addresses_of_sellers_it_has_not_seen() -> None
     memory = VendorMemory.build(labels, {"company": "company", "address": "address"})
     assert memory.spell("address", "9 JALAN MAJU, SHAH ALAN") == "9 JALAN MAJU, SHAH ALAM"
     assert memory.spell("company", "SELLER 9 SDN BHD") == "SELLER 9 SDN BHD"
+
+
+def test_a_full_stop_read_where_reviewers_write_a_comma_becomes_one() -> None:
+    lexicon = _lexicon()  # "LOT 3," "NO 8," "BLK 2,": a number takes a comma
+    assert lexicon.repair("address", "NO 9. JALAN BARU 12/3. 40300 SHAH ALAM, SELANGOR.") == \
+        "NO 9, JALAN BARU 12/3. 40300 SHAH ALAM, SELANGOR."  # the value's own end is kept
+    # "23/1," was corrected once: not enough to go by.
+    # "NO." is how reviewers write it: its full stop stays.
+    assert Lexicon.build([{"address": "NO. 5, JALAN A"}] * 3, ["address"]).repair(
+        "address", "NO. 7. JALAN B") == "NO. 7, JALAN B"
