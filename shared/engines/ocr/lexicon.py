@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 # Only words reviewers wrote this often are trusted as the right spelling.
@@ -82,8 +83,8 @@ class Lexicon:
                     trail = ","
             if len(core) >= MIN_LENGTH and core not in counts and not any(
                     c.isdigit() for c in core):
-                near = [w for w in trusted if abs(len(w) - len(core)) <= 1
-                        and Levenshtein.distance(core, w, score_cutoff=1) <= 1]
+                near = [w for w, _d, _i in process.extract(
+                    core, trusted, scorer=Levenshtein.distance, score_cutoff=1, limit=None)]
                 # A misread letter is likelier than one read from nothing: "ALAN" is "ALAM",
                 # not "JALAN".
                 same = [w for w in near if len(w) == len(core)]
