@@ -402,7 +402,8 @@ def _features(
         "rule_conf": rule.confidence,
         "rule_empty": float(not rule.value),
         "ctx_vocab": max((vocab.get(t, 0.0) for t in context), default=0.0),
-        "ctx_vocab_sum": sum(vocab.get(t, 0.0) for t in context),
+        # fsum: exact, so the same whatever order the set iterates in (PYTHONHASHSEED).
+        "ctx_vocab_sum": math.fsum(vocab.get(t, 0.0) for t in context),
     }
     for key, value in cand.extra.items():
         feats[f"k_{key}"] = value
