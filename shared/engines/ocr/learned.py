@@ -19,8 +19,7 @@ Two more learners sit beside the ranker: a word tagger (``tagger.py``: a CRF ove
 so a value can span lines or be part of one) and a vendor memory (``vendors.py``: a seller's
 company and address as reviewers wrote them). With enough corrections (``SELECTION_MIN``), each
 field's picker (rules, ranker or tagger) and whether the memory applies are chosen on a third of
-the corrections held back (the simplest within one standard error of the best), then everything
-is refitted on all of them.
+the corrections held back, then everything is refitted on all of them.
 
 Trained models are folders (``save``/``load``), versioned like an LLM adapter. The folder holds a
 pickle: load only folders this deployment wrote.
