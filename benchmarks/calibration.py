@@ -82,6 +82,18 @@ def read_learned(stems: list[str], train: list[str]) -> dict[str, dict[str, obje
             for s in stems if s not in set(train)}
 
 
+def field_pairs(receipts: dict[str, dict[str, object]], stems: list[str], name: str
+                ) -> list[tuple[float, bool]]:
+    """(confidence, right) of ``name`` on the receipts of ``stems`` labelled with it."""
+    return [(receipts[s]["conf"][name], receipts[s]["right"][name])  # type: ignore[index]
+            for s in stems if name in receipts[s]["right"]]  # type: ignore[operator]
+
+
+def calibrate(name: str, pairs: list[tuple[float, bool]], target: float
+              ) -> calibration.Calibration | None:
+    return calibration.fit(name, [c for c, _ in pairs], [r for _, r in pairs], target)
+
+
 def resampled_ece(receipts: dict[str, dict[str, object]], stems: list[str], target: float,
                   splits: int) -> dict[str, float]:
     """The pooled ECE over ``splits`` random halvings of ``stems`` (calibrate on one half,
@@ -96,15 +108,12 @@ def resampled_ece(receipts: dict[str, dict[str, object]], stems: list[str], targ
         fit_half, measure_half = order[:len(order) // 2], order[len(order) // 2:]
         probs, right = [], []
         for name in KINDS:
-            pairs = [(receipts[s]["conf"][name], receipts[s]["right"][name])  # type: ignore[index]
-                     for s in fit_half if name in receipts[s]["right"]]  # type: ignore[operator]
-            cal = calibration.fit(name, [c for c, _ in pairs], [r for _, r in pairs], target)
+            cal = calibrate(name, field_pairs(receipts, fit_half, name), target)
             if cal is None:
                 continue
-            for s in measure_half:
-                if name in receipts[s]["right"]:  # type: ignore[operator]
-                    probs.append(cal.probability(receipts[s]["conf"][name]))  # type: ignore[index]
-                    right.append(receipts[s]["right"][name])  # type: ignore[index]
+            for confidence, ok in field_pairs(receipts, measure_half, name):
+                probs.append(cal.probability(confidence))
+                right.append(ok)
         eces.append(calibration.expected_calibration_error(probs, right))
     return {"splits": splits, "mean": round(float(np.mean(eces)), 4),
             "std": round(float(np.std(eces)), 4)}
@@ -147,13 +156,10 @@ def main(argv: list[str] | None = None) -> int:
                                  "fields": {}}
     cals = {}
     for name in KINDS:
-        pairs = [(receipts[s]["conf"][name], receipts[s]["right"][name])  # type: ignore[index]
-                 for s in fit_half if name in receipts[s]["right"]]  # type: ignore[operator]
-        cal = calibration.fit(name, [c for c, _ in pairs], [r for _, r in pairs], args.target)
+        cal = calibrate(name, field_pairs(receipts, fit_half, name), args.target)
         assert cal is not None, f"too few receipts to calibrate {name}"
         cals[name] = cal
-        held = [(receipts[s]["conf"][name], receipts[s]["right"][name])  # type: ignore[index]
-                for s in measure_half if name in receipts[s]["right"]]  # type: ignore[operator]
+        held = field_pairs(receipts, measure_half, name)
         probs = [cal.probability(c) for c, _ in held]
         right = [r for _, r in held]
         raw = [c for c, _ in held]
