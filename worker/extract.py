@@ -61,6 +61,7 @@ class Outcome(StrEnum):
     FAILED = "failed"
     DUPLICATE = "duplicate"  # this job's result is already stored
     STALE = "stale"  # the receipt was re-queued under another job, or deleted
+    IN_HAND = "in hand"  # this process is working on this job now: a redelivery of it
 
 
 class PermanentError(Exception):
@@ -136,13 +137,22 @@ def _claim_all(items: list[Item]) -> list[_Claim | Outcome | str]:
 
     Each claim is an UPDATE guarded by the job id and an unfinished status, so a receipt the
     reconciler has just given a new job, or another delivery has just finished, is not taken.
+    A job this process already has in hand (the broker handed it out again because a batch
+    outlasted the visibility timeout, or twice in one batch) is not run a second time: the batch
+    holding it writes it, or, if this process dies, its lease runs out and the reconciler sends
+    it again.
     """
     settings = get_settings()
     now = utcnow()
     lease = now + timedelta(seconds=settings.lease_s)
+    keeper = leases.keeper()
+    in_hand: set[int] = set()  # indices into items
     with session_scope() as session:
         claimed = set()
-        for receipt_id, job_id in items:
+        for index, (receipt_id, job_id) in enumerate(items):
+            if keeper.holds(job_id) or job_id in claimed:
+                in_hand.add(index)
+                continue
             if session.execute(
                 update(Receipt)
                 .where(Receipt.id == receipt_id, Receipt.job_id == job_id,
@@ -155,11 +165,13 @@ def _claim_all(items: list[Item]) -> list[_Claim | Outcome | str]:
         receipts = {r.id: r for r in session.scalars(
             select(Receipt).where(Receipt.id.in_({rid for rid, _ in items}))
             .options(selectinload(Receipt.batch), selectinload(Receipt.pages)))}
-    leases.keeper().hold(claimed)
+    keeper.hold(claimed)
     claims: list[_Claim | Outcome | str] = []
-    for receipt_id, job_id in items:
+    for index, (receipt_id, job_id) in enumerate(items):
         receipt = receipts.get(receipt_id)
-        if job_id not in claimed:
+        if index in in_hand:
+            claims.append(Outcome.IN_HAND)
+        elif job_id not in claimed:
             gone = receipt is None or receipt.job_id != job_id
             # A finished receipt's job is not claimed again: its result is stored.
             claims.append(Outcome.STALE if gone else Outcome.DUPLICATE)
@@ -302,7 +314,9 @@ def finish_batch(batch: PreparedBatch) -> list[Outcome | Exception]:
         results[i] = outcome
         if outcome is Outcome.DONE and i in boxless:
             _request_text_lines(batch.items[i][0])
-    leases.keeper().release(job for _, job in batch.items)
+    # Only the jobs this batch claimed: one it found in hand is another batch's to release.
+    leases.keeper().release(job for (_, job), settled in zip(batch.items, batch.outcomes,
+                                                             strict=True) if settled is None)
     assert all(r is not None for r in results)
     return results  # type: ignore[return-value]
 

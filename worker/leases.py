@@ -37,6 +37,11 @@ class LeaseKeeper:
                                                 daemon=True)
                 self._thread.start()
 
+    def holds(self, job: str) -> bool:
+        """This process is working on the job now (a batch has it in hand)."""
+        with self._lock:
+            return job in self._held
+
     def release(self, jobs: Iterable[str]) -> None:
         with self._lock:
             self._held.difference_update(jobs)

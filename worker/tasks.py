@@ -63,9 +63,11 @@ def extract_receipt(self: Task, receipt_id: int, job_id: str, since: float | Non
             "receipt_id": receipt_id, "job_id": job_id, "since": since,
             "engine_errors": engine_errors})
 
+    outcome: Outcome | None = None
     try:
         try:
-            return _process(receipt_id, job_id).value
+            outcome = _process(receipt_id, job_id)
+            return outcome.value
         except Exception as exc:
             if _transient(exc):
                 waited = time.time() - since
@@ -88,7 +90,8 @@ def extract_receipt(self: Task, receipt_id: int, job_id: str, since: float | Non
                     raise
                 raise again(write_exc) from write_exc
     finally:
-        leases.keeper().release([job_id])
+        if outcome is not Outcome.IN_HAND:  # then the batch that has it releases it
+            leases.keeper().release([job_id])
 
 
 @app.task(name=TASK_READ_TEXT, bind=True, acks_late=True, reject_on_worker_lost=True,
