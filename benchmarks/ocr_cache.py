@@ -61,9 +61,13 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("data", type=Path)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--shard", default="0/1", help="K/N: every N-th receipt from the K-th")
+    p.add_argument("--shard", default="0/1",
+                   help="K/N with 0 <= K < N: every N-th receipt from the K-th (0/2 and 1/2 "
+                        "on two processes)")
     args = p.parse_args(argv)
     k, n = map(int, args.shard.split("/"))
+    if not 0 <= k < n:
+        p.error(f"--shard {args.shard}: K counts from 0, so it must be below N")
     stems = sorted(path.stem for path in (args.data / "labels").glob("*.json"))[k::n]
     for stem in tqdm(stems, unit="receipt"):
         cached_lines(args.data, stem, args.threads)
