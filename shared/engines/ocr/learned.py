@@ -55,8 +55,8 @@ from shared.engines.ocr.rules.amount import (
     SUBTOTAL_RE,
     SUMMARY_RE,
     _amounts,
-    _keyword_weight,
     amount_text,
+    total_keyword_weight,
 )
 from shared.engines.ocr.rules.date import DATE_KEYWORD_RE, OTHER_DATE_RE, _find
 from shared.engines.ocr.rules.header import (
@@ -177,7 +177,7 @@ def _amount_candidates(page: Page) -> Iterator[Candidate]:
         if ROUNDING_ADJ_RE.search(row.text):
             seen_adjustment = True
         above = rows[row.index - 1].text if row.index > 0 else ""
-        weight = _keyword_weight(row.text)
+        weight = total_keyword_weight(row.text)
         for k, line in enumerate(row.lines):
             strict = _amounts(line)
             found = strict or [
@@ -187,7 +187,7 @@ def _amount_candidates(page: Page) -> Iterator[Candidate]:
                 value = _to_float(amount)
                 yield Candidate(amount, [row], [line], {
                     "kw_row": weight,
-                    "kw_above": _keyword_weight(above),
+                    "kw_above": total_keyword_weight(above),
                     "not_total": float(bool(NOT_TOTAL_RE.search(row.text))),
                     "subtotal": float(bool(SUBTOTAL_RE.search(row.text))),
                     "after_adj": float(seen_adjustment),

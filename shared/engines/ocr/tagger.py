@@ -29,9 +29,9 @@ from shared.documents.lines import Box, TextLine
 from shared.engines.base import FieldValue
 from shared.engines.ocr.rules.amount import (
     LOOSE_AMOUNT_RE,
-    NOT_TOTAL_RE,
+    SUBTOTAL_WEIGHT,
     SUMMARY_RE,
-    TOTAL_KEYWORDS,
+    total_keyword_weight,
 )
 from shared.engines.ocr.rules.date import DATE_KEYWORD_RE, has_date
 from shared.engines.ocr.rules.rows import group_rows, union_box
@@ -104,9 +104,9 @@ class _Receipt:
 
 
 def names_total(line: str) -> bool:
-    """The line names the total paid ("TOTAL", "JUMLAH", "SUMME", ...), not a subtotal, tax,
-    change or cash line."""
-    return any(p.search(line) for _w, p in TOTAL_KEYWORDS) and not NOT_TOTAL_RE.search(line)
+    """The line names the total paid ("TOTAL", "JUMLAH", "SUMME", ...), as the rules read it:
+    not a subtotal, tax, change or cash line."""
+    return total_keyword_weight(line) > SUBTOTAL_WEIGHT
 
 
 def _word_features(w: Word, r: _Receipt) -> dict[str, object]:

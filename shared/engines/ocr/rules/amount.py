@@ -84,7 +84,9 @@ TENDERED_RE = re.compile(r"\bCASH\b|TEN[DO]ER|\bPAID\b|\bPAY(MENT)?\b|ACCEPTED|R
 CHANGE_RE = re.compile(r"\bCHANGE\b|\bBAKI\b", re.IGNORECASE)
 
 
-def _keyword_weight(text: str) -> float:
+def total_keyword_weight(text: str) -> float:
+    """How surely a row's words name the total paid: 1.0 for "GRAND TOTAL" and the like,
+    SUBTOTAL_WEIGHT for a subtotal, 0.0 for tax, change, cash and rows naming no total."""
     if TAX_INCLUDED_RE.search(text):
         return 0.0
     if NOT_TOTAL_RE.search(text) and not TOTAL_KEYWORDS[0][1].search(text):
@@ -103,7 +105,7 @@ def _amount_after(row: Row, rows: list[Row]) -> tuple[str, TextLine] | None:
         if found:
             return found[-1], line
     nxt = rows[row.index + 1] if row.index + 1 < len(rows) else None
-    if nxt is not None and _keyword_weight(nxt.text) == 0.0:
+    if nxt is not None and total_keyword_weight(nxt.text) == 0.0:
         # "TOTAL" alone on its row: the amount is on the next row (often the "CASH" one).
         for line in reversed(nxt.lines):
             found = _amounts(line) or GROUPED_AMOUNT_RE.findall(line.text)
@@ -129,7 +131,7 @@ def extract_total(rows: list[Row]) -> FieldValue:
         if ROUNDING_ADJ_RE.search(row.text):
             after_adjustment = best is not None
             continue
-        weight = _keyword_weight(row.text)
+        weight = total_keyword_weight(row.text)
         if not weight:
             continue
         if after_adjustment and weight >= 0.5:
