@@ -538,7 +538,7 @@ class LearnedExtractor:
         page = Page.of(lines)
         rules = rules if rules is not None else extract_fields(lines, fields)
         tagged = self._tagger.extract(lines, rules) if self._tagger else {}
-        seller = self._seller(rules)
+        seller = self._seller(rules, lines)
         out: dict[str, dict[tuple[str, bool], FieldValue]] = {}
         for spec in fields:
             model = self._models.get(spec.name)
@@ -554,18 +554,23 @@ class LearnedExtractor:
                 out[spec.name][(picker, True)] = self._remembered(spec.name, value, seller)
         return out, seller
 
-    def _seller(self, rules: Mapping[str, FieldValue]) -> str | None:
-        """The seller the rules' company names, when the memory knows it."""
+    def _seller(self, rules: Mapping[str, FieldValue], lines: Sequence[TextLine]) -> str | None:
+        """The seller the rules' company names, or the receipt's numbers do, when the memory
+        knows it."""
         company = next((n for n, m in self._models.items() if m.kind == "company"), None)
         if self._memory is None or company is None or company not in rules:
             return None
-        return self._memory.seller(company, rules[company].value)
+        return self._memory.seller(company, rules[company].value, [ln.text for ln in lines])
 
     def _recall(self, name: str, text: str, seller: str | None) -> tuple[str, float] | None:
-        """The memory's form of a value: a known seller's address, or any remembered value."""
+        """The memory's form of a value: a known seller's name or address, or any remembered
+        value."""
         if self._memory is None:
             return None
-        if seller is not None and self._models[name].kind == "address":
+        kind = self._models[name].kind
+        if kind == "company":  # the seller is found by this name, or else by its numbers
+            return self._memory.seller_name(name, seller, text) if seller else None
+        if seller is not None and kind == "address":
             hit = self._memory.seller_address(seller, text)
             if hit is not None:
                 return hit
@@ -581,7 +586,7 @@ class LearnedExtractor:
             return self._judged(lines, fields)
         page = Page.of(lines)
         rules = extract_fields(lines, fields)
-        seller = self._seller(rules)
+        seller = self._seller(rules, lines)
         tagged: dict[str, FieldValue] | None = None
         result: dict[str, FieldValue] = {}
         for spec in fields:
@@ -725,7 +730,8 @@ def _fit_all(examples: Sequence[tuple[Sequence[TextLine], Mapping[str, object]]]
         "normalize": normalize,
     }
     return LearnedExtractor(models, meta, WordTagger.fit(examples, rules, kinds, boxes=normalize),
-                            VendorMemory.build(labels, kinds))
+                            VendorMemory.build(labels, kinds, texts=[[ln.text for ln in lines]
+                                                                     for lines, _ in examples]))
 
 
 def _fit_field(

@@ -8,20 +8,23 @@ grouped with its near-duplicates; a new receipt's predicted value that is close 
 (normalised ``fuzz.ratio`` at least ``threshold``) is replaced by the group's most common
 written form. Branches of a chain differ in their address, so each field is matched on its
 own: a chain's name is remembered, a new branch's address is not replaced by another's.
-For sellers not seen before, the words of the corrected addresses still spell the common words
-of addresses (``lexicon.py``).
+A seller whose name OCR misread past matching is still known by the numbers it prints on every
+receipt: its registration and tax numbers and its phone (``seller_ids``). For sellers not seen
+before, the words of the corrected addresses still spell the common words of addresses
+(``lexicon.py``).
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
 from shared.engines.ocr.lexicon import Lexicon
+from shared.engines.ocr.rules.date import has_date
 from shared.scoring import normalised
 
 # Fields of these kinds are remembered: what a seller prints the same on every receipt.
@@ -32,6 +35,22 @@ VENDOR_CUTOFF = 92.0
 # With the seller recognised, a predicted address this close to one of its addresses is that
 # address: lower than a bare address match, since the company already names the seller.
 SELLER_ADDRESS_CUTOFF = 60.0
+# A remembered name replaces a close prediction only when their letters and digits differ in
+# number by at most this: a misread letter or two, not a word the receipt prints otherwise.
+NAME_MISREAD_CHARS = 2
+# A name that shares its first characters with the seller's, then goes on in as many others
+# unlike the seller's, is another branch's.
+BRANCH_MIN_CHARS = 4
+BRANCH_REST_RATIO = 60.0
+# An identifier has several different digits: "0000008000" is a card terminal's status field.
+SELLER_ID_DISTINCT = 4
+# A run of digits (with dashes, inner spaces and a letter suffix: "273500-U", "03-6150 3009",
+# "000306020352") that names one business: a registration number (digits and a check letter)
+# or a tax or phone number (9 digits or more). Shorter runs are too often a bill number or a
+# date written as one ("201816"): SROIE, 150 corrections, six of them named a wrong seller.
+SELLER_ID_RE = re.compile(r"(?<![\w.,])\d[\d -]{4,}\d(?:-?[A-Z])?(?![\w.,])")
+SELLER_ID_DIGITS = 9
+REGISTRATION_DIGITS = 6
 
 
 @dataclass
@@ -54,12 +73,19 @@ class VendorMemory:
     # company is recognised, its address is one of these (or a branch not seen yet).
     addresses: dict[str, Counter[str]] = field(default_factory=dict)
     lexicon: Lexicon = field(default_factory=Lexicon)
+    # The numbers each seller prints (seller_ids), by company group key; a number printed by
+    # two sellers (a shopping mall's, a till maker's) names neither and is left out.
+    ids: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def build(cls, labels: Iterable[Mapping[str, object]], kinds: Mapping[str, str],
-              thresholds: Mapping[str, float] | None = None) -> VendorMemory:
+              thresholds: Mapping[str, float] | None = None,
+              texts: Iterable[Sequence[str]] | None = None) -> VendorMemory:
+        """``texts``: each label's receipt as text lines, to learn the sellers' numbers."""
         memory = cls()
         labels = list(labels)
+        texts = list(texts) if texts is not None else [[] for _ in labels]
+        owners: dict[str, set[str]] = {}
         company = next((n for n, k in kinds.items() if k == "company"), None)
         address = next((n for n, k in kinds.items() if k == "address"), None)
         for label in labels:
@@ -82,6 +108,13 @@ class VendorMemory:
             where = label.get(address or "")
             if company in found and isinstance(where, str) and where:
                 memory.addresses.setdefault(found[company].key, Counter())[where] += 1
+        for label, lines in zip(labels, texts, strict=True):
+            value = label.get(company or "")
+            if isinstance(value, str) and value:
+                match = memory._match(company or "", normalised(value), VENDOR_CUTOFF)
+                for number in seller_ids(lines):
+                    owners.setdefault(number, set()).add(match[0].key if match else value)
+        memory.ids = {n: next(iter(keys)) for n, keys in owners.items() if len(keys) == 1}
         # Addresses only: in names a letter apart is often another name ("GERBANG ALAF",
         # "RESTAURANTS"); SROIE, 150 corrections: names 5 right and 10 wrong more.
         memory.lexicon = Lexicon.build(labels, [n for n, k in kinds.items() if k == "address"])
@@ -97,13 +130,36 @@ class VendorMemory:
                                   score_cutoff=cutoff)
         return (groups[best[2]], float(best[1])) if best else None
 
-    def seller(self, name: str, company: str) -> str | None:
-        """The key of the seller a company text names, when it is one seen before."""
-        if not company.strip():
+    def seller(self, name: str, company: str, lines: Sequence[str] = ()) -> str | None:
+        """The key of the seller a company text names, when it is one seen before; else the
+        one seller whose numbers the receipt's ``lines`` print."""
+        if company.strip():
+            match = self._match(name, normalised(company),
+                                self.thresholds.get(name, DEFAULT_THRESHOLD["company"]))
+            if match:
+                return match[0].key
+        known = getattr(self, "ids", {})  # a memory saved before numbers were kept has none
+        sellers = {known[n] for n in seller_ids(lines) if n in known}
+        return sellers.pop() if len(sellers) == 1 else None
+
+    def seller_name(self, name: str, seller: str | None, predicted: str
+                    ) -> tuple[str, float] | None:
+        """A recognised seller's name as reviewers wrote it, with the predicted name's match
+        ratio to it; None where the prediction is that name as printed, not misread."""
+        group = next((g for g in self.groups.get(name, ()) if g.key == seller), None)
+        if group is None:
             return None
-        match = self._match(name, normalised(company),
-                            self.thresholds.get(name, DEFAULT_THRESHOLD["company"]))
-        return match[0].key if match else None
+        key = normalised(predicted)
+        ratio = float(fuzz.ratio(key, group.key))
+        close = ratio >= self.thresholds.get(name, DEFAULT_THRESHOLD["company"])
+        if close and abs(_alnum(key) - _alnum(group.value)) > NAME_MISREAD_CHARS:
+            # A close name a word longer or shorter is how this receipt prints it ("AEON CO.
+            # (M) BHD" against a correction's "AEON CO. (M) SDN BHD"): OCR misreads letters,
+            # it does not add a word. A far one (found by its numbers) is a misread header.
+            return None
+        if not close and _branch_of(predicted, group.value):
+            return None
+        return group.value, ratio
 
     def seller_address(self, seller: str | None, predicted: str) -> tuple[str, float] | None:
         """The seller's remembered address closest to the predicted one (a chain's branches
@@ -138,6 +194,39 @@ class VendorMemory:
     @property
     def fields(self) -> list[str]:
         return list(self.groups)
+
+
+def _alnum(text: str) -> int:
+    return sum(c.isalnum() for c in text)
+
+
+def _branch_of(predicted: str, name: str) -> bool:
+    """``predicted`` reads as another branch of the chain ``name``: it begins as the name does,
+    then goes on in other words ("BHPETROL SUBANG AIRPORT" for "BHPETROL PERMAS JAYA 2"). A
+    chain's branches print its tax or phone number; a name cut short or misread at its end
+    ("AIK HUAT HARDWAKE") is still this one."""
+    ours, theirs = normalised(predicted), normalised(name)
+    common = next((i for i, (a, b) in enumerate(zip(ours, theirs, strict=False)) if a != b),
+                  min(len(ours), len(theirs)))
+    rest, their_rest = ours[common:], theirs[common:]
+    return (common >= BRANCH_MIN_CHARS and len(rest) >= BRANCH_MIN_CHARS
+            and fuzz.ratio(rest, their_rest) < BRANCH_REST_RATIO)
+
+
+def seller_ids(lines: Iterable[str]) -> set[str]:
+    """The numbers a receipt prints that could name its seller (dates left out), as digits
+    and letters only: "CO REG 273500-U" -> "273500U"."""
+    found = set()
+    for line in lines:
+        for m in SELLER_ID_RE.finditer(line.upper()):
+            text = m.group()
+            digits = sum(c.isdigit() for c in text)
+            long_enough = digits >= (REGISTRATION_DIGITS if text[-1].isalpha()
+                                     else SELLER_ID_DIGITS)
+            distinct = len(set(text) & set("0123456789"))
+            if long_enough and distinct >= SELLER_ID_DISTINCT and not has_date(text):
+                found.add(re.sub(r"[^0-9A-Z]", "", text))
+    return found
 
 
 def _numbers(text: str) -> set[str]:

@@ -1,0 +1,60 @@
+"""The vendor memory's seller recognition: by the name, or by the numbers a seller prints."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from shared.engines.ocr.vendors import VendorMemory, seller_ids
+
+KINDS = {"company": "company", "address": "address"}
+
+
+def _memory(*receipts: tuple[str, list[str]]) -> VendorMemory:
+    return VendorMemory.build([{"company": name} for name, _ in receipts], KINDS,
+                              texts=[lines for _, lines in receipts])
+
+
+def _name(memory: VendorMemory, predicted: str, lines: Sequence[str] = ()) -> str | None:
+    seller = memory.seller("company", predicted, lines)
+    hit = memory.seller_name("company", seller, predicted) if seller else None
+    return hit[0] if hit else None
+
+
+def test_seller_numbers_are_registration_tax_and_phone_numbers_not_dates_or_amounts() -> None:
+    assert seller_ids([
+        "CO REG 273500-U", "GST ID: 000306020352", "TEL: 03-6150 3009",
+        "2018-01-15 12:30:45", "TOTAL 123456.00", "INV 201816", "TVR 0000008000",
+    ]) == {"273500U", "000306020352", "0361503009"}
+
+
+def test_a_seller_whose_name_is_misread_past_matching_is_known_by_its_numbers() -> None:
+    aik = ["AIK HUAT HARDWARE ENTERPRISE (SETIA ALAM) SDN BHD", "(822737-X)",
+           "GST NO: 000394528768", "TEL: 03-3362 3608"]
+    memory = _memory(("AIK HUAT HARDWARE ENTERPRISE (SETIA ALAM) SDN BHD", aik),
+                     ("KEDAI PAPAN YEW CHUAN", ["TEL 03-8768 6092", "GST 000781500416"]))
+    new_receipt = ["ENTERPRISE(SETIA ALAM) SDN BHD", "(822737-X)", "GST NO: 000394528768"]
+    assert _name(memory, "ENTERPRISE(SETIA ALAM) SDN BHD", new_receipt) == (
+        "AIK HUAT HARDWARE ENTERPRISE (SETIA ALAM) SDN BHD")
+    assert _name(memory, "CELE R", ["CELE R", "GST 000781500416"]) == "KEDAI PAPAN YEW CHUAN"
+    assert _name(memory, "CELE R", ["CELE R", "TEL 03-1111 2222"]) is None  # numbers unknown
+
+
+def test_a_number_two_sellers_print_names_neither() -> None:
+    mall = "MALL HOTLINE 03-2222 7777"
+    memory = _memory(("SHOP ONE SDN BHD", [mall]), ("SHOP TWO SDN BHD", [mall]))
+    assert _name(memory, "XQ", ["XQ", mall]) is None
+
+
+def test_a_misread_letter_is_corrected_but_a_name_printed_a_word_shorter_is_kept() -> None:
+    memory = _memory(("GARDENIA BAKERIES (KL) SDN BHD", []), ("AEON CO. (M) SDN BHD", []))
+    assert _name(memory, "GARDENIA BAKERIES (EL) SDN BHD") == "GARDENIA BAKERIES (KL) SDN BHD"
+    assert _name(memory, "AEON CO. (M) BHD") is None  # how this receipt prints it
+
+
+def test_another_branch_of_a_chain_keeps_its_own_name() -> None:
+    memory = _memory(("BHPETROL PERMAS JAYA 2", ["GST ID: 001234567890"]))
+    lines = ["BHPETROL SUBANG AIRPORT", "GST ID: 001234567890"]
+    assert _name(memory, "BHPETROL SUBANG AIRPORT", lines) is None
+    # A name cut short at its end is still the seller's.
+    assert _name(memory, "BHPETROL PERMA", ["BHPETROL PERMA", "GST ID: 001234567890"]) == (
+        "BHPETROL PERMAS JAYA 2")
