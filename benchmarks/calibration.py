@@ -134,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="random halvings for the resampled ECE (0: none)")
     p.add_argument("--out", type=Path)
     args = p.parse_args(argv)
+    earlier = json.loads(args.receipts_from.read_text()) if args.receipts_from else None
+    if earlier is not None:
+        args.engine = earlier["engine"]  # the split follows the engine that read them
     stems = sorted(path.stem for path in (DATA / "labels").glob("*.json"))
     if args.engine == "learned":
         # Thirds: a version trained on the first, calibrated on its reviews of the second,
@@ -141,8 +144,8 @@ def main(argv: list[str] | None = None) -> int:
         train, fit_half, measure_half = stems[0::3], stems[1::3], stems[2::3]
     else:
         train, fit_half, measure_half = [], stems[0::2], stems[1::2]
-    if args.receipts_from:
-        receipts = json.loads(args.receipts_from.read_text())["all_receipts"]
+    if earlier is not None:
+        receipts = earlier["all_receipts"]
     elif args.engine == "learned":
         receipts = read_learned(stems, train)
     else:
