@@ -574,7 +574,7 @@ class LearnedExtractor:
             hit = self._memory.seller_address(seller, text)
             if hit is not None:
                 return hit
-        return self._memory.recall(name, text)
+        return self._memory.recall(name, text, same_numbers=kind == "address")
 
     def extract(
         self, lines: Sequence[TextLine], fields: Sequence[FieldSpec]

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Hamming
 
 from shared.engines.ocr.lexicon import Lexicon
 from shared.engines.ocr.rules.date import has_date
@@ -179,12 +180,17 @@ class VendorMemory:
         ratio, form = max(fitting)
         return (form, float(ratio)) if ratio >= SELLER_ADDRESS_CUTOFF else None
 
-    def recall(self, name: str, predicted: str) -> tuple[str, float] | None:
-        """The remembered value for a predicted one, with its match ratio, or None."""
+    def recall(self, name: str, predicted: str, same_numbers: bool = False
+               ) -> tuple[str, float] | None:
+        """The remembered value for a predicted one, with its match ratio, or None.
+        ``same_numbers``: only a value holding every number the prediction holds (an address:
+        another branch on the same street differs in its numbers, not in its words)."""
         if name not in self.groups or not predicted.strip():
             return None
         match = self._match(name, normalised(predicted), self.thresholds[name])
-        return (match[0].value, match[1]) if match else None
+        if match is None or (same_numbers and not _numbers_fit(predicted, match[0].value)):
+            return None
+        return match[0].value, match[1]
 
     def spell(self, name: str, predicted: str) -> str:
         """The predicted value with its words spelled as reviewers wrote them (``lexicon``)."""
@@ -227,6 +233,24 @@ def seller_ids(lines: Iterable[str]) -> set[str]:
             if long_enough and distinct >= SELLER_ID_DISTINCT and not has_date(text):
                 found.add(re.sub(r"[^0-9A-Z]", "", text))
     return found
+
+
+def _numbers_fit(predicted: str, form: str) -> bool:
+    """Every number of ``predicted`` is one of ``form``'s, but for at most one misread digit
+    ("43600" for "43800", "29O" for "290"): a remembered address of the same place. Another
+    branch on the same street differs in more ("NO.12 ... PERMAS JAYA 10" is not "NO.17 ...
+    PERMAS 1/7")."""
+    ours, theirs = _numbers(_zero_for_o(predicted)), _numbers(_zero_for_o(form))
+    missing = ours - theirs
+    if len(missing) > 1:
+        return False
+    return not missing or any(
+        len(n) == len(m) and Hamming.distance(n, m) == 1 for m in missing for n in theirs - ours)
+
+
+def _zero_for_o(text: str) -> str:
+    """A letter O read beside digits is a zero ("29O")."""
+    return re.sub(r"(?<=\d)[Oo]|[Oo](?=\d)", "0", text)
 
 
 def _numbers(text: str) -> set[str]:

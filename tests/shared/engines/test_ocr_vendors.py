@@ -58,3 +58,14 @@ def test_another_branch_of_a_chain_keeps_its_own_name() -> None:
     # A name cut short at its end is still the seller's.
     assert _name(memory, "BHPETROL PERMA", ["BHPETROL PERMA", "GST ID: 001234567890"]) == (
         "BHPETROL PERMAS JAYA 2")
+
+
+def test_an_address_is_recalled_for_a_misread_digit_but_not_for_another_branch() -> None:
+    form = "NO.17,JALAN PERMAS 1/7, BANDAR BARU PERMAS JAYA,81750,MASAI"
+    memory = VendorMemory.build([{"address": form}, {"address": form}], KINDS)
+    misread = "NO.17,JALAN PERMAS 1/7, BANDAR BARU PERMAS JAYA,81760,MASAI"
+    assert memory.recall("address", misread, same_numbers=True) == (
+        form, memory.recall("address", misread)[1])  # type: ignore[index]
+    branch = "NO.12,JALAN PERMAS 10, BANDAR BARU PERMAS JAYA,81750,MASAI"  # two numbers
+    assert memory.recall("address", branch) is not None  # close in words
+    assert memory.recall("address", branch, same_numbers=True) is None
