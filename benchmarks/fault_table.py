@@ -60,14 +60,15 @@ def main(argv: list[str] | None = None) -> int:
     images = sample_images()
     rows: list[Row] = []
     started = time.time()
+    # Read before the run: its processes import the tree as it is when each scenario starts.
+    commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True,
+                            text=True, cwd=HERE.parent).stdout.strip()
     with tempfile.TemporaryDirectory(prefix="rf-faults-") as tmp, cluster(Path(tmp)) as (pg, rd):
         for scenario in scenarios:
             print(f"== {scenario.name}: {scenario.receipts} receipts", flush=True)
             row = run(scenario, pg, rd, Path(tmp), images, SUITE_ENV, args.recovery)
             rows.append(row)
             print(json.dumps(row.as_dict()), flush=True)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True, cwd=HERE.parent).stdout.strip()
     report = {"commit": commit, "machine": platform.node(), "started": started,
               "seconds": round(time.time() - started), "settings": SUITE_ENV,
               "rows": [r.as_dict() for r in rows]}
