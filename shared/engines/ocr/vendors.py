@@ -89,7 +89,7 @@ class VendorMemory:
         owners: dict[str, set[str]] = {}
         company = next((n for n, k in kinds.items() if k == "company"), None)
         address = next((n for n, k in kinds.items() if k == "address"), None)
-        for label in labels:
+        for label, lines in zip(labels, texts, strict=True):
             found: dict[str, _Group] = {}
             for name, kind in kinds.items():
                 value = label.get(name)
@@ -109,12 +109,9 @@ class VendorMemory:
             where = label.get(address or "")
             if company in found and isinstance(where, str) and where:
                 memory.addresses.setdefault(found[company].key, Counter())[where] += 1
-        for label, lines in zip(labels, texts, strict=True):
-            value = label.get(company or "")
-            if isinstance(value, str) and value:
-                match = memory._match(company or "", normalised(value), VENDOR_CUTOFF)
+            if company in found:
                 for number in seller_ids(lines):
-                    owners.setdefault(number, set()).add(match[0].key if match else value)
+                    owners.setdefault(number, set()).add(found[company].key)
         memory.ids = {n: next(iter(keys)) for n, keys in owners.items() if len(keys) == 1}
         # Addresses only: in names a letter apart is often another name ("GERBANG ALAF",
         # "RESTAURANTS"); SROIE, 150 corrections: names 5 right and 10 wrong more.
