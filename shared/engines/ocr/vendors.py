@@ -63,6 +63,13 @@ class _Group:
     def value(self) -> str:
         return self.forms.most_common(1)[0][0]
 
+    def form_for(self, predicted: str) -> str:
+        """The form reviewers wrote that the prediction already is (normalised), else the most
+        common one: where reviewers wrote a seller two ways ("MR D.I.Y. (M)", "MR. D.I.Y.
+        (M)"), a prediction in one of them is not rewritten into the other."""
+        key = normalised(predicted)
+        return next((form for form in self.forms if normalised(form) == key), self.value)
+
 
 @dataclass
 class VendorMemory:
@@ -157,7 +164,7 @@ class VendorMemory:
             return None
         if not close and _branch_of(predicted, group.value):
             return None
-        return group.value, ratio
+        return group.form_for(predicted), ratio
 
     def seller_address(self, seller: str | None, predicted: str) -> tuple[str, float] | None:
         """The seller's remembered address closest to the predicted one (a chain's branches
@@ -187,7 +194,7 @@ class VendorMemory:
         match = self._match(name, normalised(predicted), self.thresholds[name])
         if match is None or (same_numbers and not _numbers_fit(predicted, match[0].value)):
             return None
-        return match[0].value, match[1]
+        return match[0].form_for(predicted), match[1]
 
     def spell(self, name: str, predicted: str) -> str:
         """The predicted value with its words spelled as reviewers wrote them (``lexicon``)."""

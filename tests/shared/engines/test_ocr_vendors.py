@@ -69,3 +69,14 @@ def test_an_address_is_recalled_for_a_misread_digit_but_not_for_another_branch()
     branch = "NO.12,JALAN PERMAS 10, BANDAR BARU PERMAS JAYA,81750,MASAI"  # two numbers
     assert memory.recall("address", branch) is not None  # close in words
     assert memory.recall("address", branch, same_numbers=True) is None
+
+
+def test_a_name_already_in_a_form_reviewers_wrote_is_not_rewritten_into_another() -> None:
+    memory = _memory(("MR D.I.Y. (M) SDN BHD", []), ("MR D.I.Y. (M) SDN BHD", []),
+                     ("MR. D.I.Y. (M) SDN BHD", []))
+    assert _name(memory, "MR. D.I.Y. (M) SDN BHD") == "MR. D.I.Y. (M) SDN BHD"
+    assert _name(memory, "mr. d.i.y. (M) SDN  BHD") == "MR. D.I.Y. (M) SDN BHD"
+    # A misread one takes the form reviewers wrote most.
+    assert _name(memory, "MR. D.I.Y. (N) SDN BHD") == "MR D.I.Y. (M) SDN BHD"
+    assert memory.recall("company", "MR. D.I.Y. (M) SDN BHD") == (
+        "MR. D.I.Y. (M) SDN BHD", memory.recall("company", "MR. D.I.Y. (M) SDN BHD")[1])  # type: ignore[index]
