@@ -14,7 +14,10 @@ Punctuation too: OCR reads a printed comma as a full stop ("NO. 47. JALAN MERANT
 BARU"). A word that reviewers wrote followed by a comma at least ``MIN_COUNT`` times and
 ``COMMA_ODDS`` times as often as by a full stop (inside the value, not at its end) keeps its
 comma when OCR read a full stop after it. Numbers count by shape ("47", "1A", "3/9": "9",
-"9A", "9/9"), so a house number's comma is learned from every house number.
+"9A", "9/9"), so a house number's comma is learned from every house number. And a full stop
+before a number stands for a comma where reviewers wrote one before numbers of that many
+digits (``before``): "OFF JALAN PUDU. 55100" is "PUDU, 55100" (SROIE: 222 commas and 6 full
+stops before a postcode), whatever the town's name.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
@@ -44,6 +48,9 @@ class Lexicon:
     words: dict[str, Counter[str]] = field(default_factory=dict)
     # Per field: by word (numbers by shape), what reviewers wrote right after it inside a value.
     after: dict[str, dict[str, Counter[str]]] = field(default_factory=dict)
+    # Per field: by the digits of the number that follows ("55100" -> "99999"), what reviewers
+    # wrote right before it.
+    before: dict[str, dict[str, Counter[str]]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, labels: Iterable[Mapping[str, object]], names: Iterable[str]) -> Lexicon:
@@ -58,10 +65,13 @@ class Lexicon:
                 counts = lexicon.words.setdefault(name, Counter())
                 counts.update(w for w in map(_core, tokens) if w)
                 after = lexicon.after.setdefault(name, {})
-                for token in tokens[:-1]:
+                before = lexicon.before.setdefault(name, {})
+                for token, following in pairwise(tokens):
                     _lead, core, trail = _parts(token)
                     if core:
                         after.setdefault(_shape(core), Counter())[trail] += 1
+                    if core and (number := _number_shape(following)):
+                        before.setdefault(number, Counter())[trail] += 1
         return lexicon
 
     def repair(self, name: str, text: str) -> str:
@@ -73,14 +83,15 @@ class Lexicon:
             return text
         trusted = [w for w, n in counts.items() if n >= MIN_COUNT]
         after = self.after.get(name, {})
+        before = getattr(self, "before", {}).get(name, {})  # saved before it was kept: none
         tokens = text.split(" ")
         out = []
         for i, token in enumerate(tokens):
             lead, core, trail = _parts(token)
-            if trail == "." and i < len(tokens) - 1 and core:
-                seen = after.get(_shape(core), Counter())
-                if seen[","] >= MIN_COUNT and seen[","] >= COMMA_ODDS * seen["."]:
-                    trail = ","
+            if trail == "." and i < len(tokens) - 1 and core and (
+                    _comma_more(after.get(_shape(core)))
+                    or _comma_more(before.get(_number_shape(tokens[i + 1])))):
+                trail = ","
             if len(core) >= MIN_LENGTH and core not in counts and not any(
                     c.isdigit() for c in core):
                 near = [w for w, _d, _i in process.extract(
@@ -92,6 +103,17 @@ class Lexicon:
                     core = (same or near)[0]
             out.append(lead + core + trail)
         return " ".join(out)
+
+
+def _comma_more(seen: Counter[str] | None) -> bool:
+    """Reviewers wrote a comma here often, and much more often than a full stop."""
+    return seen is not None and seen[","] >= MIN_COUNT and seen[","] >= COMMA_ODDS * seen["."]
+
+
+def _number_shape(token: str) -> str:
+    """A number's digits as nines ("55100," -> "99999"); "" for a token that is not one."""
+    core = _core(token)
+    return "9" * len(core) if core.isdigit() else ""
 
 
 def _parts(word: str) -> tuple[str, str, str]:

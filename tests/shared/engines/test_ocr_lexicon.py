@@ -47,9 +47,14 @@ def test_the_vendor_memory_spells_addresses_of_sellers_it_has_not_seen() -> None
 
 def test_a_full_stop_read_where_reviewers_write_a_comma_becomes_one() -> None:
     lexicon = _lexicon()  # "LOT 3," "NO 8," "BLK 2,": a number takes a comma
-    assert lexicon.repair("address", "NO 9. JALAN BARU 12/3. 40300 SHAH ALAM, SELANGOR.") == \
-        "NO 9, JALAN BARU 12/3. 40300 SHAH ALAM, SELANGOR."  # the value's own end is kept
-    # "23/1," was corrected once: not enough to go by.
+    assert lexicon.repair("address", "NO 9. JALAN BARU 12/3. TAMAN MAJU, SELANGOR.") == \
+        "NO 9, JALAN BARU 12/3. TAMAN MAJU, SELANGOR."  # the value's own end is kept
+    # "23/1," was corrected once: not enough to go by. But reviewers wrote a comma before
+    # three of the four postcodes (five-digit numbers), and no full stop.
+    assert lexicon.repair("address", "JALAN BARU 12/3. 40300 SHAH ALAM") == \
+        "JALAN BARU 12/3, 40300 SHAH ALAM"
+    assert lexicon.repair("address", "JALAN BARU 12/3. 4030 SHAH ALAM") == \
+        "JALAN BARU 12/3. 4030 SHAH ALAM"  # no four-digit number was corrected
     # "NO." is how reviewers write it: its full stop stays.
     assert Lexicon.build([{"address": "NO. 5, JALAN A"}] * 3, ["address"]).repair(
         "address", "NO. 7. JALAN B") == "NO. 7, JALAN B"
