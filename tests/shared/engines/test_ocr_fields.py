@@ -81,6 +81,17 @@ def test_address_skips_registration_and_stops_at_contact_rows() -> None:
     assert got["address"] == "NO.53 JALAN PUTRA 1, 81200 JOHOR BAHRU"
 
 
+@pytest.mark.parametrize("tel", ["Te1 No.: 07-387 3322", "Tei:03-7887 2622"])
+def test_a_phone_label_misread_still_ends_the_address(tel: str) -> None:
+    lines = [
+        line("SOON HUAT MACHINERY ENTERPRISE", 0),
+        line("NO.53 JALAN PUTRA 1,", 1),
+        line(f"81200 JOHOR BAHRU {tel}", 2),
+        line(tel, 3),
+    ]
+    assert values(lines)["address"] == "NO.53 JALAN PUTRA 1, 81200 JOHOR BAHRU"
+
+
 def test_total_in_separate_box_on_same_row_prefers_rounded_total() -> None:
     lines = [
         line("SUB TOTAL", 0),
