@@ -38,6 +38,7 @@ from shared.engines.ocr.rules.header import (
     LEADING_CODE_RE,
     LEGAL_FORM_RE,
     POSTCODE_RE,
+    STOP_RE,
     TRAILING_REG_RE,
     address_text,
     find_header,
@@ -241,6 +242,8 @@ def _address_candidates(page: Page) -> Iterator[Candidate]:
     rule_rows = {row.index for row in header.address}
     company_end = header.company[-1].index if header.company else -1
     for span in _header_spans(page, MAX_ADDRESS_ROWS):
+        if _stops_address(span[0]) or _stops_address(span[-1]):
+            continue  # "TABLE :8", "INVOICE" at an end: the address is the span without it
         text = " ".join(part for part in (address_text(row) for row in span) if part).upper()
         if not text:
             continue
@@ -252,6 +255,11 @@ def _address_candidates(page: Page) -> Iterator[Candidate]:
             "n_postcodes": float(sum(bool(POSTCODE_RE.search(row.text)) for row in span)),
             "n_stop": float(sum(is_stop(row) for row in span)),
         })
+
+
+def _stops_address(row: Row) -> bool:
+    """What is left of the row once its contact details are cut is a header-ending row."""
+    return bool(STOP_RE.search(address_text(row)))
 
 
 def _generic_candidates(page: Page) -> Iterator[Candidate]:
