@@ -31,15 +31,14 @@ from shared.engines.ocr.rules.amount import (
     amount_text,
     total_keyword_weight,
 )
+from shared.engines.ocr.rules.company import clean_name
 from shared.engines.ocr.rules.date import DATE_KEYWORD_RE, OTHER_DATE_RE, _find
 from shared.engines.ocr.rules.header import (
     ADDRESS_START_RE,
     COMPANY_SUFFIX_RE,
-    LEADING_CODE_RE,
     LEGAL_FORM_RE,
     POSTCODE_RE,
     STOP_RE,
-    TRAILING_REG_RE,
     address_text,
     find_header,
     is_noise,
@@ -112,10 +111,6 @@ def _to_float(amount: str) -> float:
         return float(amount.replace(",", ""))
     except ValueError:
         return 0.0
-
-
-def _clean_company(text: str) -> str:
-    return TRAILING_REG_RE.sub("", LEADING_CODE_RE.sub("", text)).strip()
 
 
 def _amount_candidates(page: Page) -> Iterator[Candidate]:
@@ -226,7 +221,7 @@ def _company_candidates(page: Page) -> Iterator[Candidate]:
     rule_rows = {row.index for row in header.company}
     printed = [row.index for row in page.rows[:HEADER_ROWS] if not (is_noise(row) or is_stamp(row))]
     for span in _header_spans(page, MAX_COMPANY_ROWS):
-        text = _clean_company(" ".join(row.text for row in span)).upper()
+        text = clean_name(" ".join(row.text for row in span)).upper()
         if not text:
             continue
         idx = {row.index for row in span}

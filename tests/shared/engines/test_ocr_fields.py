@@ -279,3 +279,18 @@ def test_an_address_ends_at_a_state_and_zip_and_skips_the_till_rows() -> None:
 def test_a_misread_legal_form_is_spelled_right(read: str, name: str) -> None:
     rows = [line(read, 0), line("NO 5, JALAN BUKIT 2,", 1), line("81100 JOHOR BAHRU", 2)]
     assert values(rows)["company"] == name
+
+
+@pytest.mark.parametrize(("read", "name"), [
+    ("ANN GIAP TRADING SDN BHD SE", "ANN GIAP TRADING SDN BHD"),
+    ("KING'S CONFECTIONERY S/B 273500-U (KSB)", "KING'S CONFECTIONERY S/B"),
+    ("MOONLIGHT CAKE HOUSE SDN BHD 8OZTZ5-U", "MOONLIGHT CAKE HOUSE SDN BHD"),
+    ("SKCA HARDWARE SDN BHD.LL", "SKCA HARDWARE SDN BHD."),
+    # A branch written in words, and the name's own full stop, are the name's.
+    ("CHECKERS HYPERMARKET SDN BHD (JALAN KLANG LAMA)",
+     "CHECKERS HYPERMARKET SDN BHD (JALAN KLANG LAMA)"),
+    ("AEON CO. (M) BHD.", "AEON CO. (M) BHD."),
+])
+def test_marks_and_codes_read_after_a_legal_form_are_not_the_name(read: str, name: str) -> None:
+    rows = [line(read, 0), line("NO 5, JALAN BUKIT 2,", 1), line("81100 JOHOR BAHRU", 2)]
+    assert values(rows)["company"] == name

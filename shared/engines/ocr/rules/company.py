@@ -8,6 +8,7 @@ from shared.engines.base import FieldValue
 from shared.engines.ocr.rules.header import (
     COMPANY_SUFFIX_RE,
     LEADING_CODE_RE,
+    LEGAL_FORM_RE,
     TRAILING_REG_RE,
     find_header,
 )
@@ -28,6 +29,32 @@ def legal_form(text: str) -> str:
     return _S_B_RE.sub(r"S\1B", _SDN_BHD_RE.sub(sdn_bhd, text))
 
 
+# What OCR reads after a legal form on its row that is no part of the name: a stray letter or
+# two, a registration number or code, a short tag in brackets ("SDN BHD SE", "S/B 273500-U
+# (KSB)", "SDN BHD 2.1", "SDN BHD 8OZTZ5-U"). A branch in words stays: "SDN BHD (JALAN KLANG
+# LAMA)".
+_TAIL_TOKEN_RE = re.compile(r"[^\w(]*(?:[A-Z]{1,2}|\([A-Z]{1,3}\)|\S*\d\S*)\W*", re.IGNORECASE)
+
+
+def _without_tail(text: str) -> str:
+    forms = list(LEGAL_FORM_RE.finditer(text))
+    if not forms:
+        return text
+    last = forms[-1]
+    tail = text[last.end():]
+    if not any(ch.isalnum() for ch in tail) or not all(
+            _TAIL_TOKEN_RE.fullmatch(token) for token in tail.split()):
+        return text
+    return text[:last.end()] + re.match(r"[^\w\s]*", tail).group()  # type: ignore[union-attr]
+
+
+def clean_name(text: str) -> str:
+    """A company text as the name: a counter code before it and a registration number or
+    stray marks after it cut off, a misread legal form spelled right."""
+    return legal_form(_without_tail(TRAILING_REG_RE.sub("", LEADING_CODE_RE.sub("", text))
+                                    .strip()))
+
+
 def extract_company(rows: list[Row]) -> FieldValue:
     """The company rows of the header, joined with spaces.
 
@@ -38,7 +65,7 @@ def extract_company(rows: list[Row]) -> FieldValue:
     if not header.company:
         return FieldValue("", 0.0, None)
     text = " ".join(row.text for row in header.company)
-    text = legal_form(TRAILING_REG_RE.sub("", LEADING_CODE_RE.sub("", text)).strip())
+    text = clean_name(text)
     confidence = 0.45
     if COMPANY_SUFFIX_RE.search(text):
         confidence += 0.3
