@@ -18,6 +18,11 @@ comma when OCR read a full stop after it. Numbers count by shape ("47", "1A", "3
 before a number stands for a comma where reviewers wrote one before numbers of that many
 digits (``before``): "OFF JALAN PUDU. 55100" is "PUDU, 55100" (SROIE: 222 commas and 6 full
 stops before a postcode), whatever the town's name.
+
+Letters and digits read for each other: a word with a 1 or 0 that reads as a word reviewers
+wrote with L and O is that word ("MA11" -> "MALL", "LEVE1" -> "LEVEL", "10T" -> "LOT"); and
+where reviewers never put a letter O beside a digit (but in "NO1"), an O read there is a zero
+("G3O" -> "G30"). Postcodes of other countries do hold one ("SO14"): learned, not assumed.
 """
 
 from __future__ import annotations
@@ -37,6 +42,12 @@ MIN_COUNT = 2
 MIN_LENGTH = 4
 # A full stop after a word is a misread comma when reviewers wrote a comma this much more often.
 COMMA_ODDS = 4
+# OCR's digits for like letters, and the letter O it reads for a zero beside digits.
+DIGIT_LETTERS = str.maketrans("10", "LO")
+O_BY_DIGIT_RE = re.compile(r"(?<=\d)O|(?<!N)O(?=\d)")
+# An O beside a digit is read as a zero once reviewers wrote this many numbers with letters
+# ("G30", "U13/BG") and never one with such an O.
+MIN_CODES = 20
 # A word's own punctuation stays: "SELANGOR." keeps its full stop, "ALAN," its comma.
 _EDGE_RE = re.compile(r"^(\W*)(.*?)(\W*)$", re.DOTALL)
 
@@ -51,6 +62,9 @@ class Lexicon:
     # Per field: by the digits of the number that follows ("55100" -> "99999"), what reviewers
     # wrote right before it.
     before: dict[str, dict[str, Counter[str]]] = field(default_factory=dict)
+    # Per field: words of letters and digits reviewers wrote, and those with an O by a digit.
+    codes: Counter[str] = field(default_factory=Counter)
+    o_by_digit: Counter[str] = field(default_factory=Counter)
 
     @classmethod
     def build(cls, labels: Iterable[Mapping[str, object]], names: Iterable[str]) -> Lexicon:
@@ -64,6 +78,9 @@ class Lexicon:
                 tokens = value.split()
                 counts = lexicon.words.setdefault(name, Counter())
                 counts.update(w for w in map(_core, tokens) if w)
+                for word in filter(_is_code, map(_core, tokens)):
+                    lexicon.codes[name] += 1
+                    lexicon.o_by_digit[name] += bool(O_BY_DIGIT_RE.search(word))
                 after = lexicon.after.setdefault(name, {})
                 before = lexicon.before.setdefault(name, {})
                 for token, following in pairwise(tokens):
@@ -92,6 +109,8 @@ class Lexicon:
                     _comma_more(after.get(_shape(core)))
                     or _comma_more(before.get(_number_shape(tokens[i + 1])))):
                 trail = ","
+            if _is_code(core) and core not in counts:
+                core = self._letters_or_zeros(name, core, counts)
             if len(core) >= MIN_LENGTH and core not in counts and not any(
                     c.isdigit() for c in core):
                 near = [w for w, _d, _i in process.extract(
@@ -103,6 +122,22 @@ class Lexicon:
                     core = (same or near)[0]
             out.append(lead + core + trail)
         return " ".join(out)
+
+
+    def _letters_or_zeros(self, name: str, core: str, counts: Counter[str]) -> str:
+        word = core.translate(DIGIT_LETTERS)
+        if word.isalpha() and counts[word] >= MIN_COUNT:
+            return word
+        # getattr: a lexicon saved before these were kept has none.
+        codes, by_digit = getattr(self, "codes", Counter()), getattr(self, "o_by_digit", Counter())
+        if codes[name] >= MIN_CODES and not by_digit[name]:
+            return O_BY_DIGIT_RE.sub("0", core)
+        return core
+
+
+def _is_code(core: str) -> bool:
+    """A word with both letters and digits ("G30", "MA11", "SS21/58")."""
+    return any(c.isdigit() for c in core) and any(c.isalpha() for c in core)
 
 
 def _comma_more(seen: Counter[str] | None) -> bool:

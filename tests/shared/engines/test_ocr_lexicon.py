@@ -58,3 +58,13 @@ def test_a_full_stop_read_where_reviewers_write_a_comma_becomes_one() -> None:
     # "NO." is how reviewers write it: its full stop stays.
     assert Lexicon.build([{"address": "NO. 5, JALAN A"}] * 3, ["address"]).repair(
         "address", "NO. 7. JALAN B") == "NO. 7, JALAN B"
+
+
+def test_digits_read_for_letters_and_an_o_read_for_a_zero_are_undone() -> None:
+    corrected = [{"address": f"LOT G{n}, AEON MALL, LEVEL 2, JALAN SS{n}/3"} for n in range(12)]
+    lexicon = Lexicon.build(corrected, ["address"])
+    assert lexicon.repair("address", "10T G3O, AEON MA11, LEVE1 2, JALAN SS5/3, NO1") == \
+        "LOT G30, AEON MALL, LEVEL 2, JALAN SS5/3, NO1"
+    # Reviewers who write an O beside a digit (a UK postcode "SO14") keep theirs.
+    uk = Lexicon.build([*corrected, {"address": "SOUTHAMPTON SO14 3TL"}], ["address"])
+    assert uk.repair("address", "G3O SO15") == "G3O SO15"
