@@ -7,7 +7,8 @@ the third, as a deployment trains on corrections, reviews what the new version r
 auto-accepts. Reported:
 - per field, the expected calibration error of the calibrated confidence (10 bins), and the
   reliability diagram's points; pooled over the fields, for this split and as the mean (± std)
-  over ``--splits`` random halvings of the same receipts;
+  over ``--splits`` random halvings of the same receipts; and the floor: what a perfectly
+  calibrated confidence would score on as many fields (``ece_floor``: sampling noise alone);
 - the auto-accept threshold each field gets at ``--target`` error, and on the measuring half
   the share of receipts auto-accepted (every field at or above its threshold and no validation
   rule failed) with the share of their fields that were wrong.
@@ -119,6 +120,19 @@ def resampled_ece(receipts: dict[str, dict[str, object]], stems: list[str], targ
             "std": round(float(np.std(eces)), 4)}
 
 
+def ece_floor(probs: list[float], draws: int = 500) -> dict[str, float]:
+    """The ECE a perfectly calibrated confidence would score on this many fields: outcomes
+    drawn as right with exactly the probability given. Ten bins over a few hundred fields
+    never read 0; a measured ECE is judged against this, not against zero."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    p = np.asarray(probs, dtype=float)
+    eces = [calibration.expected_calibration_error(p, rng.random(len(p)) < p)
+            for _ in range(draws)]
+    return {"mean": round(float(np.mean(eces)), 4), "std": round(float(np.std(eces)), 4)}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--target", type=float, default=0.01)
@@ -189,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
               for s in measure_half for n in KINDS if n in receipts[s]["right"]]  # type: ignore[operator]
     result["ece_pooled"] = round(calibration.expected_calibration_error(
         [p for p, _ in pooled], [r for _, r in pooled]), 4)
+    result["ece_floor"] = ece_floor([p for p, _ in pooled])
     if args.splits:
         result["ece_pooled_resampled"] = resampled_ece(receipts, fit_half + measure_half,
                                                        args.target, args.splits)
