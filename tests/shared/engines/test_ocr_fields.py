@@ -128,6 +128,12 @@ def test_total_in_separate_box_on_same_row_prefers_rounded_total() -> None:
         ("Jeu 18 Décembre 2014", "18 DÉCEMBRE 2014"),
         ("14:07 02-Jan-2018", "02-JAN-2018"),
         ("21.09.15 17:03", "21.09.15"),
+        # What phone photos add to a printed date:
+        ("DATE:-27-02-2014", "27-02-2014"),
+        ("02,/22/2014", "02/22/2014"),
+        ("Date: 07-03-2O18 Time: 6:04PM", "07-03-2018"),
+        ("1/22/2016159 PM", "1/22/2016"),
+        ("Ju119'14 12:36PM", "JUL19'14"),
     ],
 )
 def test_date_formats(text: str, expected: str) -> None:

@@ -35,6 +35,15 @@ GLUED_TIME_RE = re.compile(
     r"([/.-]\d{4}|\d{4}[/.-]\d{2}[/.-]\d{2}|\d{1,2}[/.-]\d{1,2}[/.-]\d{2})(?=\d{1,2}:\d{2})")
 # "~" is how OCR often reads a dash between digits ("05~05-17").
 TILDE_RE = re.compile(r"(?<=\d)~(?=\d)")
+# What phone photos add to a printed date, undone before matching: a dash after a label's colon
+# ("DATE:-27-02-2014"), a comma before a separator ("02,/22/2014"), a letter o for a zero in a
+# run of digits and separators ("07-03-201o"), a time glued on without its colon ("1/22/2016159
+# PM"), a 1 for the l of "Jul" ("Ju119'14").
+COLON_DASH_RE = re.compile(r"(?<=:)\s*-(?=\d)")
+COMMA_SEPARATOR_RE = re.compile(r"(?<=\d),(?=[/.-]\d)")
+DIGIT_RUN_RE = re.compile(r"(?<![\w/.-])[\dOo]{1,4}(?:[/.-][\dOo]{1,4}){2}(?![\w/.-])")
+GLUED_CLOCK_RE = re.compile(r"([/.-]\d{4})(?=\d{3,4}\s?[AP]\.?M\b)", re.IGNORECASE)
+JUL_RE = re.compile(r"\bJU1(?=[\s\d'’/.-])", re.IGNORECASE)
 # yyyymmdd with no separators ("20180428"), 20xx years only.
 COMPACT_YMD_RE = re.compile(r"(?<!\d)(20\d{2})(\d{2})(\d{2})(?!\d)")
 # A "Date" label, on the row or the row above.
@@ -62,9 +71,21 @@ def _valid(day: int, month: int, year: str) -> float:
     return 0.0
 
 
+def _zeros(m: re.Match[str]) -> str:
+    run = m.group(0)
+    return run.replace("O", "0").replace("o", "0") if sum(c.isdigit() for c in run) >= 4 else run
+
+
+def _cleaned(text: str) -> str:
+    text = TILDE_RE.sub("-", ZERO_OCT_RE.sub("O", text))
+    text = COMMA_SEPARATOR_RE.sub("", COLON_DASH_RE.sub(" ", text))
+    text = JUL_RE.sub("JUL", DIGIT_RUN_RE.sub(_zeros, text))
+    return GLUED_CLOCK_RE.sub(r"\1 ", GLUED_TIME_RE.sub(r"\1 ", text))
+
+
 def _find(line: TextLine, row: Row) -> list[_Candidate]:
     found: list[_Candidate] = []
-    text = GLUED_TIME_RE.sub(r"\1 ", TILDE_RE.sub("-", ZERO_OCT_RE.sub("O", line.text)))
+    text = _cleaned(line.text)
     for m in DMY_RE.finditer(text):
         strength = _valid(int(m.group(1)), int(m.group(3)), m.group(4))
         if strength:
