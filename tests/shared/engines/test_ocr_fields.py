@@ -7,6 +7,7 @@ import pytest
 from shared.documents.lines import TextLine
 from shared.engines.base import FieldValue
 from shared.engines.ocr.fields import extract_fields
+from shared.engines.ocr.rules.date import has_date
 from shared.fields import FIELD_SETS, SROIE_FIELDS, FieldSpec
 
 ROW_HEIGHT = 20.0
@@ -300,3 +301,9 @@ def test_a_misread_legal_form_is_spelled_right(read: str, name: str) -> None:
 def test_marks_and_codes_read_after_a_legal_form_are_not_the_name(read: str, name: str) -> None:
     rows = [line(read, 0), line("NO 5, JALAN BUKIT 2,", 1), line("81100 JOHOR BAHRU", 2)]
     assert values(rows)["company"] == name
+
+
+@pytest.mark.parametrize("text", ["Server: Marcos 02/22", "MAYBANK 12/18", "JUNCTION 5/16"])
+def test_a_word_that_begins_like_a_month_is_not_one(text: str) -> None:
+    assert not has_date(text)
+    assert values([line(text, 0), line("02/22/2014", 1)])["date"] == "02/22/2014"

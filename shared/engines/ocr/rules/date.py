@@ -21,9 +21,10 @@ DMONY_RE = re.compile(
     rf"(?<!\d)(\d{{1,2}})\.?([\s/-]?)({MONTHS})[A-Z]*\.?[\s/-]?\s?{APOSTROPHE}?(\d{{4}}|\d{{2}})"
     r"(?!\d)", re.IGNORECASE)
 # Dec 30, 2017; Sep 1, 2017; Jul/15/2017; DEC23'14; Aug 09 2012. A two-digit year only after
-# an apostrophe, a comma or a slash ("MAR 18 10:30" is a day and a time).
+# an apostrophe, a comma or a slash ("MAR 18 10:30" is a day and a time). The month is a whole
+# word: "MARCOS 02/22" (a waiter) and "MAYBANK 12/18" are not dates.
 MONDY_RE = re.compile(
-    rf"\b({MONTHS})[A-Z]*\.?[\s/-]?(\d{{1,2}})(?:ST|ND|RD|TH)?"
+    rf"\b({MONTHS})(?![A-Z])\.?[\s/-]?(\d{{1,2}})(?:ST|ND|RD|TH)?"
     rf"(?:(?:,\s*|\s+|[/-])(\d{{4}})|(?:\s*{APOSTROPHE}|,\s*|/)(\d{{2}}))(?!\d)", re.IGNORECASE)
 # "0ct": OCR reads the O of October as a zero.
 ZERO_OCT_RE = re.compile(r"(?<![\d.,])0(?=CT\b|CT\d|CT')", re.IGNORECASE)
