@@ -107,7 +107,8 @@ class Lexicon:
             lead, core, trail = _parts(token)
             if trail == "." and i < len(tokens) - 1 and core and (
                     _comma_more(after.get(_shape(core)))
-                    or _comma_more(before.get(_number_shape(tokens[i + 1])))):
+                    or (_comma_more(before.get(_number_shape(tokens[i + 1])))
+                        and not _abbreviation(core, after.get(_shape(core))))):
                 trail = ","
             if _is_code(core) and core not in counts:
                 core = self._letters_or_zeros(name, core, counts)
@@ -143,6 +144,12 @@ def _is_code(core: str) -> bool:
 def _comma_more(seen: Counter[str] | None) -> bool:
     """Reviewers wrote a comma here often, and much more often than a full stop."""
     return seen is not None and seen[","] >= MIN_COUNT and seen[","] >= COMMA_ODDS * seen["."]
+
+
+def _abbreviation(core: str, seen: Counter[str] | None) -> bool:
+    """A word whose full stop is its own: dotted inside ("P.T. 33198") or written with one by
+    reviewers ("NO. 12345")."""
+    return "." in core or (seen is not None and seen["."] >= MIN_COUNT)
 
 
 def _number_shape(token: str) -> str:

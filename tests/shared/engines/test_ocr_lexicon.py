@@ -68,3 +68,11 @@ def test_digits_read_for_letters_and_an_o_read_for_a_zero_are_undone() -> None:
     # Reviewers who write an O beside a digit (a UK postcode "SO14") keep theirs.
     uk = Lexicon.build([*corrected, {"address": "SOUTHAMPTON SO14 3TL"}], ["address"])
     assert uk.repair("address", "G3O SO15") == "G3O SO15"
+
+
+def test_a_full_stop_that_is_the_words_own_stays_before_a_number() -> None:
+    lexicon = Lexicon.build([*CORRECTED, {"address": "NO. 12, JALAN A, 40300 SHAH ALAM"},
+                             {"address": "NO. 7, JALAN B, 40300 SHAH ALAM"}], ["address"])
+    assert lexicon.repair("address", "LOT P.T. 33198, JALAN KAPAR. 42100 KLANG") == \
+        "LOT P.T. 33198, JALAN KAPAR, 42100 KLANG"
+    assert lexicon.repair("address", "NO. 12345 JALAN C") == "NO. 12345 JALAN C"
