@@ -124,8 +124,10 @@ class Lexicon:
             out.append(lead + core + trail)
         return " ".join(out)
 
-
     def _letters_or_zeros(self, name: str, core: str, counts: Counter[str]) -> str:
+        """A word of letters and digits as reviewers would write it: its 1s and 0s as L and O
+        where that makes a word they wrote, else its Os beside digits as zeros where they never
+        wrote one."""
         word = core.translate(DIGIT_LETTERS)
         if word.isalpha() and counts[word] >= MIN_COUNT:
             return word
