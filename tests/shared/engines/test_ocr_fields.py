@@ -307,3 +307,15 @@ def test_marks_and_codes_read_after_a_legal_form_are_not_the_name(read: str, nam
 def test_a_word_that_begins_like_a_month_is_not_one(text: str) -> None:
     assert not has_date(text)
     assert values([line(text, 0), line("02/22/2014", 1)])["date"] == "02/22/2014"
+
+
+def test_a_name_printed_with_its_company_number_is_the_name() -> None:
+    got = values([
+        line("Dion Realties Sdn Bhd (Co. No:20154-T)", 0),
+        line("(GST Registration No : 000850247680)", 1),
+        line("Menara Dion #02-03, Level 2,", 2),
+        line("27, Jalan Sultan Ismail,", 3),
+        line("50250 Kuala Lumpur.", 4),
+    ])
+    assert got["company"] == "DION REALTIES SDN BHD"
+    assert got["address"].startswith("MENARA DION #02-03, LEVEL 2, 27, JALAN SULTAN ISMAIL")

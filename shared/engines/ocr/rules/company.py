@@ -9,6 +9,7 @@ from shared.engines.ocr.rules.header import (
     COMPANY_SUFFIX_RE,
     LEADING_CODE_RE,
     LEGAL_FORM_RE,
+    REG_CLAUSE_RE,
     TRAILING_REG_RE,
     find_header,
 )
@@ -41,7 +42,9 @@ def _without_tail(text: str) -> str:
     if not forms:
         return text
     last = forms[-1]
-    tail = text[last.end():]
+    tail = REG_CLAUSE_RE.sub("", text[last.end():])
+    if not tail.strip():
+        return text[:last.end()] + tail
     if not any(ch.isalnum() for ch in tail) or not all(
             _TAIL_TOKEN_RE.fullmatch(token) for token in tail.split()):
         return text

@@ -80,6 +80,9 @@ STRONG_SUFFIX_RE = re.compile(r"\b(ENTERPRISES?|TRADING|HARDWARE)\b", re.I)
 # A counter/branch code before the name ("#000002 BAIFU (M) Sdn Bhd") and a registration number
 # printed after the name on the same row: "... SDN BHD (256864-P)".
 LEADING_CODE_RE = re.compile(r"^\s*#\S*\s+")
+# The registration clause printed after a legal form on the name's row: "(Co. No:20154-T)".
+REG_CLAUSE_RE = re.compile(
+    r"\s*\(?\s*\b(CO\W{0,2}R[EF]G|COMPANY\s*(REG|NO)|ROC|BR\s*NO|CO\.?\s*NO)\b.*$", re.I)
 TRAILING_REG_RE = re.compile(r"\s*\(?\s*[A-Z]{0,2}\s?[\dSO]\d{3,}[\s·.-]*[A-Z]?\s*\)?\W*$", re.I)
 # A row starting with a legal form: the second half of a name split over two rows.
 LEGAL_START_RE = re.compile(r"^\W*(CO\b|CO\.|\(M\)|S[DO]N|BHD|BERHAD|ENTERPRISE|TRADING)", re.I)
@@ -132,7 +135,13 @@ def is_stop(row: Row) -> bool:
 
 
 def is_registration(row: Row) -> bool:
-    return bool(REG_RE.search(row.text))
+    """A row of the company's registration number; not the name printed with its number
+    after it ("Dion Realties Sdn Bhd (Co. No:20154-T)")."""
+    reg = REG_RE.search(row.text)
+    if reg is None:
+        return False
+    legal = LEGAL_FORM_RE.search(row.text)
+    return legal is None or legal.end() > reg.start()
 
 
 def _is_date_row(row: Row) -> bool:
