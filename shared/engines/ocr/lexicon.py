@@ -44,7 +44,7 @@ MIN_LENGTH = 4
 COMMA_ODDS = 4
 # OCR's digits for like letters, and the letter O it reads for a zero beside digits.
 DIGIT_LETTERS = str.maketrans("10", "LO")
-O_BY_DIGIT_RE = re.compile(r"(?<=\d)O|(?<!N)O(?=\d)")
+O_BY_DIGIT_RE = re.compile(r"(?<=\d)O|(?<!N)O(?=\d)", re.IGNORECASE)
 # An O beside a digit is read as a zero once reviewers wrote this many numbers with letters
 # ("G30", "U13/BG") and never one with such an O.
 MIN_CODES = 20

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Hamming
 
-from shared.engines.ocr.lexicon import Lexicon
+from shared.engines.ocr.lexicon import O_BY_DIGIT_RE, Lexicon
 from shared.engines.ocr.rules.date import has_date
 from shared.scoring import normalised
 
@@ -253,8 +253,8 @@ def _numbers_fit(predicted: str, form: str) -> bool:
 
 
 def _zero_for_o(text: str) -> str:
-    """A letter O read beside digits is a zero ("29O")."""
-    return re.sub(r"(?<=\d)[Oo]|[Oo](?=\d)", "0", text)
+    """A letter O read beside digits is a zero ("29O"), but in "NO1"."""
+    return O_BY_DIGIT_RE.sub("0", text)
 
 
 def _numbers(text: str) -> set[str]:

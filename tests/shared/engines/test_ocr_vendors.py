@@ -80,3 +80,12 @@ def test_a_name_already_in_a_form_reviewers_wrote_is_not_rewritten_into_another(
     assert _name(memory, "MR. D.I.Y. (N) SDN BHD") == "MR D.I.Y. (M) SDN BHD"
     assert memory.recall("company", "MR. D.I.Y. (M) SDN BHD") == (
         "MR. D.I.Y. (M) SDN BHD", memory.recall("company", "MR. D.I.Y. (M) SDN BHD")[1])  # type: ignore[index]
+
+
+def test_the_o_of_no_before_a_house_number_is_not_read_as_a_zero() -> None:
+    form = "NO. 1, JALAN PERMAS 10, 81750 MASAI"
+    memory = VendorMemory.build([{"address": form}] * 2, KINDS)
+    hit = memory.recall("address", "NO1, JALAN PERMAS 10, 81750 MASAI", same_numbers=True)
+    assert hit is not None and hit[0] == form
+    assert memory.recall("address", "NO. 1, JALAN PERMAS 1O, 81750 MASAI",
+                         same_numbers=True) is not None  # "1O": a zero
