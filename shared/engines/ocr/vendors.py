@@ -173,12 +173,14 @@ class VendorMemory:
         forms = getattr(self, "addresses", {}).get(seller or "")
         if not forms or not predicted.strip():
             return None
-        key, numbers = normalised(predicted), _numbers(predicted)
-        if not numbers:
+        if not _numbers(predicted):
             return None  # nothing that tells branches apart: only a close match (recall)
+        key = normalised(predicted)
         # Branches share a street's words and a town's postcode; their numbers tell them
-        # apart. Every number read must be the form's (a line missed drops some, none is new).
-        fitting = [(fuzz.ratio(key, normalised(f)), f) for f in forms if numbers <= _numbers(f)]
+        # apart. Every number read must be the form's (a line missed drops some, none is new),
+        # but for one misread digit.
+        fitting = [(fuzz.ratio(key, normalised(f)), f) for f in forms
+                   if _numbers_fit(predicted, f)]
         if not fitting:
             return None
         ratio, form = max(fitting)
