@@ -17,7 +17,9 @@ comma when OCR read a full stop after it. Numbers count by shape ("47", "1A", "3
 "9A", "9/9"), so a house number's comma is learned from every house number. And a full stop
 before a number stands for a comma where reviewers wrote one before numbers of that many
 digits (``before``): "OFF JALAN PUDU. 55100" is "PUDU, 55100" (SROIE: 222 commas and 6 full
-stops before a postcode), whatever the town's name.
+stops before a postcode), whatever the town's name. A number glued to the next word by a
+full stop reviewers never write after such a number is parted as they write it ("81750.JOHOR"
+-> "81750 JOHOR", ``after_number``).
 
 Letters and digits read for each other: a word with a 1 or 0 that reads as a word reviewers
 wrote with L and O is that word ("MA11" -> "MALL", "LEVE1" -> "LEVEL", "10T" -> "LOT"); and
@@ -45,6 +47,7 @@ COMMA_ODDS = 4
 # OCR's digits for like letters, and the letter O it reads for a zero beside digits.
 DIGIT_LETTERS = str.maketrans("10", "LO")
 O_BY_DIGIT_RE = re.compile(r"(?<=\d)O|(?<!N)O(?=\d)", re.IGNORECASE)
+GLUED_NUMBER_RE = re.compile(r"(\d+)\.([A-Za-z]\S*)")
 # An O beside a digit is read as a zero once reviewers wrote this many numbers with letters
 # ("G30", "U13/BG") and never one with such an O.
 MIN_CODES = 20
@@ -62,6 +65,8 @@ class Lexicon:
     # Per field: by the digits of the number that follows ("55100" -> "99999"), what reviewers
     # wrote right before it.
     before: dict[str, dict[str, Counter[str]]] = field(default_factory=dict)
+    # Per field: by a number's digits, what reviewers wrote right after it ("81750 JOHOR": "").
+    after_number: dict[str, dict[str, Counter[str]]] = field(default_factory=dict)
     # Per field: words of letters and digits reviewers wrote, and those with an O by a digit.
     codes: Counter[str] = field(default_factory=Counter)
     o_by_digit: Counter[str] = field(default_factory=Counter)
@@ -89,6 +94,9 @@ class Lexicon:
                         after.setdefault(_shape(core), Counter())[trail] += 1
                     if core and (number := _number_shape(following)):
                         before.setdefault(number, Counter())[trail] += 1
+                    if number := _number_shape(token):
+                        lexicon.after_number.setdefault(name, {}).setdefault(
+                            number, Counter())[trail] += 1
         return lexicon
 
     def repair(self, name: str, text: str) -> str:
@@ -101,7 +109,7 @@ class Lexicon:
         trusted = [w for w, n in counts.items() if n >= MIN_COUNT]
         after = self.after.get(name, {})
         before = getattr(self, "before", {}).get(name, {})  # saved before it was kept: none
-        tokens = text.split(" ")
+        tokens = " ".join(self._unglued(name, token) for token in text.split(" ")).split(" ")
         out = []
         for i, token in enumerate(tokens):
             lead, core, trail = _parts(token)
@@ -123,6 +131,17 @@ class Lexicon:
                     core = (same or near)[0]
             out.append(lead + core + trail)
         return " ".join(out)
+
+    def _unglued(self, name: str, token: str) -> str:
+        """A number glued to the next word by a full stop reviewers never write after such a
+        number, parted as they write it ("81750.JOHOR" -> "81750 JOHOR")."""
+        m = GLUED_NUMBER_RE.fullmatch(token)
+        seen = getattr(self, "after_number", {}).get(name, {}).get(
+            "9" * len(m.group(1)) if m else "")
+        if m is None or seen is None or seen["."] or sum(seen.values()) < MIN_COUNT:
+            return token
+        trail = seen.most_common(1)[0][0]
+        return f"{m.group(1)}{trail} {m.group(2)}"
 
     def _letters_or_zeros(self, name: str, core: str, counts: Counter[str]) -> str:
         """A word of letters and digits as reviewers would write it: its 1s and 0s as L and O

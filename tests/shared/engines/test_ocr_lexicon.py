@@ -76,3 +76,10 @@ def test_a_full_stop_that_is_the_words_own_stays_before_a_number() -> None:
     assert lexicon.repair("address", "LOT P.T. 33198, JALAN KAPAR. 42100 KLANG") == \
         "LOT P.T. 33198, JALAN KAPAR, 42100 KLANG"
     assert lexicon.repair("address", "NO. 12345 JALAN C") == "NO. 12345 JALAN C"
+
+
+def test_a_number_glued_to_the_town_by_a_full_stop_is_parted_as_reviewers_write_it() -> None:
+    lexicon = _lexicon()  # "40300 SHAH", "56000 KUALA", "81300 KUALA": a space after postcodes
+    assert lexicon.repair("address", "JALAN BARU, 81750.JOHOR BAHRU") == \
+        "JALAN BARU, 81750 JOHOR BAHRU"
+    assert lexicon.repair("address", "LOT 12.JALAN BARU") == "LOT 12.JALAN BARU"  # not learned
