@@ -32,11 +32,13 @@ STOP_RE = re.compile(
     r"|INVOICE|RECEIPT|@|\.COM\b|\bT\s*:|\bF\s*:",
     re.IGNORECASE,
 )
+# The words that introduce a company registration number: "CO REG", "COMPANY NO", "ROC".
+REG_KEYWORD = r"\b(CO\W{0,2}R[EF]G|COMPANY\s*(REG|NO)|ROC|BR\s*NO|CO\.?\s*NO)"
 # A company registration number such as "789417-W", "(CO.RFG : 86Q671-D)", "(JM0352019-K)".
 REG_RE = re.compile(
     r"^\W*((CO(MPANY)?\.?\s*)?R[EF]G\.?\s*(NO)?\.?|ROC|BR\s*NO\.?|CO\.?\s*NO\.?)?\s*[:.]?\s*"
     r"\(?\s*[A-Z]{0,3}\s*\d{4,12}\s*-?\s*[A-Z0-9]?\s*\)?\W*$"
-    r"|\b(CO\W{0,2}R[EF]G|COMPANY\s*(REG|NO)|ROC|BR\s*NO|CO\.?\s*NO)"
+    rf"|{REG_KEYWORD}"
     r"|^\W*\(?\s*\d{5,8}\s*[-‐]\s*[A-Z]\s*\)?\W*$",
     re.IGNORECASE,
 )
@@ -81,8 +83,7 @@ STRONG_SUFFIX_RE = re.compile(r"\b(ENTERPRISES?|TRADING|HARDWARE)\b", re.I)
 # printed after the name on the same row: "... SDN BHD (256864-P)".
 LEADING_CODE_RE = re.compile(r"^\s*#\S*\s+")
 # The registration clause printed after a legal form on the name's row: "(Co. No:20154-T)".
-REG_CLAUSE_RE = re.compile(
-    r"\s*\(?\s*\b(CO\W{0,2}R[EF]G|COMPANY\s*(REG|NO)|ROC|BR\s*NO|CO\.?\s*NO)\b.*$", re.I)
+REG_CLAUSE_RE = re.compile(rf"\s*\(?\s*{REG_KEYWORD}\b.*$", re.IGNORECASE)
 TRAILING_REG_RE = re.compile(r"\s*\(?\s*[A-Z]{0,2}\s?[\dSO]\d{3,}[\s·.-]*[A-Z]?\s*\)?\W*$", re.I)
 # A row starting with a legal form: the second half of a name split over two rows.
 LEGAL_START_RE = re.compile(r"^\W*(CO\b|CO\.|\(M\)|S[DO]N|BHD|BERHAD|ENTERPRISE|TRADING)", re.I)
