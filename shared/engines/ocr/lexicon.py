@@ -113,10 +113,10 @@ class Lexicon:
         out = []
         for i, token in enumerate(tokens):
             lead, core, trail = _parts(token)
+            seen = after.get(_shape(core))
             if trail == "." and i < len(tokens) - 1 and core and (
-                    _comma_more(after.get(_shape(core)))
-                    or (_comma_more(before.get(_number_shape(tokens[i + 1])))
-                        and not _abbreviation(core, after.get(_shape(core))))):
+                    _comma_more(seen) or (_comma_more(before.get(_number_shape(tokens[i + 1])))
+                                          and not _abbreviation(core, seen))):
                 trail = ","
             if _is_code(core) and core not in counts:
                 core = self._letters_or_zeros(name, core, counts)
@@ -136,9 +136,11 @@ class Lexicon:
         """A number glued to the next word by a full stop reviewers never write after such a
         number, parted as they write it ("81750.JOHOR" -> "81750 JOHOR")."""
         m = GLUED_NUMBER_RE.fullmatch(token)
-        seen = getattr(self, "after_number", {}).get(name, {}).get(
-            "9" * len(m.group(1)) if m else "")
-        if m is None or seen is None or seen["."] or sum(seen.values()) < MIN_COUNT:
+        if m is None:
+            return token
+        # getattr: a lexicon saved before these were kept has none.
+        seen = getattr(self, "after_number", {}).get(name, {}).get(_number_shape(m.group(1)))
+        if seen is None or seen["."] or sum(seen.values()) < MIN_COUNT:
             return token
         trail = seen.most_common(1)[0][0]
         return f"{m.group(1)}{trail} {m.group(2)}"
