@@ -236,10 +236,14 @@ def _address_candidates(page: Page) -> Iterator[Candidate]:
     header = find_header(page.rows)
     rule_rows = {row.index for row in header.address}
     company_end = header.company[-1].index if header.company else -1
+    # Each header row's address part (contact details cut), once for all the spans it is in;
+    # and the rows whose address part still ends the header.
+    parts = {row.index: address_text(row) for row in page.rows[:HEADER_ROWS]}
+    stops = {i for i, part in parts.items() if STOP_RE.search(part)}
     for span in _header_spans(page, MAX_ADDRESS_ROWS):
-        if _stops_address(span[0]) or _stops_address(span[-1]):
+        if span[0].index in stops or span[-1].index in stops:
             continue  # "TABLE :8", "INVOICE" at an end: the address is the span without it
-        text = " ".join(part for part in (address_text(row) for row in span) if part).upper()
+        text = " ".join(part for part in (parts[row.index] for row in span) if part).upper()
         if not text:
             continue
         idx = {row.index for row in span}
@@ -250,11 +254,6 @@ def _address_candidates(page: Page) -> Iterator[Candidate]:
             "n_postcodes": float(sum(bool(POSTCODE_RE.search(row.text)) for row in span)),
             "n_stop": float(sum(is_stop(row) for row in span)),
         })
-
-
-def _stops_address(row: Row) -> bool:
-    """What is left of the row once its contact details are cut is a header-ending row."""
-    return bool(STOP_RE.search(address_text(row)))
 
 
 def _generic_candidates(page: Page) -> Iterator[Candidate]:
