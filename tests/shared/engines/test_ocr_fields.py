@@ -93,6 +93,20 @@ def test_a_phone_label_misread_still_ends_the_address(tel: str) -> None:
     assert values(lines)["address"] == "NO.53 JALAN PUTRA 1, 81200 JOHOR BAHRU"
 
 
+@pytest.mark.parametrize(("texts", "address"), [
+    # Five digits after "PT" are a lot number: the postcode is on the row below.
+    (["PROSPERNIAGA", "LOT PT1138,PT 33122,", "BANDAR MAHKOTA CHERAS", "43200 CHERAS, SELANGOR",
+      "Site : 2365"],
+     "LOT PT1138,PT 33122, BANDAR MAHKOTA CHERAS 43200 CHERAS, SELANGOR"),
+    # A two-letter town is still a town; an invoice number is no postcode.
+    (["RESTAURANT JIAWEI", "13, JLN TASIK UTAMA 8", "MEDAN NIAGA DAMAI SG BESI", "57000 KL",
+      "INVOICE", "Invoice:13834 Cashier:admin"],
+     "13, JLN TASIK UTAMA 8 MEDAN NIAGA DAMAI SG BESI 57000 KL"),
+])
+def test_the_postcode_row_is_the_town_s(texts: list[str], address: str) -> None:
+    assert values([line(text, i) for i, text in enumerate(texts)])["address"] == address
+
+
 def test_total_in_separate_box_on_same_row_prefers_rounded_total() -> None:
     lines = [
         line("SUB TOTAL", 0),

@@ -45,6 +45,8 @@ REG_RE = re.compile(
 # A five-digit postcode (Malaysia, Germany, France, Italy, Spain, a US ZIP alone), not part of a
 # longer number or a phone number.
 POSTCODE_RE = re.compile(r"(?<![\d-])\d{5}(?![\d-])")
+# What makes five digits a lot or house number instead: "LOT PT1138,PT 33122", "ADD: LOT 11995".
+LOT_NUMBER_RE = re.compile(r"\b(LOT|PT|P\.\s?T|NO)\W{0,3}$", re.IGNORECASE)
 # Postcodes that end an address where they are printed: nothing but the country follows them.
 # US state + ZIP ("TX 75707", "MN55431"), UK ("EC1R 5BX"), Canada ("V6M 1L1"), Australian state +
 # postcode ("NSW 2000"). A Dutch postcode ("1012 AB") starts its row like a Malaysian one.
@@ -155,6 +157,11 @@ def _skippable(row: Row) -> bool:
     return is_noise(row) or is_registration(row) or is_stop(row) or _is_date_row(row)
 
 
+def has_postcode(text: str) -> bool:
+    """Whether ``text`` holds a five-digit postcode, not a lot number of five digits."""
+    return any(not LOT_NUMBER_RE.search(text[:m.start()]) for m in POSTCODE_RE.finditer(text))
+
+
 def _postcode_row(top: list[Row]) -> tuple[int, bool] | None:
     """Index of the first row carrying a postcode before any contact keyword on it, and
     whether that postcode ends the address (``FINAL_POSTCODE_RE``). A street number of five
@@ -162,12 +169,15 @@ def _postcode_row(top: list[Row]) -> tuple[int, bool] | None:
     plain = final = None
     for i, row in enumerate(top):
         cut = ADDRESS_CUT_RE.sub("", row.text)
-        if _letters(cut) < 3 or is_registration(row):
+        # Two letters are enough for a town ("57000 KL"); an invoice's or a till's number
+        # ("Invoice:13834", "05/se200209/42193 06/04/17") is no postcode.
+        if (_letters(cut) < 2 or is_registration(row) or STOP_RE.search(cut)
+                or _is_date_row(row)):
             continue
         if FINAL_POSTCODE_RE.search(cut):
             final = i
             break
-        if plain is None and (POSTCODE_RE.search(cut) or OTHER_POSTCODE_RE.search(cut)):
+        if plain is None and (has_postcode(cut) or OTHER_POSTCODE_RE.search(cut)):
             plain = i
     if final is not None and (plain is None or final - plain <= 2):
         return final, True
