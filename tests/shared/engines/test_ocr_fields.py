@@ -107,6 +107,14 @@ def test_the_postcode_row_is_the_town_s(texts: list[str], address: str) -> None:
     assert values([line(text, i) for i, text in enumerate(texts)])["address"] == address
 
 
+@pytest.mark.parametrize("after", ["PREPAY CHIT NUMBER", "ESJAY FUEL ENTERPRISE"])
+def test_nothing_but_the_country_follows_the_state(after: str) -> None:
+    texts = ["BHPETROL", "LOT 1626, MUKIM KAMPUNG LAUT", "TUMPAT", "16200 PALEKBANG,", "KELANTAN",
+             after, "MALAYSIA"]
+    got = values([line(text, i) for i, text in enumerate(texts)])["address"]
+    assert got == "LOT 1626, MUKIM KAMPUNG LAUT TUMPAT 16200 PALEKBANG, KELANTAN"
+
+
 def test_total_in_separate_box_on_same_row_prefers_rounded_total() -> None:
     lines = [
         line("SUB TOTAL", 0),

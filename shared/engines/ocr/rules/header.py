@@ -65,6 +65,11 @@ ADDRESS_END_RE = re.compile(
 OTHER_POSTCODE_RE = re.compile(r"(?<![\d-])\d{4}\s?[A-Z]{2}\b")
 COUNTRY_RE = re.compile(r"^\W*(USA|U\.S\.A\.?|UNITED\s+STATES|CANADA|UK|UNITED\s+KINGDOM|AUSTRALIA"
                         r"|MALAYSIA|SINGAPORE|DEUTSCHLAND|GERMANY|FRANCE|NEDERLAND)\W*$", re.I)
+# A Malaysian state (or federal territory) ends an address: only the country may follow it.
+STATE_END_RE = re.compile(
+    r"\b(JOHOR|KEDAH|KELANTAN|MELAKA|MALACCA|NEGERI\s+SEMBILAN|PAHANG|PERAK|PERLIS|PENANG"
+    r"|PULAU\s+PINANG|SABAH|SARAWAK|TERENGGANU|SELANGOR|KUALA\s+LUMPUR|PUTRAJAYA|LABUAN"
+    r"|DARUL\s+(EHSAN|TAKZIM|AMAN|NAIM|KHUSUS|RIDZUAN|MAKMUR)|D\.\s?E)\W*$", re.I)
 # A legal-form or trade word that usually ends the company name.
 COMPANY_SUFFIX_RE = re.compile(
     r"\b(S[DO]N\.?\s*B[HN]D\.?|BHD\.?|BERHAD|ENTERPRISES?|TRADING|CO\.?|COMPANY|CORPORATION"
@@ -281,7 +286,7 @@ def find_header(rows: list[Row]) -> Header:
             text = top[i].text
             if _skippable(top[i]) or any(ch.isdigit() for ch in text) or len(text.split()) > 4:
                 break
-            if final and not COUNTRY_RE.match(text):
+            if (final or STATE_END_RE.search(address[-1].text)) and not COUNTRY_RE.match(text):
                 break
             address.append(top[i])
             i += 1
