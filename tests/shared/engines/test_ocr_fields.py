@@ -115,6 +115,13 @@ def test_nothing_but_the_country_follows_the_state(after: str) -> None:
     assert got == "LOT 1626, MUKIM KAMPUNG LAUT TUMPAT 16200 PALEKBANG, KELANTAN"
 
 
+def test_an_address_may_start_with_a_unit_number() -> None:
+    texts = ["DOMINO'S PIZZA", "SEGAMBUT", "D-08, M AVENUE", "JLN 1 / 38A SEGAMBUT BAHAGIA",
+             "51200 KUALA LUMPUR"]
+    got = values([line(text, i) for i, text in enumerate(texts)])["address"]
+    assert got == "D-08, M AVENUE JLN 1 / 38A SEGAMBUT BAHAGIA 51200 KUALA LUMPUR"
+
+
 def test_total_in_separate_box_on_same_row_prefers_rounded_total() -> None:
     lines = [
         line("SUB TOTAL", 0),

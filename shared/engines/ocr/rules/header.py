@@ -97,7 +97,7 @@ LEGAL_START_RE = re.compile(r"^\W*(CO\b|CO\.|\(M\)|S[DO]N|BHD|BERHAD|ENTERPRISE|
 # A row that starts like an address ("NO.53", "LOT 1851", "67,JLN", "JALAN ...").
 ADDRESS_START_RE = re.compile(
     r"^\W*(NO\b|NO\.|LOT\b|\d+|JALAN|JLN|JL\b|JL\.|J[I1]\.|BLOK|BLOCK|UNIT|WISMA|TINGKAT|LEVEL"
-    r"|KM\b|PT\b|G\d)",
+    r"|KM\b|PT\b|[A-Z]{1,2}-?\d)",
     re.IGNORECASE,
 )
 
