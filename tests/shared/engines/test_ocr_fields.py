@@ -115,6 +115,26 @@ def test_nothing_but_the_country_follows_the_state(after: str) -> None:
     assert got == "LOT 1626, MUKIM KAMPUNG LAUT TUMPAT 16200 PALEKBANG, KELANTAN"
 
 
+@pytest.mark.parametrize(("texts", "address"), [
+    # The rest of the state's name follows it; a branch's name after the country does not.
+    (["LIAN HING STATIONERY SDN BHD", "NO.32 & 33, JALAN SR 1/9,", "43300 SERI KEMBANGAN, SELANGOR",
+      "DARUL EHSAN", "GSTID:002139201536"],
+     "NO.32 & 33, JALAN SR 1/9, 43300 SERI KEMBANGAN, SELANGOR DARUL EHSAN"),
+    (["POPULAR BOOK CO. (M) SDN BHD", "No 8, Jalan 7/118B, Desa Tun Razak",
+      "56000 Kuala Lumpur, Malaysia", "SUNWAY VELOCITY", "Tel : 03-9201 6281"],
+     "NO 8, JALAN 7/118B, DESA TUN RAZAK 56000 KUALA LUMPUR, MALAYSIA"),
+])
+def test_where_an_address_ends_after_its_postcode(texts: list[str], address: str) -> None:
+    assert values([line(text, i) for i, text in enumerate(texts)])["address"].upper() == address
+
+
+def test_a_tax_id_between_the_name_and_an_address_without_postcode_is_skipped() -> None:
+    texts = ["Ottogo Enterprise", "GSTID:001018802176", "SHELL STATION PT15944,", "Mukim Batu,",
+             "Jln Besar Kepong", "Invoice No: 1"]
+    got = values([line(text, i) for i, text in enumerate(texts)])["address"]
+    assert got.upper() == "SHELL STATION PT15944, MUKIM BATU, JLN BESAR KEPONG"
+
+
 def test_an_address_may_start_with_a_unit_number() -> None:
     texts = ["DOMINO'S PIZZA", "SEGAMBUT", "D-08, M AVENUE", "JLN 1 / 38A SEGAMBUT BAHAGIA",
              "51200 KUALA LUMPUR"]

@@ -26,7 +26,7 @@ HEADER_ROWS = 16
 # A row ending the header: contact details, tax ids, document titles, the items table. OCR
 # reads "Tel" as "Te1" or "Tei" often enough (13 times in SROIE and wild-dev) to be one.
 STOP_RE = re.compile(
-    r"\b(TEL|TE[1I]|TELEPHONE|PHONE|FAX|H/?P|MOBILE|HOTLINE|E-?MAIL|WEBSITE|WWW|GST|SST|TAX|INVOICE"
+    r"\b(TEL|TE[1I]|TELEPHONE|PHONE|FAX|H/?P|MOBILE|HOTLINE|E-?MAIL|WEBSITE|WWW|GST(ID|IN|NO|REG)?|SST|TAX|INVOICE"
     r"|RECEIPT|CASH\s*(BILL|SALES?)|BILL|DOC(UMENT)?\s*NO|CASHIER|DATE|TABLE|ORDER|SALES"
     r"|OFFICIAL|REG(ISTRATION)?\.?\s*NO|QTY|ITEM|AMOUNT|WELCOME|GUEST|THANK)\b"
     r"|INVOICE|RECEIPT|@|\.COM\b|\bT\s*:|\bF\s*:",
@@ -63,13 +63,16 @@ ADDRESS_END_RE = re.compile(
     r"#|\b[A-Z]+\s?:|\b(SHIFT|EMPL|VAT|RECHNUNG|TICKET|GUESTS?|CHECK|CHK|SERVER|TERMINAL|POS"
     r"|TRANS|CUSTOMER|COPY|DEBIT|CREDIT|SALE|STORE|REG)\b|[$£€]\s?\d", re.IGNORECASE)
 OTHER_POSTCODE_RE = re.compile(r"(?<![\d-])\d{4}\s?[A-Z]{2}\b")
-COUNTRY_RE = re.compile(r"^\W*(USA|U\.S\.A\.?|UNITED\s+STATES|CANADA|UK|UNITED\s+KINGDOM|AUSTRALIA"
-                        r"|MALAYSIA|SINGAPORE|DEUTSCHLAND|GERMANY|FRANCE|NEDERLAND)\W*$", re.I)
-# A Malaysian state (or federal territory) ends an address: only the country may follow it.
+COUNTRIES = (r"(USA|U\.S\.A\.?|UNITED\s+STATES|CANADA|UK|UNITED\s+KINGDOM|AUSTRALIA"
+             r"|MALAYSIA|SINGAPORE|DEUTSCHLAND|GERMANY|FRANCE|NEDERLAND)")
+COUNTRY_RE = re.compile(rf"^\W*{COUNTRIES}\W*$", re.I)
+# A Malaysian state (or federal territory) or a country ends an address.
 STATE_END_RE = re.compile(
     r"\b(JOHOR|KEDAH|KELANTAN|MELAKA|MALACCA|NEGERI\s+SEMBILAN|PAHANG|PERAK|PERLIS|PENANG"
     r"|PULAU\s+PINANG|SABAH|SARAWAK|TERENGGANU|SELANGOR|KUALA\s+LUMPUR|PUTRAJAYA|LABUAN"
-    r"|DARUL\s+(EHSAN|TAKZIM|AMAN|NAIM|KHUSUS|RIDZUAN|MAKMUR)|D\.\s?E)\W*$", re.I)
+    rf"|DARUL\s+(EHSAN|TAKZIM|AMAN|NAIM|KHUSUS|RIDZUAN|MAKMUR)|D\.\s?E|{COUNTRIES})\W*$", re.I)
+# What may still follow a state: the rest of its name ("SELANGOR" / "DARUL EHSAN"), the country.
+STATE_REST_RE = re.compile(rf"^\W*(DARUL\s+\w+|D\.\s?E\.?|{COUNTRIES})\W*$", re.I)
 # A legal-form or trade word that usually ends the company name.
 COMPANY_SUFFIX_RE = re.compile(
     r"\b(S[DO]N\.?\s*B[HN]D\.?|BHD\.?|BERHAD|ENTERPRISES?|TRADING|CO\.?|COMPANY|CORPORATION"
@@ -78,9 +81,12 @@ COMPANY_SUFFIX_RE = re.compile(
     r"|PERNIAGAAN|KEDAI|TRADING\s+CO\.?)\W*$",
     re.IGNORECASE,
 )
+# A tax registration row ("GSTID:001018802176", "GST Reg No : 0016..."), printed above the
+# address as often as below it.
+TAX_ID_RE = re.compile(r"^\W*(GST|SST)", re.I)
 # Where an address row stops being an address: a contact keyword inside the same row.
 ADDRESS_CUT_RE = re.compile(
-    r"\s*\b(TEL|TE[1I]|FAX|H/?P|PHONE|GST|E-?MAIL)\b.*$|\s*\bT\s*:.*$", re.IGNORECASE
+    r"\s*\b(TEL|TE[1I]|FAX|H/?P|PHONE|GST(ID|IN|NO|REG)?|E-?MAIL)\b.*$|\s*\bT\s*:.*$", re.IGNORECASE
 )
 # A legal form: the strongest sign that a row is the seller's registered name.
 LEGAL_FORM_RE = re.compile(r"\b(S[DO]N\.?\s*B[HN]D|BERHAD|PLT|[S5]\s?/\s?[BD])\b|\bBHD\b", re.I)
@@ -286,13 +292,17 @@ def find_header(rows: list[Row]) -> Header:
             text = top[i].text
             if _skippable(top[i]) or any(ch.isdigit() for ch in text) or len(text.split()) > 4:
                 break
-            if (final or STATE_END_RE.search(address[-1].text)) and not COUNTRY_RE.match(text):
+            if final and not COUNTRY_RE.match(text):
+                break
+            if STATE_END_RE.search(address[-1].text) and not STATE_REST_RE.match(text):
                 break
             address.append(top[i])
             i += 1
     else:
         for row in top[first:]:
-            if is_registration(row) or is_noise(row):
+            # A tax id may sit between the name and the address.
+            if is_registration(row) or is_noise(row) or (
+                    not address and TAX_ID_RE.search(row.text)):
                 continue
             if is_stop(row) or _is_date_row(row) or len(address) >= 3 or (
                     address and ADDRESS_END_RE.search(row.text)):
