@@ -99,6 +99,9 @@ def test_a_phone_label_misread_still_ends_the_address(tel: str) -> None:
       "Site : 2365"],
      "LOT PT1138,PT 33122, BANDAR MAHKOTA CHERAS 43200 CHERAS, SELANGOR"),
     # A two-letter town is still a town; an invoice number is no postcode.
+    # A number in brackets is a code.
+    (["TONYMOLY VIVA CITY", "(TONYMOLY SHOP (95874))", "UNIT L1-044B, VIVACITY MEGAMALL,",
+      "93350 KUCHING, SARAWAK."], "UNIT L1-044B, VIVACITY MEGAMALL, 93350 KUCHING, SARAWAK."),
     (["RESTAURANT JIAWEI", "13, JLN TASIK UTAMA 8", "MEDAN NIAGA DAMAI SG BESI", "57000 KL",
       "INVOICE", "Invoice:13834 Cashier:admin"],
      "13, JLN TASIK UTAMA 8 MEDAN NIAGA DAMAI SG BESI 57000 KL"),
@@ -123,6 +126,10 @@ def test_nothing_but_the_country_follows_the_state(after: str) -> None:
     (["POPULAR BOOK CO. (M) SDN BHD", "No 8, Jalan 7/118B, Desa Tun Razak",
       "56000 Kuala Lumpur, Malaysia", "SUNWAY VELOCITY", "Tel : 03-9201 6281"],
      "NO 8, JALAN 7/118B, DESA TUN RAZAK 56000 KUALA LUMPUR, MALAYSIA"),
+    # A town and a state of five words still follow the postcode.
+    (["ENW HARDWARE CENTRE (M) SDN. BHD.", "NO: G3, BLK G, JLN PJU 1A/3,", "ARA DAMANSARA,47301",
+      "PETALING JAYA, SELANGOR DARUL EHSAN.", "TEL: 03-7832 6929"],
+     "NO: G3, BLK G, JLN PJU 1A/3, ARA DAMANSARA,47301 PETALING JAYA, SELANGOR DARUL EHSAN."),
 ])
 def test_where_an_address_ends_after_its_postcode(texts: list[str], address: str) -> None:
     assert values([line(text, i) for i, text in enumerate(texts)])["address"].upper() == address

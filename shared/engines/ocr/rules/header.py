@@ -45,8 +45,9 @@ REG_RE = re.compile(
 # A five-digit postcode (Malaysia, Germany, France, Italy, Spain, a US ZIP alone), not part of a
 # longer number or a phone number.
 POSTCODE_RE = re.compile(r"(?<![\d-])\d{5}(?![\d-])")
-# What makes five digits a lot or house number instead: "LOT PT1138,PT 33122", "ADD: LOT 11995".
-LOT_NUMBER_RE = re.compile(r"\b(LOT|PT|P\.\s?T|NO)\W{0,3}$", re.IGNORECASE)
+# What makes five digits a lot or house number, or a code, instead: "LOT PT1138,PT 33122",
+# "ADD: LOT 11995", "(TONYMOLY SHOP (95874))".
+LOT_NUMBER_RE = re.compile(r"\b(LOT|PT|P\.\s?T|NO)\W{0,3}$|\($", re.IGNORECASE)
 # Postcodes that end an address where they are printed: nothing but the country follows them.
 # US state + ZIP ("TX 75707", "MN55431"), UK ("EC1R 5BX"), Canada ("V6M 1L1"), Australian state +
 # postcode ("NSW 2000"). A Dutch postcode ("1012 AB") starts its row like a Malaysian one.
@@ -290,7 +291,9 @@ def find_header(rows: list[Row]) -> Header:
         # A state or city row may follow the postcode: "JOHOR.", "SELANGOR DARUL EHSAN".
         while i < len(top) and len(address) < 7:
             text = top[i].text
-            if _skippable(top[i]) or any(ch.isdigit() for ch in text) or len(text.split()) > 4:
+            state = STATE_END_RE.search(text)  # "Petaling Jaya, Selangor Darul Ehsan."
+            if _skippable(top[i]) or any(ch.isdigit() for ch in text) or (
+                    len(text.split()) > 4 and not state):
                 break
             if final and not COUNTRY_RE.match(text):
                 break
