@@ -25,11 +25,18 @@ Letters and digits read for each other: a word with a 1 or 0 that reads as a wor
 wrote with L and O is that word ("MA11" -> "MALL", "LEVE1" -> "LEVEL", "10T" -> "LOT"); and
 where reviewers never put a letter O beside a digit (but in "NO1"), an O read there is a zero
 ("G3O" -> "G30"). Postcodes of other countries do hold one ("SO14"): learned, not assumed.
+Likewise a word with an I that reads as a word reviewers wrote with an L ("BIK" -> "BLK", "JAIAN"
+-> "JALAN"), short words included: the one look-alike pair is no guess among neighbours.
+
+Accents: OCR puts them on plain capitals ("SETIA ÁLAM", "CHÉRAS", "JAĪAN"). Where reviewers
+wrote at least ``MIN_VALUES`` values of a field and not one letter outside ASCII, the accents of
+a predicted value are dropped ("ÁLAM" -> "ALAM"); a field whose reviewers keep them keeps them.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -51,6 +58,11 @@ GLUED_NUMBER_RE = re.compile(r"(\d+)\.([A-Za-z]\S*)")
 # An O beside a digit is read as a zero once reviewers wrote this many numbers with letters
 # ("G30", "U13/BG") and never one with such an O.
 MIN_CODES = 20
+# Reviewers wrote this many values of a field, none with a letter outside ASCII: accents that OCR
+# reads are dropped.
+MIN_VALUES = 20
+# OCR's I for a like L, in words of letters only ("BIK", "JAIAN").
+I_FOR_L = str.maketrans("I", "L")
 # A word's own punctuation stays: "SELANGOR." keeps its full stop, "ALAN," its comma.
 _EDGE_RE = re.compile(r"^(\W*)(.*?)(\W*)$", re.DOTALL)
 
@@ -70,6 +82,9 @@ class Lexicon:
     # Per field: words of letters and digits reviewers wrote, and those with an O by a digit.
     codes: Counter[str] = field(default_factory=Counter)
     o_by_digit: Counter[str] = field(default_factory=Counter)
+    # Per field: values reviewers wrote, and those with a letter outside ASCII.
+    values: Counter[str] = field(default_factory=Counter)
+    accented: Counter[str] = field(default_factory=Counter)
 
     @classmethod
     def build(cls, labels: Iterable[Mapping[str, object]], names: Iterable[str]) -> Lexicon:
@@ -80,6 +95,8 @@ class Lexicon:
                 value = label.get(name)
                 if not isinstance(value, str):
                     continue
+                lexicon.values[name] += 1
+                lexicon.accented[name] += any(ch.isalpha() and not ch.isascii() for ch in value)
                 tokens = value.split()
                 counts = lexicon.words.setdefault(name, Counter())
                 counts.update(w for w in map(_core, tokens) if w)
@@ -109,6 +126,8 @@ class Lexicon:
         trusted = [w for w, n in counts.items() if n >= MIN_COUNT]
         after = self.after.get(name, {})
         before = getattr(self, "before", {}).get(name, {})  # saved before it was kept: none
+        if getattr(self, "values", Counter())[name] >= MIN_VALUES and not self.accented[name]:
+            text = _unaccented(text)
         tokens = " ".join(self._unglued(name, token) for token in text.split(" ")).split(" ")
         out = []
         for i, token in enumerate(tokens):
@@ -120,6 +139,9 @@ class Lexicon:
                 trail = ","
             if _is_code(core) and core not in counts:
                 core = self._letters_or_zeros(name, core, counts)
+            elif core.isalpha() and core not in counts and counts[core.translate(I_FOR_L)] >= (
+                    MIN_COUNT):
+                core = core.translate(I_FOR_L)
             if len(core) >= MIN_LENGTH and core not in counts and not any(
                     c.isdigit() for c in core):
                 near = [w for w, _d, _i in process.extract(
@@ -157,6 +179,13 @@ class Lexicon:
         if codes[name] >= MIN_CODES and not by_digit[name]:
             return O_BY_DIGIT_RE.sub("0", core)
         return core
+
+
+def _unaccented(text: str) -> str:
+    """``text`` without the accents on its letters ("ÁLAM" -> "ALAM"); letters that are no
+    accented Latin letter ("ß") stay."""
+    return "".join(ch for ch in unicodedata.normalize("NFKD", text)
+                   if not unicodedata.combining(ch))
 
 
 def _is_code(core: str) -> bool:

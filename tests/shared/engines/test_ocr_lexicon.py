@@ -28,7 +28,7 @@ def test_misread_words_are_spelled_as_reviewers_wrote_them() -> None:
 def test_numbers_short_words_new_words_and_ties_are_left_alone() -> None:
     lexicon = _lexicon()
     for text in ("LOT 4, JALAN PELABUR 23/7",  # numbers tell addresses apart
-                 "BIK 2, JALAN DANGA",  # too short to tell a misread from another word
+                 "BIK 2, JALAN DANGA",  # BLK written once: too few to go by
                  "TAMAN MELAWATI, KUALA LUMPUR",  # words never corrected stay as read
                  ""):
         assert lexicon.repair("address", text) == text
@@ -83,3 +83,19 @@ def test_a_number_glued_to_the_town_by_a_full_stop_is_parted_as_reviewers_write_
     assert lexicon.repair("address", "JALAN BARU, 81750.JOHOR BAHRU") == \
         "JALAN BARU, 81750 JOHOR BAHRU"
     assert lexicon.repair("address", "LOT 12.JALAN BARU") == "LOT 12.JALAN BARU"  # not learned
+
+
+def test_an_i_read_for_an_l_is_undone_in_short_words_too() -> None:
+    lexicon = Lexicon.build(CORRECTED * 2, ["address"])
+    assert lexicon.repair("address", "BIK 2, JAIAN DANGA") == "BLK 2, JALAN DANGA"
+    assert lexicon.repair("address", "BIT 2") == "BIT 2"  # no word reviewers wrote
+
+
+def test_accents_are_dropped_only_where_reviewers_never_write_them() -> None:
+    read = "12 TAMAN MÉLAWATI, 40170 SETIA ÁLAM"
+    plain = Lexicon.build(CORRECTED * 5, ["address"])  # 20 values, none accented
+    assert plain.repair("address", read) == "12 TAMAN MELAWATI, 40170 SETIA ALAM"
+    assert Lexicon.build(CORRECTED, ["address"]).repair("address", read) == (
+        "12 TAMAN MÉLAWATI, 40170 SETIA ALAM")  # 4 values: too few to go by ("ALAM" by spelling)
+    accented = Lexicon.build(CORRECTED * 5 + [{"address": "1 RUE DU CAFÉ, PARIS"}], ["address"])
+    assert accented.repair("address", read) == "12 TAMAN MÉLAWATI, 40170 SETIA ALAM"
