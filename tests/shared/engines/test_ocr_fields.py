@@ -345,6 +345,16 @@ def test_a_misread_legal_form_is_spelled_right(read: str, name: str) -> None:
 
 
 @pytest.mark.parametrize(("read", "name"), [
+    ("PIZZA HUT #744007", "PIZZA HUT #744007"),  # a store's number is its name's
+    ("FARMASI MALURI S/B(123456-X)", "FARMASI MALURI S/B"),  # a company number is not
+    ("****CARREFOUR***", "CARREFOUR"),  # nor the rules printed around it
+])
+def test_what_is_around_a_name(read: str, name: str) -> None:
+    rows = [line(read, 0), line("NO 5, JALAN BUKIT 2,", 1), line("81100 JOHOR BAHRU", 2)]
+    assert values(rows)["company"] == name
+
+
+@pytest.mark.parametrize(("read", "name"), [
     ("ANN GIAP TRADING SDN BHD SE", "ANN GIAP TRADING SDN BHD"),
     ("KING'S CONFECTIONERY S/B 273500-U (KSB)", "KING'S CONFECTIONERY S/B"),
     ("MOONLIGHT CAKE HOUSE SDN BHD 8OZTZ5-U", "MOONLIGHT CAKE HOUSE SDN BHD"),

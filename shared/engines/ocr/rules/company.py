@@ -51,9 +51,14 @@ def _without_tail(text: str) -> str:
     return text[:last.end()] + re.match(r"[^\w\s]*", tail).group()  # type: ignore[union-attr]
 
 
+# Rules printed around a name: "****CARREFOUR***", "== AEON ==".
+_DECORATION_RE = re.compile(r"^[\s*=~_]+|[\s*=~_]+$")
+
+
 def clean_name(text: str) -> str:
     """A company text as the name: a counter code before it and a registration number or
     stray marks after it cut off, a misread legal form spelled right."""
+    text = _DECORATION_RE.sub("", text)
     return legal_form(_without_tail(TRAILING_REG_RE.sub("", LEADING_CODE_RE.sub("", text))
                                     .strip()))
 

@@ -94,11 +94,13 @@ LEGAL_FORM_RE = re.compile(r"\b(S[DO]N\.?\s*B[HN]D|BERHAD|PLT|[S5]\s?/\s?[BD])\b
 # A trade word strong enough to end a name even on a short row ("Ottogo Enterprise").
 STRONG_SUFFIX_RE = re.compile(r"\b(ENTERPRISES?|TRADING|HARDWARE)\b", re.I)
 # A counter/branch code before the name ("#000002 BAIFU (M) Sdn Bhd") and a registration number
-# printed after the name on the same row: "... SDN BHD (256864-P)".
+# printed after the name on the same row: "... SDN BHD (256864-P)"; not a store's number after
+# "#", which is part of its name ("PIZZA HUT #744007").
 LEADING_CODE_RE = re.compile(r"^\s*#\S*\s+")
 # The registration clause printed after a legal form on the name's row: "(Co. No:20154-T)".
 REG_CLAUSE_RE = re.compile(rf"\s*\(?\s*{REG_KEYWORD}\b.*$", re.IGNORECASE)
-TRAILING_REG_RE = re.compile(r"\s*\(?\s*[A-Z]{0,2}\s?[\dSO]\d{3,}[\s·.-]*[A-Z]?\s*\)?\W*$", re.I)
+TRAILING_REG_RE = re.compile(
+    r"(?<![#\d])\s*\(?\s*[A-Z]{0,2}\s?[\dSO]\d{3,}[\s·.-]*[A-Z]?\s*\)?\W*$", re.I)
 # A row starting with a legal form: the second half of a name split over two rows.
 LEGAL_START_RE = re.compile(r"^\W*(CO\b|CO\.|\(M\)|S[DO]N|BHD|BERHAD|ENTERPRISE|TRADING)", re.I)
 # A row that starts like an address ("NO.53", "LOT 1851", "67,JLN", "JALAN ...").
