@@ -26,9 +26,9 @@ HEADER_ROWS = 16
 # A row ending the header: contact details, tax ids, document titles, the items table. OCR
 # reads "Tel" as "Te1" or "Tei" often enough (13 times in SROIE and wild-dev) to be one.
 STOP_RE = re.compile(
-    r"\b(TEL|TE[1I]|TELEPHONE|PHONE|FAX|H/?P|MOBILE|HOTLINE|E-?MAIL|WEBSITE|WWW|GST(ID|IN|NO|REG)?|SST|TAX|INVOICE"
-    r"|RECEIPT|CASH\s*(BILL|SALES?)|BILL|DOC(UMENT)?\s*NO|CASHIER|DATE|TABLE|ORDER|SALES"
-    r"|OFFICIAL|REG(ISTRATION)?\.?\s*NO|QTY|ITEM|AMOUNT|WELCOME|GUEST|THANK)\b"
+    r"\b(TEL|TE[1I]|TELEPHONE|PHONE|FAX|H/?P|MOBILE|HOTLINE|E-?MAIL|WEBSITE|WWW|GST(ID|IN|NO|REG)?"
+    r"|SST|TAX|INVOICE|RECEIPT|CASH\s*(BILL|SALES?)|BILL|DOC(UMENT)?\s*NO|CASHIER|DATE|TABLE"
+    r"|ORDER|SALES|OFFICIAL|REG(ISTRATION)?\.?\s*NO|QTY|ITEM|AMOUNT|WELCOME|GUEST|THANK)\b"
     r"|INVOICE|RECEIPT|@|\.COM\b|\bT\s*:|\bF\s*:",
     re.IGNORECASE,
 )
@@ -87,7 +87,8 @@ COMPANY_SUFFIX_RE = re.compile(
 TAX_ID_RE = re.compile(r"^\W*(GST|SST)", re.I)
 # Where an address row stops being an address: a contact keyword inside the same row.
 ADDRESS_CUT_RE = re.compile(
-    r"\s*\b(TEL|TE[1I]|FAX|H/?P|PHONE|GST(ID|IN|NO|REG)?|E-?MAIL)\b.*$|\s*\bT\s*:.*$", re.IGNORECASE
+    r"\s*\b(TEL|TE[1I]|FAX|H/?P|PHONE|GST(ID|IN|NO|REG)?|E-?MAIL)\b.*$|\s*\bT\s*:.*$",
+    re.IGNORECASE,
 )
 # A legal form: the strongest sign that a row is the seller's registered name.
 LEGAL_FORM_RE = re.compile(r"\b(S[DO]N\.?\s*B[HN]D|BERHAD|PLT|[S5]\s?/\s?[BD])\b|\bBHD\b", re.I)
