@@ -105,6 +105,13 @@ class Page:
             amounts=[_to_float(a) for line in all_lines for a in _amounts(line)],
         )
 
+    def row_after(self, box: Box | None) -> Row | None:
+        """The printed row right below the rows inside ``box``."""
+        if box is None:
+            return None
+        last = max((row.index for row in self.rows if _inside(row.box, box)), default=None)
+        return self.rows[last + 1] if last is not None and last + 1 < len(self.rows) else None
+
 
 def _to_float(amount: str) -> float:
     try:

@@ -52,6 +52,7 @@ from shared.engines.ocr.candidates import (
     receipt_features,
 )
 from shared.engines.ocr.fields import extract_fields
+from shared.engines.ocr.rules.rows import union_box
 from shared.engines.ocr.tagger import WordTagger
 from shared.engines.ocr.vendors import VendorMemory
 from shared.fields import FieldSpec
@@ -214,7 +215,8 @@ class LearnedExtractor:
             out[spec.name] = {}
             for picker, value in answers.items():
                 out[spec.name][(picker, False)] = value
-                out[spec.name][(picker, True)] = self._remembered(spec.name, value, seller)
+                out[spec.name][(picker, True)] = self._remembered(spec.name, value, seller,
+                                                                  page)
         return out, seller
 
     def _seller(self, rules: Mapping[str, FieldValue], lines: Sequence[TextLine]) -> str | None:
@@ -266,8 +268,8 @@ class LearnedExtractor:
                 value = self._tagged(tagged.get(spec.name), model, rule)
             else:
                 value = self._rank(page, spec, model, rule)
-            result[spec.name] = (self._remembered(spec.name, value, seller) if model.remember
-                                 else value)
+            result[spec.name] = (self._remembered(spec.name, value, seller, page)
+                                 if model.remember else value)
         return result
 
     def _judged(self, lines: Sequence[TextLine], fields: Sequence[FieldSpec]
@@ -324,8 +326,17 @@ class LearnedExtractor:
             return rule  # no word tagged: the rules' answer
         return FieldValue(TRANSFORMS[model.transform](value.value), value.confidence, value.box)
 
-    def _remembered(self, name: str, value: FieldValue, seller: str | None) -> FieldValue:
-        """The memory's form of the value: a remembered one, else the value respelled."""
+    def _remembered(self, name: str, value: FieldValue, seller: str | None, page: Page
+                    ) -> FieldValue:
+        """The memory's form of the value: a remembered one, else the value respelled; for a
+        chain whose reviewers add the branch's row after its address, with that row."""
+        if (self._memory is not None and self._models[name].kind == "address"
+                and self._memory.wants_branch_row(seller, value.value)):
+            after = page.row_after(value.box)
+            if after is not None:
+                spelled = self._memory.spell(name, value.value)
+                return replace(value, value=f"{spelled} {after.text.upper()}",
+                               box=union_box([b for b in (value.box, after.box) if b]))
         recalled = self._recall(name, value.value, seller)
         if recalled is None:
             if self._memory is None:

@@ -7,7 +7,11 @@ next one's header is almost always that correction. The memory keeps each correc
 grouped with its near-duplicates; a new receipt's predicted value that is close to one of them
 (normalised ``fuzz.ratio`` at least ``threshold``) is replaced by the group's most common
 written form. Branches of a chain differ in their address, so each field is matched on its
-own: a chain's name is remembered, a new branch's address is not replaced by another's.
+own: a chain's name is remembered, a new branch's address is not replaced by another's. Some
+chains' reviewers write each branch's own row after the address the branches share ("...
+SELANGOR 1237-TMN INDAH PERDANA"): where most of a seller's remembered addresses go on past the
+one read, in different words (``wants_branch_row``), the receipt's row below the address is
+added (``learned.py``).
 A seller whose name OCR misread past matching is still known by the numbers it prints on every
 receipt: its registration and tax numbers and its phone (``seller_ids``). For sellers not seen
 before, the words of the corrected addresses still spell the common words of addresses
@@ -36,6 +40,13 @@ VENDOR_CUTOFF = 92.0
 # With the seller recognised, a predicted address this close to one of its addresses is that
 # address: lower than a bare address match, since the company already names the seller.
 SELLER_ADDRESS_CUTOFF = 60.0
+# A chain whose reviewers write each branch's own row after the address the branches share
+# ("... 41150 KLANG, SELANGOR 1237-TMN INDAH PERDANA"): its remembered addresses that begin as
+# the one read (this close) go on in at least this many different tails, and more of them go on
+# than stop there.
+BRANCH_BODY_RATIO = 90.0
+BRANCH_TAILS = 2
+MIN_TAIL_CHARS = 4
 # A remembered name replaces a close prediction only when their letters and digits differ in
 # number by at most this: a misread letter or two, not a word the receipt prints otherwise.
 NAME_MISREAD_CHARS = 2
@@ -185,6 +196,28 @@ class VendorMemory:
             return None
         ratio, form = max(fitting)
         return (form, float(ratio)) if ratio >= SELLER_ADDRESS_CUTOFF else None
+
+    def wants_branch_row(self, seller: str | None, predicted: str) -> bool:
+        """Whether the seller's reviewers write, after the address read, the row of the
+        branch it came from: their addresses that begin as ``predicted`` mostly go on, each
+        branch in its own words."""
+        forms = getattr(self, "addresses", {}).get(seller or "")
+        key = normalised(predicted)
+        if not forms or not key:
+            return False
+        tails: set[str] = set()
+        longer = stop = 0
+        for form, count in forms.items():
+            text = normalised(form)
+            if fuzz.ratio(text[:len(key)], key) < BRANCH_BODY_RATIO:
+                continue
+            tail = text[len(key):]
+            if len(tail) >= MIN_TAIL_CHARS:
+                tails.add(tail)
+                longer += count
+            else:
+                stop += count
+        return len(tails) >= BRANCH_TAILS and longer > stop
 
     def recall(self, name: str, predicted: str, same_numbers: bool = False
                ) -> tuple[str, float] | None:

@@ -89,3 +89,24 @@ def test_the_o_of_no_before_a_house_number_is_not_read_as_a_zero() -> None:
     assert hit is not None and hit[0] == form
     assert memory.recall("address", "NO. 1, JALAN PERMAS 1O, 81750 MASAI",
                          same_numbers=True) is not None  # "1O": a zero
+
+
+def test_a_chain_whose_reviewers_add_the_branch_row_is_told_from_one_that_stops() -> None:
+    body = "LOT P.T. 2811, JALAN ANGSA, TAMAN BERKELEY 41150 KLANG, SELANGOR"
+    chain = [f"{body} {branch}" for branch in ("1237-TMN INDAH PERDANA", "1214-JINJANG UTARA",
+                                               "1225-DENGKIL")] + [body]
+    shop = ["NO 8, JALAN 7/118B, DESA TUN RAZAK 56000 KUALA LUMPUR"] * 3
+    labels = [{"company": "99 SPEED MART S/B", "address": a} for a in chain] + [
+        {"company": "POPULAR BOOK CO. (M) SDN BHD", "address": a} for a in shop]
+    memory = VendorMemory.build(labels, KINDS, texts=[[] for _ in labels])
+    speedmart = memory.seller("company", "99 SPEED MART S/B", [])
+    popular = memory.seller("company", "POPULAR BOOK CO. (M) SDN BHD", [])
+    assert speedmart and popular
+    assert memory.wants_branch_row(speedmart, body)
+    assert memory.wants_branch_row(speedmart, body.replace("ANGSA", "ANG5A"))  # a misread
+    assert not memory.wants_branch_row(speedmart, f"{body} 1313-SUBANG BESTARI")  # has it
+    assert not memory.wants_branch_row(popular, shop[0])  # its reviewers stop there
+    assert not memory.wants_branch_row(None, body)
+    one_tail = VendorMemory.build([labels[0], labels[0]], KINDS, texts=[[], []])
+    assert not one_tail.wants_branch_row(one_tail.seller("company", "99 SPEED MART S/B", []),
+                                         body)  # one branch's row, twice: no convention
