@@ -159,7 +159,8 @@ class LearnedExtractor:
             # corrections that it wins on the held-out receipts (exact 82.2 -> 85.2%).
             # The memory is cross-fitted finer (``MEMORY_FOLDS``): it is a lookup, not a
             # model that overfits, and with a third of the sellers left out it lost the choice
-            # it wins on new receipts (SROIE, 150 corrections: company exact 85 -> 81%).
+            # it wins on new receipts (SROIE, 150 corrections: company exact 85% with the
+            # memory, 81% without).
             memories = [_memory([ex for i, ex in enumerate(examples) if i % MEMORY_FOLDS != m],
                                 fields) for m in range(MEMORY_FOLDS)]
             folds: list[list[_Held]] = []
