@@ -28,6 +28,9 @@ where reviewers never put a letter O beside a digit (but in "NO1"), an O read th
 Likewise a word with an I that reads as a word reviewers wrote with an L ("BIK" -> "BLK", "JAIAN"
 -> "JALAN"), short words included: the one look-alike pair is no guess among neighbours.
 
+Specks before a word that reviewers never write there ("'SELANGOR", '"TEBRAU': OCR reads dirt as
+a quote) go, once they wrote ``MIN_VALUES`` values of the field.
+
 Accents: OCR puts them on plain capitals ("SETIA ÁLAM", "CHÉRAS", "JAĪAN"). Where reviewers
 wrote at least ``MIN_VALUES`` values of a field and not one letter outside ASCII, the accents of
 a predicted value are dropped ("ÁLAM" -> "ALAM"); a field whose reviewers keep them keeps them.
@@ -61,6 +64,9 @@ MIN_CODES = 20
 # Reviewers wrote this many values of a field, none with a letter outside ASCII: accents that OCR
 # reads are dropped.
 MIN_VALUES = 20
+# Marks OCR reads from a speck of dirt: dropped before a word where reviewers never write them
+# there ("#02-03" keeps its "#").
+SPECKS = frozenset("'\"‘’“”`´·.,:;")
 # OCR's I for a like L, in words of letters only ("BIK", "JAIAN").
 I_FOR_L = str.maketrans("I", "L")
 # A word's own punctuation stays: "SELANGOR." keeps its full stop, "ALAN," its comma.
@@ -85,6 +91,8 @@ class Lexicon:
     # Per field: values reviewers wrote, and those with a letter outside ASCII.
     values: Counter[str] = field(default_factory=Counter)
     accented: Counter[str] = field(default_factory=Counter)
+    # Per field: the marks reviewers wrote before a word ("(" of "(M)"), each counted.
+    leads: dict[str, Counter[str]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, labels: Iterable[Mapping[str, object]], names: Iterable[str]) -> Lexicon:
@@ -100,6 +108,8 @@ class Lexicon:
                 tokens = value.split()
                 counts = lexicon.words.setdefault(name, Counter())
                 counts.update(w for w in map(_core, tokens) if w)
+                lexicon.leads.setdefault(name, Counter()).update(
+                    ch for token in tokens for ch in _parts(token)[0])
                 for word in filter(_is_code, map(_core, tokens)):
                     lexicon.codes[name] += 1
                     lexicon.o_by_digit[name] += bool(O_BY_DIGIT_RE.search(word))
@@ -126,12 +136,17 @@ class Lexicon:
         trusted = [w for w, n in counts.items() if n >= MIN_COUNT]
         after = self.after.get(name, {})
         before = getattr(self, "before", {}).get(name, {})  # saved before it was kept: none
-        if getattr(self, "values", Counter())[name] >= MIN_VALUES and not self.accented[name]:
+        # getattr: a lexicon saved before these were kept has none.
+        learned = getattr(self, "values", Counter())[name] >= MIN_VALUES
+        leads = getattr(self, "leads", {}).get(name, Counter())
+        if learned and not self.accented[name]:
             text = _unaccented(text)
         tokens = " ".join(self._unglued(name, token) for token in text.split(" ")).split(" ")
         out = []
         for i, token in enumerate(tokens):
             lead, core, trail = _parts(token)
+            if learned and core:  # a speck OCR read before a word ("'SELANGOR", '"TEBRAU')
+                lead = "".join(ch for ch in lead if ch not in SPECKS or leads[ch])
             seen = after.get(_shape(core))
             if trail == "." and i < len(tokens) - 1 and core and (
                     _comma_more(seen) or (_comma_more(before.get(_number_shape(tokens[i + 1])))

@@ -99,3 +99,15 @@ def test_accents_are_dropped_only_where_reviewers_never_write_them() -> None:
         "12 TAMAN MÉLAWATI, 40170 SETIA ALAM")  # 4 values: too few to go by ("ALAM" by spelling)
     accented = Lexicon.build(CORRECTED * 5 + [{"address": "1 RUE DU CAFÉ, PARIS"}], ["address"])
     assert accented.repair("address", read) == "12 TAMAN MÉLAWATI, 40170 SETIA ALAM"
+
+
+def test_a_speck_read_before_a_word_goes_but_marks_reviewers_write_stay() -> None:
+    lexicon = Lexicon.build(CORRECTED * 5 + [{"address": "MENARA DION #02-03, JALAN (X) 1"}],
+                            ["address"])
+    assert lexicon.repair("address", "TAMAN DESA \"TEBRAU, 'SELANGOR") == (
+        "TAMAN DESA TEBRAU, SELANGOR")
+    # "#" is no speck; "(" is written before words by reviewers.
+    assert lexicon.repair("address", "MENARA DION #02-03, JALAN (X) 1") == (
+        "MENARA DION #02-03, JALAN (X) 1")
+    # Too few values to know what reviewers never write: left alone.
+    assert _lexicon().repair("address", "'SELANGOR") == "'SELANGOR"
