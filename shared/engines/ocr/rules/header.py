@@ -104,7 +104,7 @@ TRAILING_REG_RE = re.compile(
     r"(?<![#\d])\s*\(?\s*[A-Z]{0,2}\s?[\dSO]\d{3,}[\s·.-]*[A-Z]?\s*\)?\W*$", re.I)
 # A row starting with a legal form: the second half of a name split over two rows.
 LEGAL_START_RE = re.compile(r"^\W*(CO\b|CO\.|\(M\)|S[DO]N|BHD|BERHAD|ENTERPRISE|TRADING)", re.I)
-# A row that starts like an address ("NO.53", "LOT 1851", "67,JLN", "JALAN ...").
+# A row that starts like an address ("NO.53", "LOT 1851", "67,JLN", "JALAN ...", a unit "D-08,").
 ADDRESS_START_RE = re.compile(
     r"^\W*(NO\b|NO\.|LOT\b|\d+|JALAN|JLN|JL\b|JL\.|J[I1]\.|BLOK|BLOCK|UNIT|WISMA|TINGKAT|LEVEL"
     r"|KM\b|PT\b|[A-Z]{1,2}-?\d)",
