@@ -23,10 +23,12 @@ from shared.engines.ocr.rules.rows import Row
 # The header never runs further than this many rows from the top.
 HEADER_ROWS = 16
 
+# "GST" and the words OCR glues to it ("GSTID:001018802176"): a tax id, which ends the header.
+GST_WORD = r"GST(ID|IN|NO|REG)?"
 # A row ending the header: contact details, tax ids, document titles, the items table. OCR
 # reads "Tel" as "Te1" or "Tei" often enough (13 times in SROIE and wild-dev) to be one.
 STOP_RE = re.compile(
-    r"\b(TEL|TE[1I]|TELEPHONE|PHONE|FAX|H/?P|MOBILE|HOTLINE|E-?MAIL|WEBSITE|WWW|GST(ID|IN|NO|REG)?"
+    rf"\b(TEL|TE[1I]|TELEPHONE|PHONE|FAX|H/?P|MOBILE|HOTLINE|E-?MAIL|WEBSITE|WWW|{GST_WORD}"
     r"|SST|TAX|INVOICE|RECEIPT|CASH\s*(BILL|SALES?)|BILL|DOC(UMENT)?\s*NO|CASHIER|DATE|TABLE"
     r"|ORDER|SALES|OFFICIAL|REG(ISTRATION)?\.?\s*NO|QTY|ITEM|AMOUNT|WELCOME|GUEST|THANK)\b"
     r"|INVOICE|RECEIPT|@|\.COM\b|\bT\s*:|\bF\s*:",
@@ -87,7 +89,7 @@ COMPANY_SUFFIX_RE = re.compile(
 TAX_ID_RE = re.compile(r"^\W*(GST|SST)", re.I)
 # Where an address row stops being an address: a contact keyword inside the same row.
 ADDRESS_CUT_RE = re.compile(
-    r"\s*\b(TEL|TE[1I]|FAX|H/?P|PHONE|GST(ID|IN|NO|REG)?|E-?MAIL)\b.*$|\s*\bT\s*:.*$",
+    rf"\s*\b(TEL|TE[1I]|FAX|H/?P|PHONE|{GST_WORD}|E-?MAIL)\b.*$|\s*\bT\s*:.*$",
     re.IGNORECASE,
 )
 # A legal form: the strongest sign that a row is the seller's registered name.
@@ -290,6 +292,7 @@ def find_header(rows: list[Row]) -> Header:
             # that do not are the shop's name or slogan.
             address = [row for row in address if row.text.rstrip().endswith(",")]
         address.append(top[postcode])
+        ended = STATE_END_RE.search(top[postcode].text)  # the last row taken ends in a state
         i = postcode + 1
         # A state or city row may follow the postcode: "JOHOR.", "SELANGOR DARUL EHSAN".
         while i < len(top) and len(address) < 7:
@@ -300,9 +303,10 @@ def find_header(rows: list[Row]) -> Header:
                 break
             if final and not COUNTRY_RE.match(text):
                 break
-            if STATE_END_RE.search(address[-1].text) and not STATE_REST_RE.match(text):
+            if ended and not STATE_REST_RE.match(text):
                 break
             address.append(top[i])
+            ended = state
             i += 1
     else:
         for row in top[first:]:
