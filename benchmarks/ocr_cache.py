@@ -2,8 +2,9 @@
 
 OCR takes about a second and a half per receipt on these 2 cores; field rules and the learned
 extractor take milliseconds. The accuracy benchmarks read the lines from here, so rules can be
-tuned in a tight loop. The lines are what the engine reads (``read_page``: the page turned
-upright first), for the first page of each image.
+tuned in a tight loop. The cache holds OCR's own lines (the page turned upright first), for
+the first page of each image; ``cached_lines`` respells them as the engine's ``read_page`` does
+(``spelling.py``), so the benchmarks see what the engine serves and can measure the step.
 
     python benchmarks/ocr_cache.py /work/shared/data/wild-dev  # ~/.cache/receiptflow/ocr-wild-dev
 """
@@ -21,6 +22,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from shared.documents.lines import TextLine  # noqa: E402
+from shared.engines.ocr.spelling import respell_lines  # noqa: E402
 
 CACHE_ROOT = Path.home() / ".cache" / "receiptflow"
 
@@ -30,17 +32,17 @@ def cache_dir(data: Path) -> Path:
 
 
 def read_lines(image: Path, threads: int = 2) -> list[TextLine]:
-    from shared.documents import Page
     from shared.documents.images import decode
-    from shared.engines.ocr.engine import read_page
+    from shared.engines.ocr.orientation import read_upright
     from shared.engines.ocr.reader import shared_reader
 
-    page = Page(1, decode(image.read_bytes(), 10**9).image)
-    return read_page(shared_reader(threads), page).lines
+    return read_upright(shared_reader(threads), decode(image.read_bytes(), 10**9).image).lines
 
 
-def cached_lines(data: Path, stem: str, threads: int = 2) -> list[TextLine]:
-    """The receipt's OCR lines, from the cache (read and stored on first use)."""
+def cached_lines(data: Path, stem: str, threads: int = 2, respell: bool = True
+                 ) -> list[TextLine]:
+    """The receipt's OCR lines, from the cache (read and stored on first use); respelled as
+    the engine's ``read_page`` respells them unless ``respell`` is False."""
     path = cache_dir(data) / f"{stem}.json"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -48,7 +50,8 @@ def cached_lines(data: Path, stem: str, threads: int = 2) -> list[TextLine]:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps([ln.to_json() for ln in lines]))
         tmp.replace(path)  # never a half-written cache file
-    return [TextLine.from_json(ln) for ln in json.loads(path.read_text())]
+    lines = [TextLine.from_json(ln) for ln in json.loads(path.read_text())]
+    return respell_lines(lines) if respell else lines
 
 
 def truth_lines(data: Path, stem: str) -> list[TextLine]:

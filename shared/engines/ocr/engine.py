@@ -1,5 +1,6 @@
 """The CPU engine: text lines (a PDF page's own text layer, else rapidocr on the page turned
-upright: ``orientation.py``), then fields picked by rules or, once a trained version is
+upright: ``orientation.py``, with look-alike digits in words read as letters: ``spelling.py``),
+then fields picked by rules or, once a trained version is
 promoted, by the learned extractor (``learned.py``) that reviewers' corrections taught. A
 document's pages are read one under the other, and each value's box names its page."""
 
@@ -19,6 +20,7 @@ from shared.engines.ocr.fields import extract_fields
 from shared.engines.ocr.learned import LearnedExtractor
 from shared.engines.ocr.orientation import read_upright
 from shared.engines.ocr.reader import LineReader, shared_reader
+from shared.engines.ocr.spelling import respell_lines
 from shared.fields import FieldSpec
 
 
@@ -62,11 +64,11 @@ class OcrEngine(Engine):
 
 def read_page(reader: LineReader, page: Page) -> PageReading:
     """The page's lines: its text layer when it has one (exact, no OCR), else OCR of the page
-    turned upright."""
+    turned upright, respelled."""
     if page.lines is not None:
         return PageReading(page.number, list(page.lines), TEXT_LAYER)
     reading = read_upright(reader, page.image)
-    return PageReading(page.number, reading.lines, f"rapidocr-{version('rapidocr')}",
+    return PageReading(page.number, respell_lines(reading.lines), f"rapidocr-{version('rapidocr')}",
                        reading.transforms, reading.image if reading.turned else None)
 
 

@@ -1,0 +1,109 @@
+"""Look-alike digits OCR reads inside words, undone with a dictionary of the world's words.
+
+OCR reads an L or an I as a 1, an O as a 0, an S as a 5, in words of any language: "Dal1as",
+"Clerkenwe11", "Lew1s", "Mumba1", "CL0SED", "INV0ICE". A word that mixes letters with those
+digits, and reads as a common word once they are letters, is that word. The words and their
+frequencies come from wordfreq (a pip package that ships them: web, books, subtitles and
+Wikipedia, for many languages; the ones in ``LANGUAGES`` cover the receipts this product has
+seen), so it works on a seller's first receipt, before any correction (``lexicon.py`` learns
+the spellings reviewers write; ``vendors.py`` a seller's whole name and address).
+
+A digit after a word stays a number when the word is common on its own ("TAX1", "POS1",
+"Guest5"): it is likelier a tax band or a till than a misread letter ("Tota1" is "Total":
+"tota" is rare). Words of fewer than ``MIN_LETTERS`` letters ("E1", "SE1", "B03": postcodes,
+units) are left alone. Only OCR's lines are respelled; a PDF's own text is exact.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+from functools import cache
+
+from shared.documents.lines import TextLine
+
+# Languages whose words are looked up: Malaysian receipts (SROIE), and the US, UK and European
+# ones of WildReceipt. English also holds the world's place and brand names.
+LANGUAGES = ("en", "ms", "id", "fr", "es", "de", "it", "nl", "pt")
+# A word this common (Zipf scale: 2 is once in 10 million words, "clerkenwell" 2.4, "dallas"
+# 4.4) is a word; rarer ones are as likely a code or a name OCR read right.
+MIN_ZIPF = 2.0
+# Each look-alike digit and the letters it is read for.
+LOOK_ALIKES = {"1": "li", "0": "o", "5": "s"}
+MIN_LETTERS = 3
+# More than this many look-alike digits in one word: a code ("A1B0C1"), not a word.
+MAX_DIGITS = 3
+# A run of letters and digits: a word as OCR read it, between spaces and punctuation.
+WORD_RE = re.compile(r"[^\W_]+")
+
+
+@cache
+def _zipf() -> dict[str, float]:
+    """Every word of ``LANGUAGES`` at least ``MIN_ZIPF`` common, lower case, with its Zipf
+    frequency in the language that uses it most. Read once per process (about a second,
+    tens of MB); wordfreq's own caches would keep every language's whole list."""
+    from wordfreq import available_languages, read_cBpack
+
+    paths = available_languages("best")
+    zipf: dict[str, float] = {}
+    for lang in LANGUAGES:
+        # Buckets of words by frequency, most common first: bucket i holds words of Zipf
+        # 9 - i/100 (wordfreq's centibel scale).
+        for i, bucket in enumerate(read_cBpack(paths[lang])):
+            value = 9.0 - i / 100.0
+            if value < MIN_ZIPF:
+                break
+            for word in bucket:
+                if word.isalpha() and zipf.get(word, 0.0) < value:
+                    zipf[word] = value
+    return zipf
+
+
+def zipf(word: str) -> float:
+    """How common a word is (Zipf scale, 0 when unknown or rarer than ``MIN_ZIPF``)."""
+    return _zipf().get(word.lower(), 0.0)
+
+
+def respell_word(word: str) -> str:
+    """The word with its look-alike digits read as the letters that make it a common word;
+    the word itself when none does."""
+    digits = sum(c in LOOK_ALIKES for c in word)
+    if (not digits or digits > MAX_DIGITS or sum(c.isalpha() for c in word) < MIN_LETTERS
+            or not all(c.isalpha() or c in LOOK_ALIKES for c in word)):
+        return word
+    best, best_zipf = None, MIN_ZIPF
+    for letters in itertools.product(*(LOOK_ALIKES.get(c, c.lower()) for c in word)):
+        found = zipf("".join(letters))
+        if found >= best_zipf:
+            best, best_zipf = "".join(letters), found
+    if best is None:
+        return word
+    # A number after a common word is a number ("TAX1"), unless the whole reads commoner.
+    stem = word.rstrip("".join(LOOK_ALIKES))
+    if stem != word and zipf(stem) >= best_zipf:
+        return word
+    return "".join(_like_case(b, word, i) if c in LOOK_ALIKES else c
+                   for i, (c, b) in enumerate(zip(word, best, strict=True)))
+
+
+def _like_case(letter: str, word: str, index: int) -> str:
+    """The letter in the case of its nearest letter in the word (the one before it first)."""
+    for j in [*range(index - 1, -1, -1), *range(index + 1, len(word))]:
+        if word[j].isalpha():
+            return letter.upper() if word[j].isupper() else letter
+    return letter
+
+
+def respell(text: str) -> str:
+    return WORD_RE.sub(lambda m: respell_word(m.group()), text)
+
+
+def respell_lines(lines: Sequence[TextLine]) -> list[TextLine]:
+    """OCR's lines with look-alike digits in words read as letters."""
+    out = []
+    for line in lines:
+        text = respell(line.text)
+        out.append(line if text == line.text else replace(line, text=text))
+    return out

@@ -1,0 +1,51 @@
+"""Look-alike digits in OCR's words read as letters where that makes a common word; numbers,
+codes and postcodes left as read."""
+
+from __future__ import annotations
+
+from PIL import Image
+
+from shared.documents import Page
+from shared.documents.lines import TextLine
+from shared.engines.ocr.engine import read_page
+from shared.engines.ocr.reader import shared_reader
+from shared.engines.ocr.spelling import respell, respell_lines
+
+
+def test_look_alike_digits_in_words_become_letters_in_the_words_case() -> None:
+    assert respell("91-95 CLERKENWE11 RD LONDON, EC1R 5BX") == \
+        "91-95 CLERKENWELL RD LONDON, EC1R 5BX"  # the postcode keeps its digits
+    assert respell("Dal1as, TX 75225") == "Dallas, TX 75225"
+    assert respell("CL0SED") == "CLOSED"
+    assert respell("Lew1s Ave") == "Lewis Ave"  # a 1 is an I where that makes the word
+    assert respell("SHOP 121,LEVE1 1") == "SHOP 121,LEVEL 1"
+    assert respell("Tota1 10.00") == "Total 10.00"
+
+
+def test_numbers_codes_and_short_words_stay_as_read() -> None:
+    for text in ("TAX1 8.25%",  # a common word, then a number: a tax band
+                 "POS1 Guest5",  # a till, a count
+                 "SE1 9RY", "B03 70", "E1",  # postcodes and units: too few letters
+                 "10.00 x 2", "0151 4866406",  # numbers
+                 "A1B0C1D",  # a code of letters and digits, not a word
+                 "XQ1Z",  # no word reads from it
+                 ""):
+        assert respell(text) == text
+
+
+def test_respelling_twice_changes_nothing() -> None:
+    once = respell("DAL1AS CL0SED Tota1")
+    assert respell(once) == once
+
+
+def test_only_changed_lines_are_new_and_boxes_stay() -> None:
+    lines = [TextLine("Dal1as", (0, 0, 10, 10), 0.9), TextLine("TOTAL 5.00", (0, 20, 10, 30), 0.8)]
+    out = respell_lines(lines)
+    assert out[0] == TextLine("Dallas", (0, 0, 10, 10), 0.9)
+    assert out[1] is lines[1]
+
+
+def test_a_pdf_text_layer_is_exact_and_not_respelled() -> None:
+    exact = (TextLine("PROMO CODE W1LD", (0, 0, 100, 10), 1.0),)
+    page = Page(1, Image.new("RGB", (100, 100), "white"), lines=exact)
+    assert read_page(shared_reader(1), page).lines == list(exact)
