@@ -9,7 +9,7 @@
 - validation: on all dev receipts, how often a rule flags a receipt whose total the engine got
   wrong, and one it got right.
 
-OCR runs once per receipt and its lines are cached (``--cache``); the rules then run on them.
+OCR runs once per receipt and its lines are cached (``ocr_cache.py``); the rules then run on them.
 ``--lines truth`` runs the rules on the set's ground-truth text lines instead (``ocr/``): the
 rules' own share of the errors, apart from the OCR's.
 
@@ -30,8 +30,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
 
-from shared.documents.images import decode  # noqa: E402
+from ocr_cache import cached_lines, truth_lines  # noqa: E402
+
 from shared.documents.lines import TextLine  # noqa: E402
 from shared.engines.ocr.fields import extract_fields  # noqa: E402
 from shared.fields import FIELD_SETS  # noqa: E402
@@ -46,20 +48,9 @@ KINDS = {f.name: f.kind for f in FIELDS}
 TOTAL_RULES = {"items_sum", "subtotal_tax_total", "total_positive"}
 
 
-def ocr_lines(stem: str, cache: Path, source: str = "ocr") -> list[TextLine]:
-    if source == "truth":
-        return [TextLine(ln["text"], tuple(ln["box"]), 1.0)
-                for ln in json.loads((DATA / "ocr" / f"{stem}.json").read_text())]
-    path = cache / f"{stem}.json"
-    if not path.exists():
-        from shared.documents import Page
-        from shared.engines.ocr.engine import read_page
-        from shared.engines.ocr.reader import shared_reader
-
-        image = decode((DATA / "images" / f"{stem}.jpg").read_bytes(), 10**9).image
-        reading = read_page(shared_reader(2), Page(1, image))
-        path.write_text(json.dumps([ln.to_json() for ln in reading.lines]))
-    return [TextLine.from_json(ln) for ln in json.loads(path.read_text())]
+def ocr_lines(stem: str, source: str = "ocr") -> list[TextLine]:
+    """The engine's lines for a receipt (``ocr_cache.py``), or the set's ground truth."""
+    return truth_lines(DATA, stem) if source == "truth" else cached_lines(DATA, stem)
 
 
 def _items_key(row: dict[str, str], loose: bool = False) -> tuple[str, Decimal | None]:
@@ -95,14 +86,11 @@ def _f1(hits: int, got: int, want: int) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--cache", type=Path,
-                   default=Path.home() / ".cache" / "receiptflow" / "ocr-sroie-dev")
     p.add_argument("--lines", choices=["ocr", "truth"], default="ocr",
                    help="the OCR engine's lines, or the set's ground-truth lines")
     p.add_argument("--limit", type=int, default=0)
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args(argv)
-    args.cache.mkdir(parents=True, exist_ok=True)
     stems = sorted(path.stem for path in (DATA / "labels").glob("*.json"))[: args.limit or None]
     if not stems:
         raise SystemExit(f"no labels in {DATA} (set RECEIPTFLOW_SROIE_DEV)")
@@ -117,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     for n, stem in enumerate(stems, 1):
         label = json.loads((DATA / "labels" / f"{stem}.json").read_text())
-        lines = ocr_lines(stem, args.cache, args.lines)
+        lines = ocr_lines(stem, args.lines)
         fields = extract_fields(lines, FIELDS)
         values = {name: fv.value for name, fv in fields.items()}
         rows = [{c: cell.value for c, cell in r.cells.items()} for r in fields["items"].rows or ()]

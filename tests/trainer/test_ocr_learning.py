@@ -47,7 +47,7 @@ def _split() -> tuple[list[Receipt], list[Receipt]]:
         pytest.skip(f"SROIE dev set not found at {DATA} (needs ocr/ and labels/)")
     stems = sorted(p.stem for p in (DATA / "labels").glob("*.json")
                    if (DATA / "ocr" / p.name).exists())
-    # Even numbers train, odd ones test: the same halves as benchmarks/ocr_learned_cached.py.
+    # Even numbers train, odd ones test.
     even = [s for s in stems if int(s.rsplit("-", 1)[-1]) % 2 == 0]
     odd = [s for s in stems if int(s.rsplit("-", 1)[-1]) % 2 == 1]
     if len(even) < TRAIN or len(odd) < TEST:

@@ -258,6 +258,30 @@ def test_the_rounding_adjustment_gives_the_amount_paid() -> None:
     assert values(lines)["total"] == "60.30"
 
 
+@pytest.mark.parametrize("texts", [
+    ("SUBTOTAL  192.53", "A 9.00% TAX  7.83", "TOTFIL  200.36", "CASH  200.36"),  # misread
+    ("IME SUBTOTAL  62.75", "TAX 4.166%  2.61", "PAYMENT DUE  $65.36"),  # an unknown keyword
+    ("SUB_TOT ITM=8 Q=10.00  885.00", "VAT @12.50% ON 885.00  110.63",
+     "SRV.TAX @ 4.90% ON 885.00  43.37", "CASH  1039.00"),  # two taxes
+    ("Sub Total  300.00", "SGST @ 9%  27.00", "CGST @ 9%  27.00",
+     "Total Qty: 1 Amt:  354.00"),  # India's two halves of GST
+])
+def test_the_subtotal_plus_its_taxes_printed_below_is_the_total(texts: tuple[str, ...]) -> None:
+    """Where the keyword's total is only the subtotal (its own keyword misread or unknown),
+    the subtotal plus the taxes under it, printed below them, is the amount paid."""
+    lines = rows("SHOP", "ADDRESS", "ITEM ONE  9.00", *texts, "THANK YOU")
+    subtotal = texts[0].rpartition("  ")[2]
+    assert values(lines)["total"] not in ("", subtotal)
+    expected = {"192.53": "200.36", "62.75": "65.36", "885.00": "1039.00", "300.00": "354.00"}
+    assert values(lines)["total"] == expected[subtotal]
+
+
+def test_a_subtotal_with_tax_not_printed_as_a_sum_stays_the_subtotals_answer() -> None:
+    """No amount below equals subtotal + tax: nothing to confirm, the keywords decide."""
+    lines = rows("SHOP", "ADDRESS", "SUBTOTAL  10.00", "TAX  0.80", "THANK YOU")
+    assert values(lines)["total"] == "10.00"
+
+
 def test_a_credit_notes_total_keeps_its_minus() -> None:
     lines = rows("GARDENIA BAKERIES", "ADJUSTMENT NOTE", "O.C. WHITE 2.13 -5  -10.65",
                  "WHOLEMEAL 2.78 3  8.34", "TOTAL PAYABLE:  -2.31")
@@ -319,6 +343,20 @@ def test_totals_of_other_countries(keyword: str, amount: str) -> None:
              line(keyword, 1), line(amount, 1, x0=400)]
     got = values(lines)["total"]
     assert got.replace(",", ".") == amount.replace(",", ".") or got == amount
+
+
+@pytest.mark.parametrize(("keyword", "amount"), [
+    ("KOKKU", "63.00"),            # Estonian
+    ("Yhteensä", "12,40"),         # Finnish
+    ("RAZEM PLN", "45,99"),        # Polish
+    ("Att betala", "99,50"),       # Swedish
+    ("TOPLAM", "150,00"),          # Turkish
+])
+def test_total_keywords_of_more_languages(keyword: str, amount: str) -> None:
+    """The keyword's amount, not the larger card payment below it."""
+    lines = [line("ITEM ONE", 0), line("3,00", 0, x0=400), line(keyword, 1),
+             line(amount, 1, x0=400), line("KAART VISA", 2), line("200,00", 2, x0=400)]
+    assert values(lines)["total"].replace(",", ".") == amount.replace(",", ".")
 
 
 def test_an_address_ends_at_a_state_and_zip_and_skips_the_till_rows() -> None:

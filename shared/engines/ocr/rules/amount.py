@@ -39,14 +39,26 @@ TOTAL_KEYWORDS: tuple[tuple[float, re.Pattern[str]], ...] = (
                       # German, French, Italian, Spanish, Dutch, Portuguese, Indonesian:
                       r"|\bSUMME\b|\bGESAMT|\bZU\s*ZAHLEN|\bBETRAG\b|\bMONTANT\b|\bTOTALE\b"
                       r"|\bTOTAAL\b|\bIMPORTE\b|\bA\s*PAYER\b|\bTTC\b|\bBALANCE\s*DUE\b"
-                      r"|\bTOTAL\s*BAYAR\b|\bSUMA\b",
+                      r"|\bTOTAL\s*BAYAR\b|\bSUMA\b"
+                      # Estonian, Finnish, Scandinavian, Polish, Czech, Turkish, Hungarian:
+                      r"|\bKOKKU\b|\bYHTEENS[AÄ]\b|\bTOTALT\b|\bATT\s*BETALA\b|\bI\s*ALT\b"
+                      r"|\bRAZEM\b|\bCELKEM\b|\bTOPLAM\b|\b[ÖO]SSZESEN\b",
                       re.IGNORECASE)),
     # "Rounding RM 45.35" after a "Rounding Adjustment" row: the rounded total.
     (0.8, re.compile(r"^\W*ROUND(ING|ED)?\b(?!\s*ADJ)", re.IGNORECASE)),
     (0.5, re.compile(rf"\b{TOTAL}|\bAMOUNT\b|\bAMT\b|\bTL\b", re.IGNORECASE)),
 )
 # A subtotal: the total paid only when nothing better is printed (no tax, no rounding).
-SUBTOTAL_RE = re.compile(rf"SUB\s*-?\s*{TOTAL}", re.IGNORECASE)
+SUBTOTAL_RE = re.compile(
+    rf"SUB\s*[-_]?\s*({TOTAL}|TOT\b)|TOTAL\s*(SALES\s*)?\(?\s*EXCL|TOTAL\s*EXCL|ZWISCHENSUMME"
+    r"|SOUS-TOTAL|SUBTOTAAL|NET\s*SALES", re.IGNORECASE)
+# A tax's row, and rows that name a tax but hold no tax amount: the tax-exclusive total, the
+# summary's header. India prints GST in halves (CGST, SGST) or whole across states (IGST).
+TAX_RE = re.compile(
+    r"\b(TOTAL\s*)?([CSI]?GST|SST|VAT|TAX|MWST|UST|TVA|IVA|BTW|HST|PST)\b(?!\s*(ID|NO|REG|INVOICE|"
+    r"SUMMARY|CODE|SUM))(\s*(PAYABLE|AMT|AMOUNT))?", re.IGNORECASE)
+NOT_TAX_RE = re.compile(r"EXCL|INCLUSIVE|\(INCL|INCL\.?\s*GST\)|INVOICE|SUMMARY|\bID\b|REG|"
+                        r"NO\s*[:.]|TOTAL\s*SALES|TOTAL\s*QTY", re.IGNORECASE)
 SUBTOTAL_WEIGHT = 0.3
 # The rounding adjustment: a total printed after it is the rounded amount actually paid.
 ROUNDING_ADJ_RE = re.compile(r"ROUND(ING)?\s*ADJ", re.IGNORECASE)
@@ -201,6 +213,9 @@ def _paid(rows: list[Row], total: str | None) -> tuple[str, TextLine] | None:
                 else None
             if line is not None:
                 return _text(paid), line
+    taxed = _taxed_subtotal(rows, amounts, total)
+    if taxed is not None:
+        return taxed
     if total is None:
         return None
     adjustment = next((r for r in rows if r.index in amounts and ROUNDING_ADJ_RE.search(r.text)),
@@ -215,6 +230,29 @@ def _paid(rows: list[Row], total: str | None) -> tuple[str, TextLine] | None:
             if line is not None:
                 return adjusted, line
     return None
+
+
+def _taxed_subtotal(rows: list[Row], amounts: dict[int, str], total: str | None
+                    ) -> tuple[str, TextLine] | None:
+    """The subtotal plus the taxes printed right under it, where that sum is printed below
+    them ("SUBTOTAL 192.53", "9.00% TAX 7.83", "TOTFIL 200.36"), and the keyword's total is the
+    subtotal itself or missing: a misread or unknown total keyword must not leave the
+    pre-tax amount as the total paid."""
+    sub = next((r for r in rows if r.index in amounts and SUBTOTAL_RE.search(r.text)), None)
+    if sub is None or (total is not None and total.replace(",", "") != amounts[sub.index]):
+        return None
+    taxes = []
+    for row in rows[sub.index + 1:sub.index + 4]:
+        if row.index not in amounts or not TAX_RE.search(row.text) or NOT_TAX_RE.search(
+                row.text):
+            break
+        taxes.append(row)
+    tax = sum(_cents(amounts[r.index]) for r in taxes)
+    if not taxes or tax <= 0:
+        return None
+    paid = _text(_cents(amounts[sub.index]) + tax)
+    line = _printed(rows[taxes[-1].index + 1:], paid, set())
+    return (paid, line) if line is not None else None
 
 
 def _cents(amount: str) -> int:

@@ -14,18 +14,16 @@ from decimal import Decimal
 
 from shared.documents.lines import TextLine
 from shared.engines.base import FieldValue
-from shared.engines.ocr.rules.amount import SUMMARY_RE, _amount_after, _amounts
+from shared.engines.ocr.rules.amount import (
+    NOT_TAX_RE,
+    SUBTOTAL_RE,
+    SUMMARY_RE,
+    TAX_RE,
+    _amount_after,
+    _amounts,
+)
 from shared.engines.ocr.rules.rows import Row
 
-SUBTOTAL_RE = re.compile(
-    r"SUB\s*-?\s*T[O0]TAL|TOTAL\s*(SALES\s*)?\(?\s*EXCL|TOTAL\s*EXCL|ZWISCHENSUMME|SOUS-TOTAL|"
-    r"SUBTOTAAL|NET\s*SALES", re.IGNORECASE)
-TAX_RE = re.compile(
-    r"\b(TOTAL\s*)?(GST|SST|VAT|TAX|MWST|UST|TVA|IVA|BTW|HST|PST)\b(?!\s*(ID|NO|REG|INVOICE|"
-    r"SUMMARY|CODE|SUM))(\s*(PAYABLE|AMT|AMOUNT))?", re.IGNORECASE)
-# Rows that name a tax but hold no tax amount: the tax-exclusive total, the summary's header.
-NOT_TAX_RE = re.compile(r"EXCL|INCLUSIVE|\(INCL|INCL\.?\s*GST\)|INVOICE|SUMMARY|\bID\b|REG|"
-                        r"NO\s*[:.]|TOTAL\s*SALES|TOTAL\s*QTY", re.IGNORECASE)
 # Column headings: a row holding two is the items' header, its "TAX" names a column.
 HEADING_RE = re.compile(r"\b(QTY|PRICE|AMOUNT|AMT|DESC\w*|ITEM|CODE|U/P|S/PRICE|RM)\b",
                         re.IGNORECASE)
