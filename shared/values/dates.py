@@ -40,13 +40,19 @@ NUMERIC_RE = re.compile(
     r"(?<![\d/.-])(\d{1,2})\s?([/.-])\s?(\d{1,2})\s?\2\s?(\d{4}|\d{2})(?![\d/])")
 # yyyy-mm-dd, yyyy/mm/dd.
 ISO_RE = re.compile(r"(?<![\d/.-])(\d{4})([/.-])(\d{1,2})\2(\d{1,2})(?![\d/])")
-# 30 DEC 17, 30-Dec-2017, 30/DEC/2017, 30DEC2017, 30. Dezember 2017, 14MAY/2017, 24 MAR18.
+# A two-digit year after an apostrophe, as US and UK receipts print it ("08Feb'15").
+APOSTROPHE = "['’´`]"
+# 30 DEC 17, 30-Dec-2017, 30/DEC/2017, 30DEC2017, 30. Dezember 2017, 14MAY/2017, 24 MAR18,
+# 18 DECEMBRE 2014, 08Feb'15. The rules find dates with it too (``rules/date.py``).
 DAY_MONTH_RE = re.compile(
-    rf"(?<!\d)(\d{{1,2}})\.?([\s/-]?)({MONTHS})\.?,?[\s/-]?\s?(\d{{4}}|\d{{2}})(?!\d)",
-    re.IGNORECASE)
-# Dec 30, 2017; DEC 30 2017.
-MONTH_DAY_RE = re.compile(rf"\b({MONTHS})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})(?!\d)",
-                          re.IGNORECASE)
+    rf"(?<!\d)(\d{{1,2}})\.?([\s/-]?)({MONTHS})[A-Z]*\.?[\s/-]?\s?{APOSTROPHE}?(\d{{4}}|\d{{2}})"
+    r"(?!\d)", re.IGNORECASE)
+# Dec 30, 2017; Sep 1, 2017; Jul/15/2017; DEC23'14; Aug 09 2012. A two-digit year only after
+# an apostrophe, a comma or a slash ("MAR 18 10:30" is a day and a time). The month is a whole
+# word: "MARCOS 02/22" (a waiter) and "MAYBANK 12/18" are not dates. Year: group 3 or 4.
+MONTH_DAY_RE = re.compile(
+    rf"\b({MONTHS})(?![A-Z])\.?[\s/-]?(\d{{1,2}})(?:ST|ND|RD|TH)?"
+    rf"(?:(?:,\s*|\s+|[/-])(\d{{4}})|(?:\s*{APOSTROPHE}|,\s*|/)(\d{{2}}))(?!\d)", re.IGNORECASE)
 # 20180304 (yyyymmdd) and 04032018 (ddmmyyyy), 20xx years only.
 COMPACT_YMD_RE = re.compile(r"(?<!\d)(20\d{2})(\d{2})(\d{2})(?!\d)")
 COMPACT_DMY_RE = re.compile(r"(?<!\d)(\d{2})(\d{2})(20\d{2})(?!\d)")
@@ -98,7 +104,8 @@ def parse_date(printed: str, hints: Hints | None = None,
         if found:
             return ParsedDate(found)
     if m := MONTH_DAY_RE.search(text):
-        found = _date(int(m.group(3)), MONTH_NAMES[m.group(1).upper()], int(m.group(2)))
+        found = _date(_year(m.group(3) or m.group(4)), MONTH_NAMES[m.group(1).upper()],
+                      int(m.group(2)))
         if found:
             return ParsedDate(found)
     if m := NUMERIC_RE.search(text):

@@ -27,6 +27,10 @@ def _typed(kind: str, printed: str, *context: str) -> dict[str, Any] | None:
     ("30. Dezember 2017", (), "2017-12-30", False),
     ("20180304", (), "2018-03-04", False),
     ("11.02.18", ("MwSt 19%",), "2018-02-11", False),  # German VAT: a German date
+    # Apostrophe years and glued forms, as the rules read them off US and UK receipts:
+    ("08FEB'15", (), "2015-02-08", False),
+    ("DEC23'14", (), "2014-12-23", False),
+    ("JUL/15/2017", (), "2017-07-15", False),
     # Day and month either way round: the country, else the receipt's other dates, tell...
     ("01/02/2018", ("Kuala Lumpur, Malaysia",), "2018-02-01", False),
     ("01/02/2018", ("San Francisco, CA 94103",), "2018-01-02", False),

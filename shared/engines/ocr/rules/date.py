@@ -8,24 +8,23 @@ from dataclasses import dataclass
 from shared.documents.lines import TextLine
 from shared.engines.base import FieldValue
 from shared.engines.ocr.rules.rows import Row
-from shared.values.dates import MONTHS  # English, Malay, German, French, Spanish, Italian, Dutch
+from shared.values.dates import (  # months: English, Malay, German, French, Spanish, Italian, Dutch
+    DAY_MONTH_RE,
+    MONTH_DAY_RE,
+    MONTHS,
+)
 
 # dd/mm/yyyy, dd-mm-yy, dd.mm.yyyy (the separator must repeat).
 DMY_RE = re.compile(r"(?<![\d/.-])(\d{1,2})\s?([/.-])\s?(\d{1,2})\s?\2\s?(\d{4}|\d{2})(?![\d/])")
 # yyyy-mm-dd, yyyy/mm/dd.
 YMD_RE = re.compile(r"(?<![\d/.-])(\d{4})([/.-])(\d{1,2})\2(\d{1,2})(?![\d/])")
-# A two-digit year after an apostrophe, as US and UK receipts print it ("08Feb'15").
-APOSTROPHE = "['’´`]"
-# 30 DEC 17, 30-Dec-2017, 30/DEC/2017, 30DEC2017, 18 DECEMBRE 2014, 08Feb'15.
-DMONY_RE = re.compile(
-    rf"(?<!\d)(\d{{1,2}})\.?([\s/-]?)({MONTHS})[A-Z]*\.?[\s/-]?\s?{APOSTROPHE}?(\d{{4}}|\d{{2}})"
-    r"(?!\d)", re.IGNORECASE)
-# Dec 30, 2017; Sep 1, 2017; Jul/15/2017; DEC23'14; Aug 09 2012. A two-digit year only after
-# an apostrophe, a comma or a slash ("MAR 18 10:30" is a day and a time). The month is a whole
-# word: "MARCOS 02/22" (a waiter) and "MAYBANK 12/18" are not dates.
-MONDY_RE = re.compile(
-    rf"\b({MONTHS})(?![A-Z])\.?[\s/-]?(\d{{1,2}})(?:ST|ND|RD|TH)?"
-    rf"(?:(?:,\s*|\s+|[/-])(\d{{4}})|(?:\s*{APOSTROPHE}|,\s*|/)(\d{{2}}))(?!\d)", re.IGNORECASE)
+# Dates with a month's name: DAY_MONTH_RE ("30 DEC 17", "08Feb'15") and MONTH_DAY_RE ("Dec 30,
+# 2017", "DEC23'14") are the typed parser's (``shared/values/dates.py``), so what the rules find
+# the typed value reads.
+# A month with its day and a two-digit year glued on ("May0814", "JAN3113"): OCR lost the
+# apostrophe of "May08'14". Weaker evidence than a printed separator.
+GLUED_MONTH_DAY_RE = re.compile(rf"\b({MONTHS})(?![A-Z])(\d{{2}})(\d{{2}})(?!\d)", re.IGNORECASE)
+GLUED_YEAR_RE = re.compile(r"\d{1,2}[A-Z]{3,}\d{2}|[A-Z]{3,}\d{4}", re.IGNORECASE)
 # "0ct": OCR reads the O of October as a zero.
 ZERO_OCT_RE = re.compile(r"(?<![\d.,])0(?=CT\b|CT\d|CT')", re.IGNORECASE)
 # ddmmyyyy with no separators ("27032018"): weaker evidence, accepted for 20xx years only.
@@ -95,14 +94,18 @@ def _find(line: TextLine, row: Row) -> list[_Candidate]:
         strength = _valid(int(m.group(4)), int(m.group(3)), m.group(1))
         if strength:
             found.append(_Candidate(m.group(0), strength, line, row))
-    for m in DMONY_RE.finditer(text):
+    for m in DAY_MONTH_RE.finditer(text):
         strength = _valid(int(m.group(1)), 1, m.group(4))
         if strength:
-            found.append(_Candidate(m.group(0), strength, line, row))
-    for m in MONDY_RE.finditer(text):
+            found.append(_Candidate(_apostrophe(m.group(0)), strength, line, row))
+    for m in MONTH_DAY_RE.finditer(text):
         strength = _valid(int(m.group(2)), 1, m.group(3) or m.group(4))
         if strength:
             found.append(_Candidate(m.group(0), strength, line, row))
+    for m in GLUED_MONTH_DAY_RE.finditer(text):
+        strength = 0.6 * _valid(int(m.group(2)), 1, m.group(3))
+        if strength:
+            found.append(_Candidate(_apostrophe(m.group(0)), strength, line, row))
     for m in COMPACT_YMD_RE.finditer(text):
         strength = 0.6 * _valid(int(m.group(3)), int(m.group(2)), m.group(1))
         if strength:
@@ -112,6 +115,14 @@ def _find(line: TextLine, row: Row) -> list[_Candidate]:
         if strength:
             found.append(_Candidate(m.group(0), strength, line, row))
     return found
+
+
+def _apostrophe(date: str) -> str:
+    """A date written all in one piece with a two-digit year ("29JAN15", "MAY0814") gets the
+    apostrophe OCR lost back ("29JAN'15"); one with spaces ("24 MAR18") is left as read."""
+    if GLUED_YEAR_RE.fullmatch(date):
+        return f"{date[:-2]}'{date[-2:]}"
+    return date
 
 
 def has_date(text: str) -> bool:
