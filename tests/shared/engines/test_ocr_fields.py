@@ -364,6 +364,16 @@ def test_total_keywords_of_more_languages(keyword: str, amount: str) -> None:
     assert values(lines)["total"].replace(",", ".") == amount.replace(",", ".")
 
 
+@pytest.mark.parametrize("till", ["GUESTS:9 10007", "STAFF: DANNY ROSE TRANS: 74420",
+                                  "SHIFT 2, EMPL 91768, SALE # 32253000451",
+                                  "TERMINAL ID: ****6992", "VAT REG: IE9I90601Q",
+                                  "Operator: Billy", "CHECK: 37820"])
+def test_an_address_without_a_postcode_ends_at_the_tills_rows(till: str) -> None:
+    lines = [line("KOBE SUSHI BISTRO", 0), line("6375 SOUTH RAINBOW BLVD", 1), line(till, 2),
+             line("1 MISO SOUP", 3)]
+    assert values(lines)["address"] == "6375 SOUTH RAINBOW BLVD"
+
+
 def test_an_address_ends_at_a_state_and_zip_and_skips_the_till_rows() -> None:
     lines = [line("WILLY MCCOY'S", 0), line("10700 FRANCE AVE S", 1),
              line("BLOOMINGTON, MN 55431", 2), line("SERVER ANNA", 3),
