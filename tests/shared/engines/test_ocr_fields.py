@@ -374,6 +374,15 @@ def test_an_address_without_a_postcode_ends_at_the_tills_rows(till: str) -> None
     assert values(lines)["address"] == "6375 SOUTH RAINBOW BLVD"
 
 
+def test_a_lower_case_logo_word_is_the_company_a_handwritten_name_is_not() -> None:
+    store = [line("meijer", 0), line("Sawmill Rd.", 1), line("Dublin, OH 43017", 2)]
+    assert values(store)["company"] == "MEIJER"
+    for top in ("tan woon yann", "xqzvt"):  # a name written by hand, a smudge
+        lines = [line(top, 0), line("KEDAI BUKU SDN BHD", 1), line("NO 5, JALAN SAGU", 2),
+                 line("81100 JOHOR BAHRU", 3)]
+        assert values(lines)["company"] == "KEDAI BUKU SDN BHD"
+
+
 def test_an_address_ends_at_a_state_and_zip_and_skips_the_till_rows() -> None:
     lines = [line("WILLY MCCOY'S", 0), line("10700 FRANCE AVE S", 1),
              line("BLOOMINGTON, MN 55431", 2), line("SERVER ANNA", 3),

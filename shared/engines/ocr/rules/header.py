@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from shared.engines.ocr.rules.date import has_date
 from shared.engines.ocr.rules.rows import Row
+from shared.engines.ocr.spelling import zipf
 
 # The header never runs further than this many rows from the top.
 HEADER_ROWS = 16
@@ -139,8 +140,11 @@ def is_noise(row: Row) -> bool:
     letters = _letters(text)
     if letters < 3:
         return True
-    # Printed headers are upper or title case; very uncertain reads are logos or smudges.
-    return text == text.lower() or row.score < 0.6
+    # Printed headers are upper or title case; very uncertain reads are logos or smudges. A
+    # brand's logo may be one lower-case word the world writes ("meijer", "watsons": wordfreq
+    # knows them); a name written by hand is several ("tan woon yann"), a smudge no word.
+    logo = text.isalpha() and len(text) >= 4 and zipf(text) > 0
+    return (text == text.lower() and not logo) or row.score < 0.6
 
 
 def is_stamp(row: Row) -> bool:
