@@ -374,6 +374,13 @@ def test_an_address_without_a_postcode_ends_at_the_tills_rows(till: str) -> None
     assert values(lines)["address"] == "6375 SOUTH RAINBOW BLVD"
 
 
+@pytest.mark.parametrize("top", ["Store: 1", "STORE # NY-1104", "DINE IN"])
+def test_a_store_number_or_an_order_type_above_the_name_is_not_the_name(top: str) -> None:
+    lines = [line(top, 0), line("Kelly Beauty Supply", 1), line("264 Adams St", 2),
+             line("Dorchester, MA 02122", 3)]
+    assert values(lines)["company"] == "KELLY BEAUTY SUPPLY"
+
+
 def test_a_lower_case_logo_word_is_the_company_a_handwritten_name_is_not() -> None:
     store = [line("meijer", 0), line("Sawmill Rd.", 1), line("Dublin, OH 43017", 2)]
     assert values(store)["company"] == "MEIJER"
