@@ -196,6 +196,9 @@ def test_total_in_separate_box_on_same_row_prefers_rounded_total() -> None:
         ("May0814 12:42PM", "MAY08'14"),
         ("24 MAR18", "24 MAR18"),  # with spaces, the year is as read
         ("16AUG2015", "16AUG2015"),  # a four-digit year
+        # The slashes OCR dropped from a date, put back; a year first is left as printed:
+        ("27032018", "27/03/2018"),
+        ("20180428", "20180428"),
     ],
 )
 def test_date_formats(text: str, expected: str) -> None:

@@ -27,7 +27,9 @@ GLUED_MONTH_DAY_RE = re.compile(rf"\b({MONTHS})(?![A-Z])(\d{{2}})(\d{{2}})(?!\d)
 GLUED_YEAR_RE = re.compile(r"\d{1,2}[A-Z]{3,}\d{2}|[A-Z]{3,}\d{4}", re.IGNORECASE)
 # "0ct": OCR reads the O of October as a zero.
 ZERO_OCT_RE = re.compile(r"(?<![\d.,])0(?=CT\b|CT\d|CT')", re.IGNORECASE)
-# ddmmyyyy with no separators ("27032018"): weaker evidence, accepted for 20xx years only.
+# ddmmyyyy with no separators ("27032018"): weaker evidence, accepted for 20xx years only. OCR
+# drops thin slashes ("27/03/2018" in SROIE's ground truth), and slashes are what receipts
+# print most (SROIE labels: 226 "/", 53 "-"; none without): read as dd/mm/yyyy.
 COMPACT_RE = re.compile(r"(?<!\d)(\d{2})(\d{2})(20\d{2})(?!\d)")
 # A date glued to the time that follows it ("04/03/201815:41:52", "2018-01-0522:55:25",
 # "06/04/1711:43am"): a space is put back first.
@@ -113,7 +115,7 @@ def _find(line: TextLine, row: Row) -> list[_Candidate]:
     for m in COMPACT_RE.finditer(text):
         strength = 0.6 * _valid(int(m.group(1)), int(m.group(2)), m.group(3))
         if strength:
-            found.append(_Candidate(m.group(0), strength, line, row))
+            found.append(_Candidate("/".join(m.groups()), strength, line, row))
     return found
 
 
