@@ -144,8 +144,9 @@ def is_noise(row: Row) -> bool:
     # Printed headers are upper or title case; very uncertain reads are logos or smudges. A
     # brand's logo may be one lower-case word the world writes ("meijer", "watsons": wordfreq
     # knows them); a name written by hand is several ("tan woon yann"), a smudge no word.
-    logo = text.isalpha() and len(text) >= 4 and zipf(text) > 0
-    return (text == text.lower() and not logo) or row.score < 0.6
+    if text == text.lower() and not (text.isalpha() and len(text) >= 4 and zipf(text) > 0):
+        return True
+    return row.score < 0.6
 
 
 def is_stamp(row: Row) -> bool:
