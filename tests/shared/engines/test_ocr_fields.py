@@ -377,7 +377,14 @@ def test_an_address_without_a_postcode_ends_at_the_tills_rows(till: str) -> None
     assert values(lines)["address"] == "6375 SOUTH RAINBOW BLVD"
 
 
-@pytest.mark.parametrize("top", ["Store: 1", "STORE # NY-1104", "DINE IN"])
+def test_a_legal_name_over_three_rows_is_read_whole() -> None:
+    lines = [line("Counter.", 0), line("AIK HUAT HARDWARE", 1), line("ENTERPRISE (SETIA", 2),
+             line("ALAM) SDN BHD", 3), line("822737-X", 4), line("NO. 5, JALAN SETIA", 5),
+             line("40170 SHAH ALAM", 6)]
+    assert values(lines)["company"] == "AIK HUAT HARDWARE ENTERPRISE (SETIA ALAM) SDN BHD"
+
+
+@pytest.mark.parametrize("top", ["Store: 1", "STORE # NY-1104", "DINE IN", "Counter."])
 def test_a_store_number_or_an_order_type_above_the_name_is_not_the_name(top: str) -> None:
     lines = [line(top, 0), line("Kelly Beauty Supply", 1), line("264 Adams St", 2),
              line("Dorchester, MA 02122", 3)]

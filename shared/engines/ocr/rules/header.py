@@ -34,7 +34,7 @@ STOP_RE = re.compile(
     r"|ORDER|SALES|OFFICIAL|REG(ISTRATION)?\.?\s*NO|QTY|ITEM|AMOUNT|WELCOME|GUESTS?|THANK"
     # The till's rows under a header: who served, which terminal, which shift.
     r"|SERVER|STAFF|OPERATOR|TERMINAL|MERCHANT|SHIFT|EMPL|TRANS|CHECK|VAT\s*REG|P\.?\s*IVA"
-    r"|DINE\s*IN|TAKE\s*(OUT|AWAY))\b|\bST[OA]RE\s*(#|:|NO\b)"
+    r"|DINE\s*IN|TAKE\s*(OUT|AWAY)|C[OA]UNTER)\b|\bST[OA]RE\s*(#|:|NO\b)"
     r"|INVOICE|RECEIPT|@|\.COM\b|\bT\s*:|\bF\s*:",
     re.IGNORECASE,
 )
@@ -227,10 +227,13 @@ def _company_rows(top: list[Row], end: int) -> list[int]:
     legal = [i for i in candidates if LEGAL_FORM_RE.search(top[i].text)]
     if legal:
         # A legal name (SDN BHD) wins over a trade name above or below it: it is the seller.
-        i = legal[0]
-        if i - 1 in candidates and _continues(top[i - 1].text, top[i].text):
-            return [i - 1, i]
-        return [i]
+        # It starts higher while the rows above read as its first parts ("AIK HUAT HARDWARE" /
+        # "ENTERPRISE (SETIA" / "ALAM) SDN BHD").
+        name = [legal[0]]
+        while (len(name) < 3 and name[0] - 1 in candidates
+               and _continues(top[name[0] - 1].text, top[name[0]].text)):
+            name.insert(0, name[0] - 1)
+        return name
     for k, i in enumerate(run):
         if COMPANY_SUFFIX_RE.search(top[i].text):
             if k > 0 and _continues(top[run[k - 1]].text, top[i].text):
