@@ -198,6 +198,7 @@ def test_total_in_separate_box_on_same_row_prefers_rounded_total() -> None:
         ("16AUG2015", "16AUG2015"),  # a four-digit year
         # The slashes OCR dropped from a date, put back; a year first is left as printed:
         ("27032018", "27/03/2018"),
+        ("14MAY/2017", "14/MAY/2017"),
         ("20180428", "20180428"),
     ],
 )

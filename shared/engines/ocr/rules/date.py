@@ -25,6 +25,7 @@ YMD_RE = re.compile(r"(?<![\d/.-])(\d{4})([/.-])(\d{1,2})\2(\d{1,2})(?![\d/])")
 # apostrophe of "May08'14". Weaker evidence than a printed separator.
 GLUED_MONTH_DAY_RE = re.compile(rf"\b({MONTHS})(?![A-Z])(\d{{2}})(\d{{2}})(?!\d)", re.IGNORECASE)
 GLUED_YEAR_RE = re.compile(r"\d{1,2}[A-Z]{3,}\d{2}|[A-Z]{3,}\d{4}", re.IGNORECASE)
+ONE_SEPARATOR_RE = re.compile(r"(\d{1,2})([A-Z]{3,})([/-])(\d{4}|\d{2})", re.IGNORECASE)
 # "0ct": OCR reads the O of October as a zero.
 ZERO_OCT_RE = re.compile(r"(?<![\d.,])0(?=CT\b|CT\d|CT')", re.IGNORECASE)
 # ddmmyyyy with no separators ("27032018"): weaker evidence, accepted for 20xx years only. OCR
@@ -121,9 +122,13 @@ def _find(line: TextLine, row: Row) -> list[_Candidate]:
 
 def _apostrophe(date: str) -> str:
     """A date written all in one piece with a two-digit year ("29JAN15", "MAY0814") gets the
-    apostrophe OCR lost back ("29JAN'15"); one with spaces ("24 MAR18") is left as read."""
+    apostrophe OCR lost back ("29JAN'15"); one with spaces ("24 MAR18") is left as read. A
+    separator read once of two ("14MAY/2017") is put back where OCR lost it ("14/MAY/2017")."""
     if GLUED_YEAR_RE.fullmatch(date):
         return f"{date[:-2]}'{date[-2:]}"
+    if m := ONE_SEPARATOR_RE.fullmatch(date):
+        day, month, sep, year = m.groups()
+        return f"{day}{sep}{month}{sep}{year}"
     return date
 
 
