@@ -368,6 +368,12 @@ def test_total_keywords_of_more_languages(keyword: str, amount: str) -> None:
     assert values(lines)["total"].replace(",", ".") == amount.replace(",", ".")
 
 
+def test_singapores_postcode_ends_an_address() -> None:
+    lines = [line("FOOD OPERA", 0), line("PADANG PADANG", 1), line("2 ORCHARD TURN #B4-03/04", 2),
+             line("SINGAPORE 238801", 3), line("RCT# 15946", 4)]
+    assert values(lines)["address"] == "2 ORCHARD TURN #B4-03/04 SINGAPORE 238801"
+
+
 @pytest.mark.parametrize("till", ["GUESTS:9 10007", "STAFF: DANNY ROSE TRANS: 74420",
                                   "SHIFT 2, EMPL 91768, SALE # 32253000451",
                                   "TERMINAL ID: ****6992", "VAT REG: IE9I90601Q",

@@ -56,14 +56,17 @@ POSTCODE_RE = re.compile(r"(?<![\d-])\d{5}(?![\d-])")
 LOT_NUMBER_RE = re.compile(r"\b(LOT|PT|P\.\s?T|NO)\W{0,3}$|\($", re.IGNORECASE)
 # Postcodes that end an address where they are printed: nothing but the country follows them.
 # US state + ZIP ("TX 75707", "MN55431"), UK ("EC1R 5BX"), Canada ("V6M 1L1"), Australian state +
-# postcode ("NSW 2000"). A Dutch postcode ("1012 AB") starts its row like a Malaysian one.
+# postcode ("NSW 2000"), Singapore ("SINGAPORE 038983"). A Dutch postcode ("1012 AB") starts its
+# row like a Malaysian one.
 US_STATES = ("AL|AK|AZ|AR|CA|CO|CT|DC|DE|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT"
              "|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY")
 FINAL_POSTCODE_RE = re.compile(
     rf"\b({US_STATES})\.?,?\s*\d{{5}}(?:-\d{{4}})?(?!\d)"
     r"|\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b"
     r"|\b[A-Z]\d[A-Z]\s?\d[A-Z]\d\b"
-    r"|\b(NSW|VIC|QLD|WA|SA|TAS|ACT|NT)\s*\d{4}\b")
+    r"|\b(NSW|VIC|QLD|WA|SA|TAS|ACT|NT)\s*\d{4}\b"
+    # Singapore's six digits after its name ("SINGAPORE 038983", OCR's "ŠINGAPORE").
+    r"|\b\w?INGAPORE\s*\d{6}\b")
 # A row that is no longer the address, though it does not end the header: a till's or a
 # waiter's details, a price ("GUESTS:1", "CAR# 852", "SHIFT 2, EMPL 91768", "£6.95 CAJUN").
 ADDRESS_END_RE = re.compile(
