@@ -11,7 +11,8 @@ the spellings reviewers write; ``vendors.py`` a seller's whole name and address)
 A digit after a word stays a number when the word is common on its own ("TAX1", "POS1",
 "Guest5"): it is likelier a tax band or a till than a misread letter ("Tota1" is "Total":
 "tota" is rare). Words of fewer than ``MIN_LETTERS`` letters ("E1", "SE1", "B03": postcodes,
-units) are left alone. Only OCR's lines are respelled; a PDF's own text is exact.
+units) are left alone, but for a zero among two letters ("0LD", "R0C"), which no postcode
+prints. Only OCR's lines are respelled; a PDF's own text is exact.
 """
 
 from __future__ import annotations
@@ -70,7 +71,9 @@ def respell_word(word: str) -> str:
     """The word with its look-alike digits read as the letters that make it a common word;
     the word itself when none does."""
     digits = sum(c in LOOK_ALIKES for c in word)
-    if (not digits or digits > MAX_DIGITS or sum(c.isalpha() for c in word) < MIN_LETTERS
+    # A zero among two letters is an O ("0LD", "0RG"): no postcode or unit mixes them so.
+    least = MIN_LETTERS - 1 if set(word) & set(LOOK_ALIKES) == {"0"} else MIN_LETTERS
+    if (not digits or digits > MAX_DIGITS or sum(c.isalpha() for c in word) < least
             or not all(c.isalpha() or c in LOOK_ALIKES for c in word)):
         return word
     best, best_zipf = None, MIN_ZIPF

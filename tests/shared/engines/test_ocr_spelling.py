@@ -20,12 +20,13 @@ def test_look_alike_digits_in_words_become_letters_in_the_words_case() -> None:
     assert respell("Lew1s Ave") == "Lewis Ave"  # a 1 is an I where that makes the word
     assert respell("SHOP 121,LEVE1 1") == "SHOP 121,LEVEL 1"
     assert respell("Tota1 10.00") == "Total 10.00"
+    assert respell("29 0LD BURLINGTON STREET") == "29 OLD BURLINGTON STREET"  # a zero, two letters
 
 
 def test_numbers_codes_and_short_words_stay_as_read() -> None:
     for text in ("TAX1 8.25%",  # a common word, then a number: a tax band
                  "POS1 Guest5",  # a till, a count
-                 "SE1 9RY", "B03 70", "E1",  # postcodes and units: too few letters
+                 "SE1 9RY", "B03 70", "E1", "L4H 0A2",  # postcodes, units: too few letters
                  "10.00 x 2", "0151 4866406",  # numbers
                  "A1B0C1D",  # a code of letters and digits, not a word
                  "XQ1Z",  # no word reads from it
