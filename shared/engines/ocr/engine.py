@@ -1,8 +1,8 @@
 """The CPU engine: text lines (a PDF page's own text layer, else rapidocr on the page turned
 upright: ``orientation.py``, with look-alike digits in words read as letters: ``spelling.py``),
-then fields picked by rules or, once a trained version is
-promoted, by the learned extractor (``learned.py``) that reviewers' corrections taught. A
-document's pages are read one under the other, and each value's box names its page."""
+then fields picked by rules or, once a trained version is promoted, by the learned extractor
+(``learned.py``) that reviewers' corrections taught. A document's pages are read one under the
+other, and each value's box names its page."""
 
 from __future__ import annotations
 

@@ -43,8 +43,8 @@ WORD_RE = re.compile(r"[^\W_]+")
 @cache
 def _zipf() -> dict[str, float]:
     """Every word of ``LANGUAGES`` at least ``MIN_ZIPF`` common, lower case, with its Zipf
-    frequency in the language that uses it most. Read once per process (about a second,
-    tens of MB); wordfreq's own caches would keep every language's whole list."""
+    frequency in the language that uses it most. Read once per process (1-2 s, about 120 MB
+    at its peak); wordfreq's own caches would keep every language's whole list."""
     from wordfreq import available_languages, read_cBpack
 
     paths = available_languages("best")

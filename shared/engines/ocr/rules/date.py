@@ -100,7 +100,7 @@ def _find(line: TextLine, row: Row) -> list[_Candidate]:
     for m in DAY_MONTH_RE.finditer(text):
         strength = _valid(int(m.group(1)), 1, m.group(4))
         if strength:
-            found.append(_Candidate(_apostrophe(m.group(0)), strength, line, row))
+            found.append(_Candidate(_as_printed(m.group(0)), strength, line, row))
     for m in MONTH_DAY_RE.finditer(text):
         strength = _valid(int(m.group(2)), 1, m.group(3) or m.group(4))
         if strength:
@@ -108,7 +108,7 @@ def _find(line: TextLine, row: Row) -> list[_Candidate]:
     for m in GLUED_MONTH_DAY_RE.finditer(text):
         strength = 0.6 * _valid(int(m.group(2)), 1, m.group(3))
         if strength:
-            found.append(_Candidate(_apostrophe(m.group(0)), strength, line, row))
+            found.append(_Candidate(_as_printed(m.group(0)), strength, line, row))
     for m in COMPACT_YMD_RE.finditer(text):
         strength = 0.6 * _valid(int(m.group(3)), int(m.group(2)), m.group(1))
         if strength:
@@ -120,10 +120,10 @@ def _find(line: TextLine, row: Row) -> list[_Candidate]:
     return found
 
 
-def _apostrophe(date: str) -> str:
-    """A date written all in one piece with a two-digit year ("29JAN15", "MAY0814") gets the
-    apostrophe OCR lost back ("29JAN'15"); one with spaces ("24 MAR18") is left as read. A
-    separator read once of two ("14MAY/2017") is put back where OCR lost it ("14/MAY/2017")."""
+def _as_printed(date: str) -> str:
+    """The date with the marks OCR lost put back: a date in one piece with a two-digit year
+    ("29JAN15", "MAY0814") gets its apostrophe ("29JAN'15"), one with spaces ("24 MAR18") is
+    left as read; a separator read once of two gets its twin ("14MAY/2017" -> "14/MAY/2017")."""
     if GLUED_YEAR_RE.fullmatch(date):
         return f"{date[:-2]}'{date[-2:]}"
     if m := ONE_SEPARATOR_RE.fullmatch(date):

@@ -67,11 +67,12 @@ FINAL_POSTCODE_RE = re.compile(
     r"|\b(NSW|VIC|QLD|WA|SA|TAS|ACT|NT)\s*\d{4}\b"
     # Singapore's six digits after its name ("SINGAPORE 038983", OCR's "ŠINGAPORE").
     r"|\b\w?INGAPORE\s*\d{6}\b")
-# A row that is no longer the address, though it does not end the header: a till's or a
-# waiter's details, a price ("GUESTS:1", "CAR# 852", "SHIFT 2, EMPL 91768", "£6.95 CAJUN").
+# A row that is no longer the address, though it does not end the header: a label, a code, a
+# price ("CAR# 852", "CUSTOMER COPY", "£6.95 CAJUN"). The till's rows (SERVER, SHIFT, GUESTS...)
+# end the header itself (``STOP_RE``).
 ADDRESS_END_RE = re.compile(
-    r"#|\b[A-Z]+\s?:|\b(SHIFT|EMPL|VAT|RECHNUNG|TICKET|GUESTS?|CHECK|CHK|SERVER|TERMINAL|POS"
-    r"|TRANS|CUSTOMER|COPY|DEBIT|CREDIT|SALE|STORE|REG)\b|[$£€]\s?\d", re.IGNORECASE)
+    r"#|\b[A-Z]+\s?:|\b(VAT|RECHNUNG|TICKET|CHK|POS|CUSTOMER|COPY|DEBIT|CREDIT|SALE|STORE|REG)\b"
+    r"|[$£€]\s?\d", re.IGNORECASE)
 OTHER_POSTCODE_RE = re.compile(r"(?<![\d-])\d{4}\s?[A-Z]{2}\b")
 COUNTRIES = (r"(USA|U\.S\.A\.?|UNITED\s+STATES|CANADA|UK|UNITED\s+KINGDOM|AUSTRALIA"
              r"|MALAYSIA|SINGAPORE|DEUTSCHLAND|GERMANY|FRANCE|NEDERLAND)")
