@@ -5,6 +5,9 @@ and the learned extractor's learning curve.
 - learned: ``LearnedExtractor`` (ranker, word tagger, vendor memory, chosen per field) trained
   on the first N of a shuffled pool of ``--pool`` receipts, for each N in ``--sizes``, scored
   on all the others (the same held-out receipts for every N, and for the rules beside it).
+- live: the largest version reading the held-out receipts in order, each one's review given
+  to its vendor memory once it is read (``live_reviews.py``), as a worker gets reviews made
+  after its version was trained.
 
 Lines come from the OCR cache (``ocr_cache.py``: OCR runs once per receipt) or, for SROIE,
 from the set's ground-truth lines (``--lines truth``). WildReceipt labels are written without
@@ -28,6 +31,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
+from live_reviews import read_in_order  # noqa: E402
 from ocr_cache import cached_lines, truth_lines  # noqa: E402
 
 from shared.engines.ocr.fields import extract_fields  # noqa: E402
@@ -101,6 +105,12 @@ def main(argv: list[str] | None = None) -> int:
                       "pickers": learned.meta["pickers"], **summary})
         print(_line(f"learned {n}", summary), f" fit {fit_s:.0f} s", flush=True)
     result["learned"] = curve
+    # The largest version again, its vendor memory given each held-out receipt's review once
+    # it is read, as a worker is between batches: what reviews do before the next training.
+    live = {s: _values(f) for s, f in read_in_order(learned, held, lines, labels, SROIE_FIELDS)}
+    result["learned_live"] = {"trained_on": n, **_board(((labels[s], live[s]) for s in held),
+                                                        normalize)}
+    print(_line(f"live {n}", result["learned_live"]), flush=True)  # type: ignore[arg-type]
     if args.misses:
         kinds = {f.name: f.kind for f in SROIE_FIELDS}
         with args.misses.open("w") as out:

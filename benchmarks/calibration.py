@@ -4,7 +4,8 @@ The rules (``--engine rules``): calibrate on one half of the receipts (even posi
 order), measure on the other. The learned extractor (``--engine learned``): a version trained on
 the first third (every third receipt), calibrated on its answers for the second, measured on
 the third, as a deployment trains on corrections, reviews what the new version reads, then
-auto-accepts. Reported:
+auto-accepts; with ``--live``, each receipt of the second and third read with the reviews of
+those before it (as ``worker/review_memory.py`` gives them to a worker). Reported:
 - per field, the expected calibration error of the calibrated confidence (10 bins), and the
   reliability diagram's points; pooled over the fields, for this split and as the mean (± std)
   over ``--splits`` random halvings of the same receipts; and the floor: what a perfectly
@@ -73,15 +74,23 @@ def read_rules(stems: list[str]) -> dict[str, dict[str, object]]:
     return out
 
 
-def read_learned(stems: list[str], train: list[str]) -> dict[str, dict[str, object]]:
+def read_learned(stems: list[str], train: list[str], live: bool = False
+                 ) -> dict[str, dict[str, object]]:
     """The learned extractor as a deployment serves it: a version trained on the corrections
-    of ``train``, reading every other receipt (whose reviews then calibrate it)."""
+    of ``train``, reading every other receipt (whose reviews then calibrate it). ``live``: in
+    name order, each with the reviews of those read before it (``live_reviews.py``)."""
+    from live_reviews import read_in_order
+
     from shared.engines.ocr.learned import LearnedExtractor
 
     data = {s: lines_and_label(s) for s in stems}
     model = LearnedExtractor.fit([data[s] for s in train], FIELDS)
-    return {s: judged(*data[s], model.extract(data[s][0], FIELDS))
-            for s in stems if s not in set(train)}
+    rest = [s for s in stems if s not in set(train)]
+    if live:
+        read = read_in_order(model, rest, {s: data[s][0] for s in rest},
+                             {s: data[s][1] for s in rest}, FIELDS)
+        return {s: judged(*data[s], fields) for s, fields in read}
+    return {s: judged(*data[s], model.extract(data[s][0], FIELDS)) for s in rest}
 
 
 def field_pairs(receipts: dict[str, dict[str, object]], stems: list[str], name: str
@@ -180,6 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--engine", choices=["rules", "learned"], default="rules",
                    help="the OCR engine's rules, or its learned extractor trained on the "
                         "calibration half (as after reviewing it)")
+    p.add_argument("--live", action="store_true",
+                   help="learned: each receipt read with the reviews of those before it, as a "
+                        "worker whose reviewers keep up (worker/review_memory.py)")
     p.add_argument("--splits", type=int, default=200,
                    help="random halvings for the resampled ECE (0: none)")
     p.add_argument("--out", type=Path)
@@ -197,12 +209,14 @@ def main(argv: list[str] | None = None) -> int:
     if earlier is not None:
         receipts = earlier["all_receipts"]
     elif args.engine == "learned":
-        receipts = read_learned(stems, train)
+        receipts = read_learned(stems, train, args.live)
     else:
         receipts = read_rules(stems)
     required = [n for n in KINDS if not args.accept_fields or n in args.accept_fields.split(",")]
 
     result: dict[str, object] = {"set": DATA.name, "engine": args.engine,
+                                 "live_reviews": bool(earlier.get("live_reviews") if earlier
+                                                      else args.live),
                                  "accept_fields": required,
                                  "target_error": args.target, "trained_on": len(train),
                                  "calibrated_on": len(fit_half), "measured_on": len(measure_half),

@@ -238,6 +238,11 @@ class Settings(BaseSettings):
     adapter_check_s: float = Field(
         default=5.0, ge=0, description="How often a worker looks for a new active model version."
     )
+    review_memory_check_s: float = Field(
+        default=10.0, ge=0,
+        description="How often a worker looks for new reviews to use beside its served version "
+                    "(the OCR engine's vendor memory) before the next training run.",
+    )
     worker_batch_size: int = Field(
         default=1, ge=1,
         description="Receipts a worker gathers across tasks into one engine call (1: none).",

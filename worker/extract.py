@@ -49,6 +49,7 @@ from shared.results import refresh_review_reasons
 from shared.storage import Storage, StorageError, get_storage
 from worker import leases
 from worker.engines import engine_for
+from worker.review_memory import sync_reviews
 from worker.versions import sync_version
 
 log = logging.getLogger(__name__)
@@ -261,6 +262,7 @@ def infer_batch(batch: PreparedBatch) -> PreparedBatch:
             continue
         try:
             sync_version(group.engine)  # between batches: pick up a newly promoted adapter
+            sync_reviews(group.engine)  # and the reviews made since it was trained
             group.model_name = group.engine.model_name
             group.model_version = group.engine.model_version
             started = time.perf_counter()

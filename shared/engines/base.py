@@ -8,7 +8,7 @@ no Flask, no Celery, no database.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -99,6 +99,8 @@ class Engine(ABC):
     name: ClassVar[str]
     # Engines with trainable parts (adapters, learned extractors) serve model versions.
     supports_versions: ClassVar[bool] = False
+    # Engines whose served version also learns from reviews made after it was trained.
+    learns_from_reviews: ClassVar[bool] = False
 
     def __init__(self, fields: Sequence[FieldSpec]) -> None:
         self.fields = tuple(fields)
@@ -116,6 +118,12 @@ class Engine(ABC):
     def use_version(self, version_id: int | None, artifact_dir: Path | None) -> None:
         """Serve this trained version (None: the untrained base) from now on."""
         raise NotImplementedError(f"engine {self.name} has no trainable versions")
+
+    def learn_reviews(self, labels: Sequence[Mapping[str, object]],
+                      texts: Sequence[Sequence[str]]) -> None:
+        """Use these reviewed receipts' values (``texts``: each one's text lines) beside the
+        served version, replacing the reviews given before."""
+        raise NotImplementedError(f"engine {self.name} does not learn from reviews")
 
     @abstractmethod
     def extract(self, documents: Sequence[Input]) -> list[ExtractionResult]:

@@ -7,7 +7,7 @@ other, and each value's box names its page."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from importlib.metadata import version
 from pathlib import Path
@@ -27,11 +27,13 @@ from shared.fields import FieldSpec
 class OcrEngine(Engine):
     name = "ocr"
     supports_versions = True
+    learns_from_reviews = True
 
     def __init__(self, fields: Sequence[FieldSpec]) -> None:
         super().__init__(fields)
         self._reader = shared_reader(get_settings().ocr_threads)
-        self._learned: LearnedExtractor | None = None
+        self._trained: LearnedExtractor | None = None  # the version as trained
+        self._learned: LearnedExtractor | None = None  # and as served, with later reviews
         self._version_id: int | None = None
 
     @property
@@ -43,10 +45,22 @@ class OcrEngine(Engine):
     def model_version(self) -> int | None:
         return self._version_id
 
+    @property
+    def learned(self) -> LearnedExtractor | None:
+        """The learned extractor served (None: the rules), with the reviews given since."""
+        return self._learned
+
     def use_version(self, version_id: int | None, artifact_dir: Path | None) -> None:
         # Loaded completely before it replaces anything: a bad folder raises, rules stay.
-        self._learned = LearnedExtractor.load(artifact_dir) if artifact_dir else None
+        self._trained = LearnedExtractor.load(artifact_dir) if artifact_dir else None
+        self._learned = self._trained
         self._version_id = version_id
+
+    def learn_reviews(self, labels: Sequence[Mapping[str, object]],
+                      texts: Sequence[Sequence[str]]) -> None:
+        # The rules have nothing to remember with: reviews wait for the first trained version.
+        if self._trained is not None:
+            self._learned = self._trained.with_reviews(labels, texts)
 
     def extract(self, documents: Sequence[Input]) -> list[ExtractionResult]:
         return [self._extract_one(as_document(d)) for d in documents]

@@ -19,7 +19,8 @@ field's picker (rules, ranker or tagger) and whether the memory applies are chos
 cross-fitted over three thirds of the corrections (each third answered by learners fitted on the
 other two; the memory, a lookup that gains with every seller, on nine tenths), and a judge per
 field learns from those answers how likely a pick is to be right (``judge.py``: the confidence).
-Then everything is refitted on all the corrections.
+Then everything is refitted on all the corrections. A served version's memory keeps growing
+with the reviews made after it was trained (``with_reviews``, ``worker/review_memory.py``).
 
 Trained models are folders (``save``/``load``), versioned like an LLM adapter. The folder holds a
 pickle: load only folders this deployment wrote.
@@ -194,6 +195,15 @@ class LearnedExtractor:
     def with_memory(self, memory: VendorMemory) -> LearnedExtractor:
         """The same pickers beside another vendor memory."""
         return LearnedExtractor(self._models, self.meta, self._tagger, memory, self._judges)
+
+    def with_reviews(self, labels: Sequence[Mapping[str, object]],
+                     texts: Sequence[Sequence[str]]) -> LearnedExtractor:
+        """The same pickers, with a vendor memory that also knows these corrected receipts
+        (``texts``: each one's lines): what reviewers corrected since the version was trained
+        is used at once, without waiting for the next training run."""
+        if self._memory is None:
+            return self
+        return self.with_memory(self._memory.extended(labels, texts))
 
     def _options(self, lines: Sequence[TextLine], fields: Sequence[FieldSpec],
                  rules: Mapping[str, FieldValue] | None = None
@@ -385,6 +395,10 @@ class LearnedExtractor:
     @property
     def field_names(self) -> list[str]:
         return list(self._models)
+
+    @property
+    def memory(self) -> VendorMemory | None:
+        return self._memory
 
 
 def _fit_all(examples: Sequence[tuple[Sequence[TextLine], Mapping[str, object]]],

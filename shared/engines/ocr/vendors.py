@@ -96,26 +96,49 @@ class VendorMemory:
     # two sellers (a shopping mall's, a till maker's) names neither and is left out.
     ids: dict[str, str] = field(default_factory=dict)
 
+    # What it was built from, to be built again with more (``extended``): per receipt, the
+    # remembered fields' values and the seller numbers its lines print.
+    sources: list[tuple[dict[str, str], list[str]]] = field(default_factory=list)
+    kinds: dict[str, str] = field(default_factory=dict)
+    given_thresholds: dict[str, float] = field(default_factory=dict)
+
     @classmethod
     def build(cls, labels: Iterable[Mapping[str, object]], kinds: Mapping[str, str],
               thresholds: Mapping[str, float] | None = None,
               texts: Iterable[Sequence[str]] | None = None) -> VendorMemory:
         """``texts``: each label's receipt as text lines, to learn the sellers' numbers."""
-        memory = cls()
         labels = list(labels)
         texts = list(texts) if texts is not None else [[] for _ in labels]
+        remembered = [n for n, k in kinds.items() if k in REMEMBERED_KINDS]
+        sources = [({n: v for n in remembered if isinstance(v := label.get(n), str) and v},
+                    sorted(seller_ids(lines)))
+                   for label, lines in zip(labels, texts, strict=True)]
+        return cls._from(sources, dict(kinds), dict(thresholds or {}))
+
+    def extended(self, labels: Iterable[Mapping[str, object]],
+                 texts: Iterable[Sequence[str]] | None = None) -> VendorMemory:
+        """This memory with more corrected receipts: what it was built from and these, as if
+        built from all of them at once. A memory saved before it kept its sources is only
+        these receipts' and its own, so it is returned as it is."""
+        if not getattr(self, "sources", None):
+            return self
+        more = VendorMemory.build(labels, self.kinds, texts=texts)
+        return VendorMemory._from(self.sources + more.sources, self.kinds,
+                                  self.given_thresholds)
+
+    @classmethod
+    def _from(cls, sources: list[tuple[dict[str, str], list[str]]], kinds: dict[str, str],
+              thresholds: dict[str, float]) -> VendorMemory:
+        memory = cls(sources=sources, kinds=kinds, given_thresholds=thresholds)
         owners: dict[str, set[str]] = {}
         company = next((n for n, k in kinds.items() if k == "company"), None)
         address = next((n for n, k in kinds.items() if k == "address"), None)
-        for label, lines in zip(labels, texts, strict=True):
+        for label, numbers in sources:
             found: dict[str, _Group] = {}
-            for name, kind in kinds.items():
-                value = label.get(name)
-                if kind not in REMEMBERED_KINDS or not isinstance(value, str) or not value:
-                    continue
+            for name, value in label.items():
+                kind = kinds[name]
                 groups = memory.groups.setdefault(name, [])
-                memory.thresholds.setdefault(name, (thresholds or {}).get(
-                    name, DEFAULT_THRESHOLD[kind]))
+                memory.thresholds.setdefault(name, thresholds.get(name, DEFAULT_THRESHOLD[kind]))
                 key = normalised(value)
                 match = memory._match(name, key, VENDOR_CUTOFF)
                 group = match[0] if match else None
@@ -125,15 +148,16 @@ class VendorMemory:
                 group.forms[value] += 1
                 found[name] = group
             where = label.get(address or "")
-            if company in found and isinstance(where, str) and where:
+            if company in found and where:
                 memory.addresses.setdefault(found[company].key, Counter())[where] += 1
             if company in found:
-                for number in seller_ids(lines):
+                for number in numbers:
                     owners.setdefault(number, set()).add(found[company].key)
         memory.ids = {n: next(iter(keys)) for n, keys in owners.items() if len(keys) == 1}
         # Addresses only: in names a letter apart is often another name ("GERBANG ALAF",
         # "RESTAURANTS"); SROIE, 150 corrections: names 5 right and 10 wrong more.
-        memory.lexicon = Lexicon.build(labels, [n for n, k in kinds.items() if k == "address"])
+        memory.lexicon = Lexicon.build([label for label, _ in sources],
+                                       [n for n, k in kinds.items() if k == "address"])
         return memory
 
     def _match(self, name: str, key: str, cutoff: float) -> tuple[_Group, float] | None:

@@ -110,3 +110,22 @@ def test_a_chain_whose_reviewers_add_the_branch_row_is_told_from_one_that_stops(
     one_tail = VendorMemory.build([labels[0], labels[0]], KINDS, texts=[[], []])
     assert not one_tail.wants_branch_row(one_tail.seller("company", "99 SPEED MART S/B", []),
                                          body)  # one branch's row, twice: no convention
+
+
+def test_a_memory_extended_with_reviews_is_the_memory_of_all_of_them() -> None:
+    first = [({"company": "KEDAI MAJU SDN BHD", "address": "NO 5, JALAN SAGU, 81200 JOHOR"},
+              ["CO REG 273500-U"])]
+    later = [({"company": "KEDAI MAJU SDN BHD", "address": "NO 5, JALAN SAGU, 81200 JOHOR"},
+              []),
+             ({"company": "RESTORAN WAN SHENG"}, ["GST ID: 000306020352"])]
+    built = VendorMemory.build([label for label, _ in first], KINDS,
+                               texts=[lines for _, lines in first])
+    extended = built.extended([label for label, _ in later], [lines for _, lines in later])
+    assert extended == VendorMemory.build([label for label, _ in first + later], KINDS,
+                                          texts=[lines for _, lines in first + later])
+    # A seller only a review named is known by its name and by the numbers it prints.
+    assert _name(built, "RESTORAN WAN SHENG") is None
+    assert _name(extended, "RESTORAN WAN SHEMG") == "RESTORAN WAN SHENG"
+    assert _name(extended, "RESTORAN ???", ["GST ID: 000306020352"]) == "RESTORAN WAN SHENG"
+    assert extended.addresses[built.seller("company", "KEDAI MAJU SDN BHD") or ""] == {
+        "NO 5, JALAN SAGU, 81200 JOHOR": 2}
