@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -31,7 +32,8 @@ from shared.results import final_values
 from shared.review import reviewed_receipts, stacked_lines
 
 log = logging.getLogger(__name__)
-_last_check: dict[int, float] = {}
+# By engine, weakly: an engine gone takes its state with it (an id could be reused).
+_last_check: weakref.WeakKeyDictionary[Engine, float] = weakref.WeakKeyDictionary()
 
 
 @dataclass
@@ -45,21 +47,31 @@ class _Given:
     receipts: dict[int, tuple[Mapping[str, object], list[str]]] = field(default_factory=dict)
 
 
-_given: dict[int, _Given] = {}
+_given: weakref.WeakKeyDictionary[Engine, _Given] = weakref.WeakKeyDictionary()
 
 
 def sync_reviews(engine: Engine) -> None:
-    """Give ``engine`` the reviews its served version was not trained on, if they changed."""
+    """Give ``engine`` the reviews its served version was not trained on, if they changed.
+    A failure (the database away) is logged and the engine serves what it had: reviews only
+    improve a batch, they must not fail it."""
     if not engine.learns_from_reviews or engine.model_version is None:
         return
     now = time.monotonic()
-    if now - _last_check.get(id(engine), -1e9) < get_settings().review_memory_check_s:
+    if now - _last_check.get(engine, -1e9) < get_settings().review_memory_check_s:
         return
-    _last_check[id(engine)] = now
+    _last_check[engine] = now
+    try:
+        _sync(engine)
+    except Exception:
+        log.warning("engine %s: reviews not read this time; serving what it had", engine.name,
+                    exc_info=True)
+
+
+def _sync(engine: Engine) -> None:
     with session_scope() as session:
         count, last = session.execute(
             select(func.count(Correction.id), func.coalesce(func.max(Correction.id), 0))).one()
-        given = _given.get(id(engine))
+        given = _given.get(engine)
         if given is not None and given.version == engine.model_version and (
                 given.corrections, given.last_id) == (count, last):
             return
@@ -73,7 +85,7 @@ def sync_reviews(engine: Engine) -> None:
         given.corrections, given.last_id = count, last
     reviews = list(given.receipts.values())
     engine.learn_reviews([label for label, _ in reviews], [texts for _, texts in reviews])
-    _given[id(engine)] = given
+    _given[engine] = given
     log.info("engine %s version %s: %d reviewed receipts beside its training",
              engine.name, engine.model_version, len(reviews))
 

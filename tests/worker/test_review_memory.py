@@ -99,4 +99,12 @@ def test_reviews_since_training_reach_the_served_memory(services, tmp_path: Path
     sync_reviews(engine)
     assert engine.learned.memory.seller("company", edited_name) is None
     assert engine.learned.memory.seller("company", reviewed_name) is not None
+
+    # The database away: the batch goes on with what the engine had.
+    served = engine.learned
+    monkeypatch.setenv("RECEIPTFLOW_DATABASE_URL", "postgresql://nobody@127.0.0.1:9/none")
+    reset_settings_cache()
+    sync_reviews(engine)
+    assert engine.learned is served
+    monkeypatch.undo()
     reset_settings_cache()

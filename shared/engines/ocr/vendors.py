@@ -199,7 +199,13 @@ class VendorMemory:
             return None
         if not close and _branch_of(predicted, group.value):
             return None
-        return group.form_for(predicted), ratio
+        form = group.form_for(predicted)
+        if key != normalised(form) and _undotted(predicted) == _undotted(form):
+            # Only full stops apart ("MR D.I.Y." / "MR. D.I.Y.", "SDN. BHD." / "SDN BHD"): the
+            # seller, named as this receipt prints it, which reviewers copy (OCR's stray marks,
+            # a colon or a dash, are misreads the form undoes).
+            return predicted, ratio
+        return form, ratio
 
     def seller_address(self, seller: str | None, predicted: str) -> tuple[str, float] | None:
         """The seller's remembered address closest to the predicted one (a chain's branches
@@ -263,6 +269,10 @@ class VendorMemory:
     @property
     def fields(self) -> list[str]:
         return list(self.groups)
+
+
+def _undotted(text: str) -> str:
+    return re.sub(r"[.\s]+", "", text.upper())
 
 
 def _alnum(text: str) -> int:

@@ -129,3 +129,11 @@ def test_a_memory_extended_with_reviews_is_the_memory_of_all_of_them() -> None:
     assert _name(extended, "RESTORAN ???", ["GST ID: 000306020352"]) == "RESTORAN WAN SHENG"
     assert extended.addresses[built.seller("company", "KEDAI MAJU SDN BHD") or ""] == {
         "NO 5, JALAN SAGU, 81200 JOHOR": 2}
+
+
+def test_a_name_only_full_stops_apart_from_the_sellers_is_kept_as_printed() -> None:
+    memory = _memory(("MR. D.I.Y. (M) SDN BHD", []), ("MR. D.I.Y. (M) SDN BHD", []))
+    assert _name(memory, "MR D.I.Y. (M) SDN BHD") == "MR D.I.Y. (M) SDN BHD"  # as printed
+    assert _name(memory, "MR D.I.Y. (M) SDN. BHD.") == "MR D.I.Y. (M) SDN. BHD."
+    assert _name(memory, "MR. D.I.Y. (M) SDN 8HD") == "MR. D.I.Y. (M) SDN BHD"  # misread
+    assert _name(memory, "MR. D.I.Y.: (M) SDN BHD") == "MR. D.I.Y. (M) SDN BHD"  # a speck
