@@ -241,7 +241,8 @@ class Settings(BaseSettings):
     review_memory_check_s: float = Field(
         default=10.0, ge=0,
         description="How often a worker looks for new reviews to use beside its served version "
-                    "(the OCR engine's vendor memory) before the next training run.",
+                    "(the OCR engine's vendor memory) before the next training run; at least ten "
+                    "times the last rebuild's time, 0: before every batch.",
     )
     worker_batch_size: int = Field(
         default=1, ge=1,
