@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import time
 
 import click
 
@@ -69,14 +67,5 @@ def run_per_gpu(devices: list[str], worker_args: list[str], env: dict[str, str])
         children.start(f"worker-gpu{device}", ["worker", *worker_args],
                        env={"CUDA_VISIBLE_DEVICES": device})
     click.echo(f"started {len(devices)} workers, one per GPU: {', '.join(devices)}")
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        while True:
-            children.watch_once()
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        click.echo("stopping the GPU workers...")
-    finally:
-        children.stop()
+    children.run("stopping the GPU workers...")
     sys.exit(0)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import signal
 import sys
-import time
 from pathlib import Path
 
 import click
@@ -182,18 +180,10 @@ def up(port: int, host: str, concurrency: int) -> None:
     children.start("trainer", ["trainer"])
     children.start("web", ["web", "--host", host, "--port", str(port)])
     click.echo(f"ReceiptFlow is up: http://{host}:{port}/  (Ctrl-C stops it)")
-    # SIGTERM (a service manager, `kill`) and SIGINT (even where a shell started us with it
-    # ignored) both stop the children cleanly instead of orphaning them.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    # SIGTERM (a service manager, `kill`) and SIGINT both stop the children cleanly.
     try:
-        while True:
-            children.watch_once()
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        click.echo("stopping...")
+        children.run("stopping...")
     finally:
-        children.stop()
         if broker is not None:
             broker.stop()
     sys.exit(0)

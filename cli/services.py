@@ -56,6 +56,7 @@ class Supervisor:
         self._started: dict[str, float] = {}
         self._pause: dict[str, float] = {}
         self._env: dict[str, dict[str, str]] = {}
+        self._stopping = False
 
     def start(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
         """Start a child; ``env`` adds to the supervisor's environment for this child only."""
@@ -79,8 +80,36 @@ class Supervisor:
             self._pause[name] = pause
             self.log(f"{name} exited with code {code} after {ran:.0f} s; starting it again "
                      f"in {pause:.0f} s")
-            time.sleep(pause)
+            if self._sleep(pause):
+                return
             self._spawn(name)
+
+    def _sleep(self, seconds: float) -> bool:
+        """Sleep, in short steps so a stop is not kept waiting; whether a stop came."""
+        deadline = time.monotonic() + seconds
+        while not self._stopping and time.monotonic() < deadline:
+            time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+        return self._stopping
+
+    def run(self, stopping: str) -> None:
+        """Watch the children until SIGTERM or SIGINT (even where a shell started us with it
+        ignored), then stop them all and log ``stopping``. The signal only sets a flag: raised
+        as a KeyboardInterrupt wherever the handler ran, it could land inside the spawn of a
+        child started again, after the fork and before the child was registered, which then
+        outlived us."""
+
+        def stop(signum: int, frame: object) -> None:
+            self._stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        try:
+            while not self._stopping:
+                self.watch_once()
+                self._sleep(0.5)
+            self.log(stopping)
+        finally:
+            self.stop()
 
     def stop(self) -> None:
         stop_all(list(self.procs.values()))
