@@ -107,13 +107,7 @@ class VendorMemory:
               thresholds: Mapping[str, float] | None = None,
               texts: Iterable[Sequence[str]] | None = None) -> VendorMemory:
         """``texts``: each label's receipt as text lines, to learn the sellers' numbers."""
-        labels = list(labels)
-        texts = list(texts) if texts is not None else [[] for _ in labels]
-        remembered = [n for n, k in kinds.items() if k in REMEMBERED_KINDS]
-        sources = [({n: v for n in remembered if isinstance(v := label.get(n), str) and v},
-                    sorted(seller_ids(lines)))
-                   for label, lines in zip(labels, texts, strict=True)]
-        return cls._from(sources, dict(kinds), dict(thresholds or {}))
+        return cls._from(_sources(labels, texts, kinds), dict(kinds), dict(thresholds or {}))
 
     def extended(self, labels: Iterable[Mapping[str, object]],
                  texts: Iterable[Sequence[str]] | None = None) -> VendorMemory:
@@ -122,9 +116,8 @@ class VendorMemory:
         these receipts' and its own, so it is returned as it is."""
         if not getattr(self, "sources", None):
             return self
-        more = VendorMemory.build(labels, self.kinds, texts=texts)
-        return VendorMemory._from(self.sources + more.sources, self.kinds,
-                                  self.given_thresholds)
+        return VendorMemory._from(self.sources + _sources(labels, texts, self.kinds),
+                                  self.kinds, self.given_thresholds)
 
     @classmethod
     def _from(cls, sources: list[tuple[dict[str, str], list[str]]], kinds: dict[str, str],
@@ -200,7 +193,8 @@ class VendorMemory:
         if not close and _branch_of(predicted, group.value):
             return None
         form = group.form_for(predicted)
-        if key != normalised(form) and _undotted(predicted) == _undotted(form):
+        written = normalised(form)
+        if key != written and key.replace(".", "") == written.replace(".", ""):
             # Only full stops apart ("MR D.I.Y." / "MR. D.I.Y.", "SDN. BHD." / "SDN BHD"): the
             # seller, named as this receipt prints it, which reviewers copy (OCR's stray marks,
             # a colon or a dash, are misreads the form undoes).
@@ -271,8 +265,16 @@ class VendorMemory:
         return list(self.groups)
 
 
-def _undotted(text: str) -> str:
-    return re.sub(r"[.\s]+", "", text.upper())
+def _sources(labels: Iterable[Mapping[str, object]], texts: Iterable[Sequence[str]] | None,
+             kinds: Mapping[str, str]) -> list[tuple[dict[str, str], list[str]]]:
+    """Per receipt, its remembered fields' values (the non-empty ones) and the seller numbers
+    its lines print: what a memory is built from."""
+    labels = list(labels)
+    texts = list(texts) if texts is not None else [[] for _ in labels]
+    remembered = [n for n, k in kinds.items() if k in REMEMBERED_KINDS]
+    return [({n: v for n in remembered if isinstance(v := label.get(n), str) and v},
+             sorted(seller_ids(lines)))
+            for label, lines in zip(labels, texts, strict=True)]
 
 
 def _alnum(text: str) -> int:
