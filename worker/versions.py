@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 
 from shared.artifacts import unpack
 from shared.config import get_settings
@@ -18,16 +19,17 @@ from shared.model_versions import activate, active_version
 from shared.storage import get_storage
 
 log = logging.getLogger(__name__)
-_last_check: dict[int, float] = {}
+# By engine, weakly: an engine gone takes its time with it (an id could be reused).
+_last_check: weakref.WeakKeyDictionary[Engine, float] = weakref.WeakKeyDictionary()
 
 
 def sync_version(engine: Engine) -> None:
     if not engine.supports_versions:
         return
     now = time.monotonic()
-    if now - _last_check.get(id(engine), -1e9) < get_settings().adapter_check_s:
+    if now - _last_check.get(engine, -1e9) < get_settings().adapter_check_s:
         return
-    _last_check[id(engine)] = now
+    _last_check[engine] = now
     with session_scope() as session:
         version = active_version(session, engine.name)
         wanted = version.id if version else None
