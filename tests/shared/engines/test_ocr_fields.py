@@ -130,6 +130,21 @@ def test_nothing_but_the_country_follows_the_state(after: str) -> None:
     (["ENW HARDWARE CENTRE (M) SDN. BHD.", "NO: G3, BLK G, JLN PJU 1A/3,", "ARA DAMANSARA,47301",
       "PETALING JAYA, SELANGOR DARUL EHSAN.", "TEL: 03-7832 6929"],
      "NO: G3, BLK G, JLN PJU 1A/3, ARA DAMANSARA,47301 PETALING JAYA, SELANGOR DARUL EHSAN."),
+    # A chain's branch code and place under the state ends the address; a phone number or a
+    # branch's name without its code does not.
+    (["99 SPEED MART S/B (519537-X)", "LOT P.T. 2811, JALAN ANGSA,", "TAMAN BERKELEY",
+      "41150 KLANG, SELANGOR", "1214-JINJANG UTARA", "GST ID. NO : 000181747712"],
+     "LOT P.T. 2811, JALAN ANGSA, TAMAN BERKELEY 41150 KLANG, SELANGOR 1214-JINJANG UTARA"),
+    (["99 SPEED MART S/B (519537-X)", "LOT P.T. 2811, JALAN ANGSA,", "41150 KLANG, SELANGOR",
+      "03-7832 6929", "INVOICE NO : 18224"],
+     "LOT P.T. 2811, JALAN ANGSA, 41150 KLANG, SELANGOR"),
+    # The postal district printed again on its own row.
+    (["GH DISTRIBUTOR & MARKETING SDN BHD", "(1097826-H)", "216, MACALISTER ROAD, 10400 PENANG.",
+      "10400 PENANG.", "TEL: 04-227 2222"], "216, MACALISTER ROAD, 10400 PENANG. 10400 PENANG."),
+    # A street number alone on its row starts the address.
+    (["PAPPARICH BMC", "NO.19 & 21", "JALAN TEMENGGUNG 23/9", "BANDAR MAHKOTA CHERAS",
+      "43200 SELANGOR DARUL EHSAN, MALAYSIA", "TAX INVOICE"],
+     "NO.19 & 21 JALAN TEMENGGUNG 23/9 BANDAR MAHKOTA CHERAS 43200 SELANGOR DARUL EHSAN, MALAYSIA"),
 ])
 def test_where_an_address_ends_after_its_postcode(texts: list[str], address: str) -> None:
     assert values([line(text, i) for i, text in enumerate(texts)])["address"].upper() == address
@@ -434,6 +449,8 @@ def test_a_misread_legal_form_is_spelled_right(read: str, name: str) -> None:
     ("PIZZA HUT #744007", "PIZZA HUT #744007"),  # a store's number is its name's
     ("FARMASI MALURI S/B(123456-X)", "FARMASI MALURI S/B"),  # a company number is not
     ("****CARREFOUR***", "CARREFOUR"),  # nor the rules printed around it
+    ("OWN BY: CHEF LEE SDN BHD", "CHEF LEE SDN BHD"),  # the owner is the seller
+    ("DIMILIKI: BANH MI CAFE SDN BHD", "BANH MI CAFE SDN BHD"),
 ])
 def test_what_is_around_a_name(read: str, name: str) -> None:
     rows = [line(read, 0), line("NO 5, JALAN BUKIT 2,", 1), line("81100 JOHOR BAHRU", 2)]

@@ -53,12 +53,16 @@ def _without_tail(text: str) -> str:
 
 # Rules printed around a name: "****CARREFOUR***", "== AEON ==".
 _DECORATION_RE = re.compile(r"^[\s*=~_]+|[\s*=~_]+$")
+# Who owns the shop, printed before the owner's legal name: "OWN BY: CHEF LEE SDN BHD",
+# "DIMILIKI: BANH MI CAFE SDN BHD" (Malay, "owned by"). The seller is the owner.
+_OWNER_RE = re.compile(r"^\W*(OWN(ED)?\s*BY|OPERATED\s*BY|DIMILIKI(\s*OLEH)?)\s*[:.-]?\s*",
+                       re.IGNORECASE)
 
 
 def clean_name(text: str) -> str:
     """A company text as the name: a counter code before it and a registration number or
     stray marks after it cut off, a misread legal form spelled right."""
-    text = _DECORATION_RE.sub("", text)
+    text = _OWNER_RE.sub("", _DECORATION_RE.sub("", text))
     return legal_form(_without_tail(TRAILING_REG_RE.sub("", LEADING_CODE_RE.sub("", text))
                                     .strip()))
 

@@ -84,6 +84,16 @@ STATE_END_RE = re.compile(
     rf"|DARUL\s+(EHSAN|TAKZIM|AMAN|NAIM|KHUSUS|RIDZUAN|MAKMUR)|D\.\s?E|{COUNTRIES})\W*$", re.I)
 # What may still follow a state: the rest of its name ("SELANGOR" / "DARUL EHSAN"), the country.
 STATE_REST_RE = re.compile(rf"^\W*(DARUL\s+\w+|D\.\s?E\.?|{COUNTRIES})\W*$", re.I)
+# A chain's branch code and place under an address that ended in a state ("1214-JINJANG UTARA",
+# "1317 TRILLIUM S6 BESI"): where the receipt was issued, so the end of its address. Upper
+# case, as printed; four digits, so neither a postcode nor a phone number.
+BRANCH_RE = re.compile(r"^\s*\d{3,4}(\s*-\s*|\s+)[A-Z][A-Z0-9 .'-]{2,}$")
+# The postcode and state printed again on a row of their own ("95, BEACH ROAD, 10300 PENANG." /
+# "10400 PENANG."): the postal district of an address that already ended in a state.
+POSTCODE_STATE_RE = re.compile(r"^\W*\d{5}\s+[A-Z][A-Z ]*\W*$")
+# A street number on a row of its own ("NO.19 & 21"): too few letters for a printed row above
+# the name, but the first row of an address below it.
+NUMBER_ROW_RE = re.compile(r"^\W*(NO|LOT)\b\W*\d", re.I)
 # A legal-form or trade word that usually ends the company name.
 COMPANY_SUFFIX_RE = re.compile(
     r"\b(S[DO]N\.?\s*B[HN]D\.?|BHD\.?|BERHAD|ENTERPRISES?|TRADING|CO\.?|COMPANY|CORPORATION"
@@ -184,6 +194,11 @@ def _is_date_row(row: Row) -> bool:
 def _skippable(row: Row) -> bool:
     """Header rows that are neither name nor address: noise, ids, titles, dates, contacts."""
     return is_noise(row) or is_registration(row) or is_stop(row) or _is_date_row(row)
+
+
+def _number_row(row: Row) -> bool:
+    """A street number alone on its row, read well: noise by its letters, yet an address row."""
+    return row.score >= 0.6 and bool(NUMBER_ROW_RE.match(row.text)) and not is_registration(row)
 
 
 def has_postcode(text: str) -> bool:
@@ -299,7 +314,8 @@ def find_header(rows: list[Row]) -> Header:
     if postcode is not None:
         above = [
             top[i] for i in range(first, postcode)
-            if not (_skippable(top[i]) or LEGAL_FORM_RE.search(top[i].text))
+            if not ((_skippable(top[i]) and not _number_row(top[i]))
+                    or LEGAL_FORM_RE.search(top[i].text))
         ][-5:]
         address = _address_start(above)
         if final and not any(ADDRESS_START_RE.match(row.text) for row in address):
@@ -323,6 +339,10 @@ def find_header(rows: list[Row]) -> Header:
             address.append(top[i])
             ended = state
             i += 1
+        if ended and not final and i < len(top) and not _skippable(top[i]) and (
+                BRANCH_RE.match(top[i].text)
+                or (POSTCODE_STATE_RE.match(top[i].text) and STATE_END_RE.search(top[i].text))):
+            address.append(top[i])
     else:
         for row in top[first:]:
             # A tax id may sit between the name and the address.
