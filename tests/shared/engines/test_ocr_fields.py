@@ -140,7 +140,7 @@ def test_nothing_but_the_country_follows_the_state(after: str) -> None:
      "LOT P.T. 2811, JALAN ANGSA, 41150 KLANG, SELANGOR"),
     # The postal district printed again on its own row.
     (["GH DISTRIBUTOR & MARKETING SDN BHD", "(1097826-H)", "216, MACALISTER ROAD, 10400 PENANG.",
-      "10400 PENANG.", "TEL: 04-227 2222"], "216, MACALISTER ROAD, 10400 PENANG. 10400 PENANG."),
+      "10400 PENANG.", "TEL: 04-227 2222"], "216, MACALISTER ROAD, 10400 PENANG, 10400 PENANG."),
     # A street number alone on its row starts the address.
     (["PAPPARICH BMC", "NO.19 & 21", "JALAN TEMENGGUNG 23/9", "BANDAR MAHKOTA CHERAS",
       "43200 SELANGOR DARUL EHSAN, MALAYSIA", "TAX INVOICE"],
@@ -488,3 +488,38 @@ def test_a_name_printed_with_its_company_number_is_the_name() -> None:
     ])
     assert got["company"] == "DION REALTIES SDN BHD"
     assert got["address"].startswith("MENARA DION #02-03, LEVEL 2, 27, JALAN SULTAN ISMAIL")
+
+
+@pytest.mark.parametrize(("read", "address"), [
+    # A Malaysian address's commas, read as full stops after a number or a word, put back.
+    ("NO.32 & 33, JALAN SR 1/9. SEKSYEN 9. TAMAN SERDANG RAYA. 43300 SERI KEMBANGAN",
+     "NO.32 & 33, JALAN SR 1/9, SEKSYEN 9, TAMAN SERDANG RAYA, 43300 SERI KEMBANGAN"),
+    ("LOT 2110 JALAN PERMAS UTARA 81750.JOHOR BAHRU",
+     "LOT 2110 JALAN PERMAS UTARA 81750,JOHOR BAHRU"),
+    # An abbreviation's stop stays, and the final one.
+    ("LOT P.T. 2811, JALAN ANGSA, SEK.U3 41150 KLANG, SELANGOR.",
+     "LOT P.T. 2811, JALAN ANGSA, SEK.U3 41150 KLANG, SELANGOR."),
+    # Not in an address of elsewhere: "BLVD." is an abbreviation.
+    ("9901 FAIRFAX BLVD. FAIRFAX, VA 22030", "9901 FAIRFAX BLVD. FAIRFAX, VA 22030"),
+])
+def test_commas_read_as_full_stops_are_put_back_in_a_malaysian_address(read: str,
+                                                                       address: str) -> None:
+    rows = [line("KEDAI BARU SDN BHD", 0), line(read, 1), line("TEL: 03-7832 6929", 2)]
+    assert values(rows)["address"] == address
+
+
+@pytest.mark.parametrize(("texts", "address"), [
+    # A town and a US state end an address without a ZIP; the slogan above is not part of it.
+    (["ROSS", "DRESS FOR LESS", "EUREKA, CA", "Phone:707-443-1036"], "EUREKA, CA"),
+    # A European street row, its number after the name, starts the address: the operator's
+    # name above it does not.
+    (["PRIME BURGER BAR", "Mc Food s.r.l.", "VIA PRIVATA DELLA PASSERELLA, 4", "20122 MILANO",
+      "P.Iva & C.F.: 07856631218"], "VIA PRIVATA DELLA PASSERELLA, 4 20122 MILANO"),
+    (["CHINEES SPECIALITEITEN RESTAURANT", "* GOLDEN CHOPSTICKS *", "Oude Doelenstraat 1",
+      "1012 AB Amsterdam", "Tel:020-6207040"], "OUDE DOELENSTRAAT 1 1012 AB AMSTERDAM"),
+    # A shop's number is no street number: the street row below starts the address.
+    (["Yes Optus Plenty Valley", "Shop 32", "Westfield Plenty Valley", "415 McDonalds Rd",
+      "Ph: 03 9422 5000"], "415 MCDONALDS RD"),
+])
+def test_addresses_of_elsewhere_start_at_their_street(texts: list[str], address: str) -> None:
+    assert values([line(text, i) for i, text in enumerate(texts)])["address"].upper() == address

@@ -2,25 +2,49 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 from shared.engines.base import FieldValue
-from shared.engines.ocr.rules.header import address_text, find_header
+from shared.engines.ocr.rules.header import MALAYSIAN_STATES, address_text, find_header
 from shared.engines.ocr.rules.rows import Row, union_box
+
+# Malaysian addresses separate their parts with commas, which thermal print makes hard to tell
+# from full stops. In SROIE's labels a full stop after a number or a whole word, before the
+# next part, is there 15 times; a comma 1,278 times. OCR reads such a stop in 36 of SROIE's
+# 435 addresses, so in an address that reads Malaysian it is taken as the comma. An
+# abbreviation keeps its stop ("NO.53", "P.T.", "SEK.U3"; "BLVD." is American).
+MALAYSIAN_RE = re.compile(
+    r"\b(JALAN|JLN|TAMAN|TMN|LORONG|LRG|KAWASAN|SEKSYEN|BANDAR|PERSIARAN|LEBUH(RAYA)?|MALAYSIA"
+    rf"|{MALAYSIAN_STATES})\b", re.IGNORECASE)
+READ_AS_STOP_RE = re.compile(
+    r"(?<=[A-Z]{4})\.(?=\s*[A-Z0-9])(?!\s*[A-Z]\.)|(?<=\d)\.(?=\s*[A-Z]|\s+\d)", re.IGNORECASE)
+
+
+def with_commas(text: str) -> str:
+    """A Malaysian address's commas that OCR read as full stops put back."""
+    return READ_AS_STOP_RE.sub(",", text) if MALAYSIAN_RE.search(text) else text
+
+
+def address_value(rows: Sequence[Row]) -> str:
+    """The address part of each row (``address_text``), joined with spaces (the rows carry
+    their own commas), ``with_commas``."""
+    return with_commas(" ".join(part for part in map(address_text, rows) if part))
 
 
 def extract_address(rows: list[Row]) -> FieldValue:
-    """The address rows joined with spaces (the rows already carry their own commas).
+    """The address rows as ``address_value`` reads them.
 
     Confidence is high only when a postcode row closed the address: without it the end of the
     address is a guess.
     """
     header = find_header(rows)
-    parts = [address_text(row) for row in header.address]
-    parts = [part for part in parts if part]
-    if not parts:
+    text = address_value(header.address)
+    if not text:
         return FieldValue("", 0.0, None)
     confidence = 0.85 if header.postcode_found else 0.35
     if not header.company:
         confidence -= 0.15
     confidence *= min(row.score for row in header.address)
     box = union_box([row.box for row in header.address])
-    return FieldValue(" ".join(parts), round(max(confidence, 0.05), 4), box)
+    return FieldValue(text, round(max(confidence, 0.05), 4), box)

@@ -77,10 +77,13 @@ OTHER_POSTCODE_RE = re.compile(r"(?<![\d-])\d{4}\s?[A-Z]{2}\b")
 COUNTRIES = (r"(USA|U\.S\.A\.?|UNITED\s+STATES|CANADA|UK|UNITED\s+KINGDOM|AUSTRALIA"
              r"|MALAYSIA|SINGAPORE|DEUTSCHLAND|GERMANY|FRANCE|NEDERLAND)")
 COUNTRY_RE = re.compile(rf"^\W*{COUNTRIES}\W*$", re.I)
+# Malaysia's states and federal territories.
+MALAYSIAN_STATES = (r"JOHOR|KEDAH|KELANTAN|MELAKA|MALACCA|NEGERI\s+SEMBILAN|PAHANG|PERAK|PERLIS"
+                    r"|PENANG|PULAU\s+PINANG|SABAH|SARAWAK|TERENGGANU|SELANGOR|KUALA\s+LUMPUR"
+                    r"|PUTRAJAYA|LABUAN")
 # A Malaysian state (or federal territory) or a country ends an address.
 STATE_END_RE = re.compile(
-    r"\b(JOHOR|KEDAH|KELANTAN|MELAKA|MALACCA|NEGERI\s+SEMBILAN|PAHANG|PERAK|PERLIS|PENANG"
-    r"|PULAU\s+PINANG|SABAH|SARAWAK|TERENGGANU|SELANGOR|KUALA\s+LUMPUR|PUTRAJAYA|LABUAN"
+    rf"\b({MALAYSIAN_STATES}"
     rf"|DARUL\s+(EHSAN|TAKZIM|AMAN|NAIM|KHUSUS|RIDZUAN|MAKMUR)|D\.\s?E|{COUNTRIES})\W*$", re.I)
 # What may still follow a state: the rest of its name ("SELANGOR" / "DARUL EHSAN"), the country.
 STATE_REST_RE = re.compile(rf"^\W*(DARUL\s+\w+|D\.\s?E\.?|{COUNTRIES})\W*$", re.I)
@@ -130,6 +133,19 @@ ADDRESS_START_RE = re.compile(
     r"|KM\b|PT\b|[A-Z]{1,2}-?\d)",
     re.IGNORECASE,
 )
+
+# A European street row, its number after the name ("Calle Far, 7", "Oude Doelenstraat 1",
+# "Große Pfarrgasse 11. 1020 Wien", "VIA ALEARDI 22 MILANO"): a street word of its language,
+# words without digits, a house number, then the end, a town or a postcode. Without the street
+# word a number after words is as often a store's ("CONNOR ESSENDON 206", "Shop 32").
+STREET_NUMBER_LAST_RE = re.compile(
+    r"^(?=.*(\b(VIA|VIALE|CORSO|PIAZZA|CALLE|AVENIDA|AVDA|PLAZA|PASEO|CARRER|RUA|RUE|AVENUE"
+    r"|BOULEVARD|PLACE|CHAUSS[EÉ]E|ALL[EÉ]E|LARGO)\b|(STRAAT|STRASSE|STRAẞE|GASSE|WEG|PLEIN"
+    r"|LAAN|GRACHT|KADE|PLATZ|DAMM|UFER|RING|VEJ|GATAN|V[AÄ]GEN|KATU)\b))"
+    r"[^\W\d][^\d]*?,?\s[1-9]\d{0,3}[A-Z]?(/\d{1,4})?\W*((\s[^\W\d]+)?\W*$|\s\d{4,5}\b)",
+    re.IGNORECASE)
+# A town and a US state closing an address that prints no ZIP ("EUREKA, CA").
+TOWN_STATE_RE = re.compile(rf"^[^\d]+,\s*({US_STATES})\.?\s*$")
 
 
 @dataclass(frozen=True)
@@ -281,6 +297,10 @@ def _continues(above: str, row: str) -> bool:
     return len(rest.split()) <= 1 and len(row.split()) <= 3
 
 
+def _starts_address(row: Row) -> bool:
+    return bool(ADDRESS_START_RE.match(row.text) or STREET_NUMBER_LAST_RE.match(row.text))
+
+
 def _address_start(rows: list[Row]) -> list[Row]:
     """Drop shop/branch names printed between the company and the address.
 
@@ -288,7 +308,7 @@ def _address_start(rows: list[Row]) -> list[Row]:
     "12, JALAN"), or earlier only when the rows above end with a comma (continued address:
     "S117, Second Floor,").
     """
-    starts = [k for k, row in enumerate(rows) if ADDRESS_START_RE.match(row.text)]
+    starts = [k for k, row in enumerate(rows) if _starts_address(row)]
     if not starts:
         return list(rows)
     k = starts[0]
@@ -318,7 +338,7 @@ def find_header(rows: list[Row]) -> Header:
                     or LEGAL_FORM_RE.search(top[i].text))
         ][-5:]
         address = _address_start(above)
-        if final and not any(ADDRESS_START_RE.match(row.text) for row in address):
+        if final and not any(_starts_address(row) for row in address):
             # A state + ZIP row closes a street row that starts with its number; rows above
             # that do not are the shop's name or slogan.
             address = [row for row in address if row.text.rstrip().endswith(",")]
@@ -353,6 +373,12 @@ def find_header(rows: list[Row]) -> Header:
                     address and ADDRESS_END_RE.search(row.text)):
                 break
             address.append(row)
+            if TOWN_STATE_RE.match(row.text):
+                # A town and state end the address; rows above it that do not read as a
+                # street are the shop's slogan or branch ("DRESS FOR LESS" / "EUREKA, CA").
+                if not any(_starts_address(r) for r in address):
+                    address = [r for r in address[:-1] if r.text.rstrip().endswith(",")] + [row]
+                break
         address = _address_start(address)
     return Header(company=company, address=address, postcode_found=postcode is not None)
 
