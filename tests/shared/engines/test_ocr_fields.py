@@ -439,6 +439,7 @@ def test_an_address_ends_at_a_state_and_zip_and_skips_the_till_rows() -> None:
     ("SKCA HARDWARE 5DN. BND.", "SKCA HARDWARE SDN. BHD."),
     ("99 SPEED MART 5/B", "99 SPEED MART S/B"),
     ("Kedai Baru Sdn Bhd", "KEDAI BARU SDN BHD"),  # right already: only upper-cased
+    ("MOONLIGHT CAKE HOUSE SDN B", "MOONLIGHT CAKE HOUSE SDN BHD"),  # its end cut off
 ])
 def test_a_misread_legal_form_is_spelled_right(read: str, name: str) -> None:
     rows = [line(read, 0), line("NO 5, JALAN BUKIT 2,", 1), line("81100 JOHOR BAHRU", 2)]

@@ -21,12 +21,18 @@ _SDN_BHD_RE = re.compile(r"\b[S5][DO0]N(\.?\s*)B[HN]D\b", re.IGNORECASE)
 _S_B_RE = re.compile(r"\b5(\s?/\s?)B\b")
 
 
+# "SDN B" at the end of a name: the row's last letters cut off (the paper's edge, a fold); no
+# legal form ends so.
+_CUT_BHD_RE = re.compile(r"\b(SDN\.?\s*)B$", re.IGNORECASE)
+
+
 def legal_form(text: str) -> str:
-    """The name with a misread "SDN BHD" or "S/B" spelled right."""
+    """The name with a misread or cut "SDN BHD" or "S/B" spelled right."""
     def sdn_bhd(m: re.Match[str]) -> str:
         read = m.group(0)  # already right (in any case): as printed
         return read if re.fullmatch(r"SDN\.?\s*BHD", read, re.I) else f"SDN{m.group(1)}BHD"
 
+    text = _CUT_BHD_RE.sub(r"\1BHD", text)
     return _S_B_RE.sub(r"S\1B", _SDN_BHD_RE.sub(sdn_bhd, text))
 
 
