@@ -350,6 +350,13 @@ def test_a_receipt_without_items_has_an_empty_table() -> None:
     assert extract_fields([], FIELD_SETS["standard"])["items"].rows == ()
 
 
+def test_a_doubled_decimal_point_is_one() -> None:
+    lines = [line("SUBTOTAL", 0), line("$66.30", 0, x0=400), line("TOTAL", 1),
+             line("$72..95", 1, x0=400), line("CASH", 2), line("$80.00", 2, x0=400),
+             line("Change", 3), line("$7.05", 3, x0=400)]
+    assert values(lines)["total"] == "72.95"
+
+
 def test_a_day_and_a_time_are_not_a_date() -> None:
     assert values([line("MAR 18 10:30", 0)])["date"] == ""
 

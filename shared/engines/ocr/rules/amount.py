@@ -10,8 +10,9 @@ from shared.engines.ocr.rules.rows import Row
 
 # An amount with two decimals: "9.00", "1,234.50", "RM 30.91" (the currency is dropped).
 # A minus right before it is kept: a credit note's total is negative ("TOTAL PAYABLE: -1.73").
+# OCR doubles a point now and then ("$72..95").
 AMOUNT_RE = re.compile(
-    r"(?:(?<![\w.-])(?P<sign>-)(?=\d))?(?<![\d.])(?P<units>\d{1,3}(?:,\d{3})+|\d+)\s?[.,]\s?"
+    r"(?:(?<![\w.-])(?P<sign>-)(?=\d))?(?<![\d.])(?P<units>\d{1,3}(?:,\d{3})+|\d+)\s?([.,]|\.\.)\s?"
     r"(?P<cents>\d{2})(?![\d%])")
 # Next to a total keyword the decimal point may be misread as "-" or a space ("19-80", "10 00").
 LOOSE_AMOUNT_RE = re.compile(
