@@ -89,7 +89,7 @@ STATE_END_RE = re.compile(
 STATE_REST_RE = re.compile(rf"^\W*(DARUL\s+\w+|D\.\s?E\.?|{COUNTRIES})\W*$", re.I)
 # A chain's branch code and place under an address that ended in a state ("1214-JINJANG UTARA",
 # "1317 TRILLIUM S6 BESI"): where the receipt was issued, so the end of its address. Upper
-# case, as printed; four digits, so neither a postcode nor a phone number.
+# case, as printed; three or four digits, so neither a postcode nor a phone number.
 BRANCH_RE = re.compile(r"^\s*\d{3,4}(\s*-\s*|\s+)[A-Z][A-Z0-9 .'-]{2,}$")
 # The postcode and state printed again on a row of their own ("95, BEACH ROAD, 10300 PENANG." /
 # "10400 PENANG."): the postal district of an address that already ended in a state.
@@ -141,7 +141,7 @@ ADDRESS_START_RE = re.compile(
 STREET_NUMBER_LAST_RE = re.compile(
     r"^(?=.*(\b(VIA|VIALE|CORSO|PIAZZA|CALLE|AVENIDA|AVDA|PLAZA|PASEO|CARRER|RUA|RUE|AVENUE"
     r"|BOULEVARD|PLACE|CHAUSS[EÉ]E|ALL[EÉ]E|LARGO)\b|(STRAAT|STRASSE|STRAẞE|GASSE|WEG|PLEIN"
-    r"|LAAN|GRACHT|KADE|PLATZ|DAMM|UFER|RING|VEJ|GATAN|V[AÄ]GEN|KATU)\b))"
+    r"|LAAN|GRACHT|KADE|PLATZ|DAMM|UFER|VEJ|GATAN|V[AÄ]GEN|KATU)\b))"
     r"[^\W\d][^\d]*?,?\s[1-9]\d{0,3}[A-Z]?(/\d{1,4})?\W*((\s[^\W\d]+)?\W*$|\s\d{4,5}\b)",
     re.IGNORECASE)
 # A town and a US state closing an address that prints no ZIP ("EUREKA, CA").
