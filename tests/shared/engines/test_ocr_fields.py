@@ -276,10 +276,16 @@ def test_cash_less_change_picks_the_total_paid_where_the_keywords_mislead() -> N
     assert total.box == lines[3].box
 
 
-def test_the_rounding_adjustment_gives_the_amount_paid() -> None:
-    lines = rows("SHOP", "ADDRESS", "TOTAL AMT RM  60.31", "ROUNDING ADJ  -0.01", "RM  60.30",
-                 "THANK YOU")
-    assert values(lines)["total"] == "60.30"
+@pytest.mark.parametrize(("texts", "total"), [
+    (("TOTAL AMT RM  60.31", "ROUNDING ADJ  -0.01", "RM  60.30", "THANK YOU"), "60.30"),
+    # The adjustment printed as cents alone, the rounded total's keyword glued to its currency.
+    (("Total Sales (Inclusive GST) RM  13.58", "Rounding Adjustment RM  ,02", "RoundingRM  13.60",
+      "CASH RM  14.00", "CHANGE RM  .40"), "13.60"),
+    (("Total Sales (Inclusive GST) RM  37.44", "Rounding Adjustment RM  .01", "37.45",
+      "CREDIT RM  37.45"), "37.45"),
+])
+def test_the_rounding_adjustment_gives_the_amount_paid(texts: tuple[str, ...], total: str) -> None:
+    assert values(rows("SHOP", "ADDRESS", *texts))["total"] == total
 
 
 @pytest.mark.parametrize("texts", [

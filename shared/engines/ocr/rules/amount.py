@@ -63,6 +63,8 @@ NOT_TAX_RE = re.compile(r"EXCL|INCLUSIVE|\(INCL|INCL\.?\s*GST\)|INVOICE|SUMMARY|
 SUBTOTAL_WEIGHT = 0.3
 # The rounding adjustment: a total printed after it is the rounded amount actually paid.
 ROUNDING_ADJ_RE = re.compile(r"ROUND(ING)?\s*ADJ", re.IGNORECASE)
+# An adjustment printed as cents alone ("Rounding Adjustment RM .01", OCR's ",02").
+CENTS_ONLY_RE = re.compile(r"(?<![\d.,])[.,]\s?(\d{2})(?![\d.,])")
 ROUNDED_BONUS = 0.25
 # Rows naming something other than the total paid.
 NOT_TOTAL_RE = re.compile(
@@ -219,11 +221,10 @@ def _paid(rows: list[Row], total: str | None) -> tuple[str, TextLine] | None:
         return taxed
     if total is None:
         return None
-    adjustment = next((r for r in rows if r.index in amounts and ROUNDING_ADJ_RE.search(r.text)),
-                      None)
-    if adjustment is not None:
-        cents = _cents(amounts[adjustment.index])
-        if re.search(r"-\s*RM\s*\d|\d-\s*$", adjustment.text):
+    adjustment = next((r for r in rows if ROUNDING_ADJ_RE.search(r.text)), None)
+    cents = _adjustment_cents(adjustment) if adjustment is not None else None
+    if adjustment is not None and cents is not None:
+        if re.search(r"-\s*(RM\s*)?[\d.,]|\d-\s*$", adjustment.text):
             cents = -abs(cents)  # "-RM0.01", "0.02-"
         if 0 < abs(cents) < 10:
             adjusted = _text(_cents(total) + cents)
@@ -231,6 +232,16 @@ def _paid(rows: list[Row], total: str | None) -> tuple[str, TextLine] | None:
             if line is not None:
                 return adjusted, line
     return None
+
+
+def _adjustment_cents(row: Row) -> int | None:
+    """The rounding adjustment printed on its own row, in cents: an amount, or cents alone
+    (".01"); not an amount on the row below, which is the rounded total."""
+    found = [a for line in row.lines for a in _amounts(line)]
+    if found:
+        return _cents(found[-1])
+    cents = CENTS_ONLY_RE.findall(row.text)
+    return int(cents[-1]) if cents else None
 
 
 def _taxed_subtotal(rows: list[Row], amounts: dict[int, str], total: str | None
