@@ -21,7 +21,7 @@ from rapidfuzz import fuzz
 
 from shared.documents.lines import Box, TextLine
 from shared.engines.base import FieldValue
-from shared.engines.ocr.rules.address import with_commas
+from shared.engines.ocr.rules.address import address_value
 from shared.engines.ocr.rules.amount import (
     LOOSE_AMOUNT_RE,
     NOT_TOTAL_RE,
@@ -251,8 +251,7 @@ def _address_candidates(page: Page) -> Iterator[Candidate]:
     for span in _header_spans(page, MAX_ADDRESS_ROWS):
         if span[0].index in stops or span[-1].index in stops:
             continue  # "TABLE :8", "INVOICE" at an end: the address is the span without it
-        text = with_commas(" ".join(part for part in (parts[row.index] for row in span)
-                                    if part)).upper()
+        text = address_value(parts[row.index] for row in span).upper()
         if not text:
             continue
         idx = {row.index for row in span}

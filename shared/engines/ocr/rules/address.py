@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 from shared.engines.base import FieldValue
 from shared.engines.ocr.rules.header import MALAYSIAN_STATES, address_text, find_header
@@ -21,25 +21,21 @@ READ_AS_STOP_RE = re.compile(
     r"(?<=[A-Z]{4})\.(?=\s*[A-Z0-9])(?!\s*[A-Z]\.)|(?<=\d)\.(?=\s*[A-Z]|\s+\d)", re.IGNORECASE)
 
 
-def with_commas(text: str) -> str:
-    """A Malaysian address's commas that OCR read as full stops put back."""
+def address_value(parts: Iterable[str]) -> str:
+    """Rows' address parts (``address_text``) as one address: joined with spaces (the rows
+    carry their own commas), a Malaysian address's misread commas put back."""
+    text = " ".join(part for part in parts if part)
     return READ_AS_STOP_RE.sub(",", text) if MALAYSIAN_RE.search(text) else text
 
 
-def address_value(rows: Sequence[Row]) -> str:
-    """The address part of each row (``address_text``), joined with spaces (the rows carry
-    their own commas), ``with_commas``."""
-    return with_commas(" ".join(part for part in map(address_text, rows) if part))
-
-
 def extract_address(rows: list[Row]) -> FieldValue:
-    """The address rows as ``address_value`` reads them.
+    """The header's address rows as ``address_value`` reads them.
 
     Confidence is high only when a postcode row closed the address: without it the end of the
     address is a guess.
     """
     header = find_header(rows)
-    text = address_value(header.address)
+    text = address_value(map(address_text, header.address))
     if not text:
         return FieldValue("", 0.0, None)
     confidence = 0.85 if header.postcode_found else 0.35

@@ -223,7 +223,7 @@ def _paid(rows: list[Row], total: str | None) -> tuple[str, TextLine] | None:
         return None
     adjustment = next((r for r in rows if ROUNDING_ADJ_RE.search(r.text)), None)
     cents = _adjustment_cents(adjustment) if adjustment is not None else None
-    if adjustment is not None and cents is not None:
+    if cents is not None:
         if re.search(r"-\s*(RM\s*)?[\d.,]|\d-\s*$", adjustment.text):
             cents = -abs(cents)  # "-RM0.01", "0.02-"
         if 0 < abs(cents) < 10:
