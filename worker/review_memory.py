@@ -33,10 +33,10 @@ from shared.db.session import session_scope
 from shared.engines.base import Engine
 from shared.results import final_values
 from shared.review import reviewed_receipts, stacked_lines
+from worker.throttle import PerEngine
 
 log = logging.getLogger(__name__)
-# By engine, weakly: an engine gone takes its state with it (an id could be reused).
-_last_check: weakref.WeakKeyDictionary[Engine, float] = weakref.WeakKeyDictionary()
+_checks = PerEngine()
 
 
 @dataclass
@@ -51,6 +51,7 @@ class _Given:
     build_s: float = 0.0  # how long the engine took to learn them
 
 
+# By engine, weakly, as the checks' times (``worker/throttle.py``).
 _given: weakref.WeakKeyDictionary[Engine, _Given] = weakref.WeakKeyDictionary()
 REBUILD_SHARE = 10
 
@@ -61,13 +62,11 @@ def sync_reviews(engine: Engine) -> None:
     improve a batch, they must not fail it."""
     if not engine.learns_from_reviews or engine.model_version is None:
         return
-    now = time.monotonic()
     every = get_settings().review_memory_check_s  # 0: before every batch (tests)
     given = _given.get(engine)
     wait = every and max(every, REBUILD_SHARE * (given.build_s if given else 0.0))
-    if now - _last_check.get(engine, -1e9) < wait:
+    if not _checks.due(engine, wait):
         return
-    _last_check[engine] = now
     try:
         _sync(engine)
     except Exception:

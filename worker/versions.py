@@ -7,8 +7,6 @@ was serving is made active again, so the database says what is really served.
 from __future__ import annotations
 
 import logging
-import time
-import weakref
 
 from shared.artifacts import unpack
 from shared.config import get_settings
@@ -17,19 +15,17 @@ from shared.db.session import session_scope
 from shared.engines.base import Engine
 from shared.model_versions import activate, active_version
 from shared.storage import get_storage
+from worker.throttle import PerEngine
 
 log = logging.getLogger(__name__)
-# By engine, weakly: an engine gone takes its time with it (an id could be reused).
-_last_check: weakref.WeakKeyDictionary[Engine, float] = weakref.WeakKeyDictionary()
+_checks = PerEngine()
 
 
 def sync_version(engine: Engine) -> None:
     if not engine.supports_versions:
         return
-    now = time.monotonic()
-    if now - _last_check.get(engine, -1e9) < get_settings().adapter_check_s:
+    if not _checks.due(engine, get_settings().adapter_check_s):
         return
-    _last_check[engine] = now
     with session_scope() as session:
         version = active_version(session, engine.name)
         wanted = version.id if version else None
