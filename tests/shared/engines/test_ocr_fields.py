@@ -537,3 +537,35 @@ def test_commas_read_as_full_stops_are_put_back_in_a_malaysian_address(read: str
 ])
 def test_addresses_of_elsewhere_start_at_their_street(texts: list[str], address: str) -> None:
     assert values([line(text, i) for i, text in enumerate(texts)])["address"].upper() == address
+
+
+@pytest.mark.parametrize(("texts", "name"), [
+    # A short name broken over rows in the same print is read whole.
+    (["SALVATION", "ARMY", "536 WEST 46TH STREET", "NEW YORK, NY 10036"], "SALVATION ARMY"),
+    (["THE", "ROUND", "TOWER", "KELLS CO. MEATH", "TELEPHONE 046 924 0144"], "THE ROUND TOWER"),
+    (["Basil Thai", "Restaurant & Bar", "1175 Folsom Street", "San Francisco, CA 94103"],
+     "BASIL THAI RESTAURANT & BAR"),
+    # A store's number or a rule of stars ends a name; a town and state are the address's.
+    (["Goldbergs #88", "Hartsfield Jackson", "Atlanta, GA 30320"], "GOLDBERGS #88"),
+    (["****CARREFOUR***", "SAN PABLO", "TEL: 55 5555 5555"], "CARREFOUR"),
+    (["La Cabana", "Helen,GA", "CHK# 29 TBL# 1"], "LA CABANA"),
+])
+def test_a_name_over_rows(texts: list[str], name: str) -> None:
+    assert values([line(text, i) for i, text in enumerate(texts)])["company"].upper() == name
+
+
+def test_a_row_in_smaller_print_does_not_carry_on_the_name() -> None:
+    def rows(height: float) -> list[TextLine]:
+        slogan = TextLine("FRESH DAILY", (50.0, 34.0, 149.0, 34.0 + height), 0.98)
+        return [line("MARCO", 0), slogan, line("1324 N. STATE ST", 3), line("PROVO, UT 84601", 4)]
+
+    assert values(rows(12.0))["company"] == "MARCO"  # 12 px high, the name 20
+    assert values(rows(20.0))["company"] == "MARCO FRESH DAILY"
+
+
+def test_a_clock_time_is_not_a_name_nor_part_of_one() -> None:
+    beside = [line("SHOPPING STORE", 0), line("03:22 PM", 0, x0=300), line("CLERK 2", 2)]
+    assert values(beside)["company"] == "SHOPPING STORE"
+    above = [line("TIME 1:40AM", 0), line("BLUE DOOR CAFE", 1), line("12 HIGH STREET", 2),
+             line("LONDON EC1R 5BX", 3)]
+    assert values(above)["company"] == "BLUE DOOR CAFE"

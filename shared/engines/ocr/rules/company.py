@@ -6,6 +6,7 @@ import re
 
 from shared.engines.base import FieldValue
 from shared.engines.ocr.rules.header import (
+    CLOCK_RE,
     COMPANY_SUFFIX_RE,
     LEADING_CODE_RE,
     LEGAL_FORM_RE,
@@ -82,8 +83,7 @@ def extract_company(rows: list[Row]) -> FieldValue:
     header = find_header(rows)
     if not header.company:
         return FieldValue("", 0.0, None)
-    text = " ".join(row.text for row in header.company)
-    text = clean_name(text)
+    text = clean_name(" ".join(CLOCK_RE.sub("", row.text) for row in header.company))
     confidence = 0.45
     if COMPANY_SUFFIX_RE.search(text):
         confidence += 0.3

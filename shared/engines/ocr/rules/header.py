@@ -113,6 +113,11 @@ ADDRESS_CUT_RE = re.compile(
     rf"\s*\b(TEL|TE[1I]|FAX|H/?P|PHONE|{GST_WORD}|E-?MAIL)\b.*$|\s*\bT\s*:.*$",
     re.IGNORECASE,
 )
+# A clock time ("1:40AM", "03:22 PM", "12:42:07"), printed beside a name or an address by the
+# till, or on a row of its own ("TIME 1:40AM").
+CLOCK_RE = re.compile(r"\s*(?<![\d:])\d{1,2}:\d{2}(:\d{2})?(\s?[AP]\.?M\b)?(?![\d:])",
+                      re.IGNORECASE)
+_CLOCK_ROW_RE = re.compile(rf"^\W*(TIME\W*)?{CLOCK_RE.pattern}\W*$", re.IGNORECASE)
 # A legal form: the strongest sign that a row is the seller's registered name.
 LEGAL_FORM_RE = re.compile(r"\b(S[DO]N\.?\s*B[HN]D|BERHAD|PLT|[S5]\s?/\s?[BD])\b|\bBHD\b", re.I)
 # A trade word strong enough to end a name even on a short row ("Ottogo Enterprise").
@@ -203,8 +208,8 @@ def is_registration(row: Row) -> bool:
 
 
 def _is_date_row(row: Row) -> bool:
-    """A row holding a date: it may sit between the name and the address."""
-    return has_date(row.text)
+    """A row holding a date, or a time alone: it may sit between the name and the address."""
+    return has_date(row.text) or bool(_CLOCK_ROW_RE.match(row.text))
 
 
 def _skippable(row: Row) -> bool:
@@ -281,7 +286,31 @@ def _company_rows(top: list[Row], end: int) -> list[int]:
     first = top[run[0]].text.rstrip()
     if len(run) > 1 and first.endswith(("&", "-")):
         return run[:2]
-    return run[:1]
+    name = run[:1]
+    while len(name) < len(run) and _name_goes_on(top[name[-1]], top[run[len(name)]],
+                                                 " ".join(top[i].text for i in name)):
+        name.append(run[len(name)])
+    return name
+
+
+_NAME_END_RE = re.compile(r"#\s*\d+\W*$|[*=~]{2,}\W*$")
+# An English street row without its number ("Sawmill Rd."): an address, not a name's end.
+_STREET_RE = re.compile(r"\b(RD|ROAD|ST|STREET|AVE|AVENUE|BLVD|DR|DRIVE|HWY|HIGHWAY|LANE|LN)\b\.?$",
+                        re.IGNORECASE)
+
+
+def _name_goes_on(above: Row, row: Row, name: str) -> bool:
+    """Whether ``row`` carries on a short name broken over rows in the same print ("SALVATION"
+    / "ARMY", "Basil Thai" / "Restaurant & Bar"): a word or two so far, and a row of as tall
+    letters with a few words and no digits (a slogan or a branch is printed smaller). A store
+    number or a rule of stars ends a name ("GOLDBERGS #88", "****CARREFOUR***"); a town and
+    state or a street is the address."""
+    text = row.text
+    if len(name.split()) > 2 or len(text.split()) > 3 or _NAME_END_RE.search(above.text):
+        return False
+    if any(ch.isdigit() or ch == "," for ch in text) or TOWN_STATE_RE.match(text):
+        return False
+    return not _STREET_RE.search(text) and 0.8 <= row.height / max(above.height, 1e-6) <= 1.25
 
 
 def _continues(above: str, row: str) -> bool:
@@ -385,4 +414,4 @@ def find_header(rows: list[Row]) -> Header:
 
 def address_text(row: Row) -> str:
     """The address part of a row: contact details printed on the same row are cut off."""
-    return ADDRESS_CUT_RE.sub("", row.text).strip()
+    return CLOCK_RE.sub("", ADDRESS_CUT_RE.sub("", row.text)).strip()
