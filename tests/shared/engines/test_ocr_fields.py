@@ -569,3 +569,19 @@ def test_a_clock_time_is_not_a_name_nor_part_of_one() -> None:
     above = [line("TIME 1:40AM", 0), line("BLUE DOOR CAFE", 1), line("12 HIGH STREET", 2),
              line("LONDON EC1R 5BX", 3)]
     assert values(above)["company"] == "BLUE DOOR CAFE"
+
+
+@pytest.mark.parametrize(("texts", "address"), [
+    # "ROC" introduces a registration number; "Rockwall" is a town.
+    (["PIZZA HUT #744007", "870 W Rusk St", "Rockwall, Tx 75087", "(000)000-0000"],
+     "870 W RUSK ST ROCKWALL, TX 75087"),
+    # A unit's row under its street, its "#" included.
+    (["BAR LOUIE", "1280 Hwy 315", "Ste# 1801", "Server: Katie"], "1280 HWY 315 STE# 1801"),
+    (["1 E. Mills Circle", "Space #1050", "Ontario, CA 91764", "(909) 948-1362"],
+     "SPACE #1050 ONTARIO, CA 91764"),
+    # A street row printed in lower case is printed, not written by hand.
+    (["Lilly O'Briens", "18 murray street", "New York, NY 10007", "Tel.646-930-2008"],
+     "18 MURRAY STREET NEW YORK, NY 10007"),
+])
+def test_american_street_rows(texts: list[str], address: str) -> None:
+    assert values([line(text, i) for i, text in enumerate(texts)])["address"].upper() == address

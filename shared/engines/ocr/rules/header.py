@@ -38,8 +38,9 @@ STOP_RE = re.compile(
     r"|INVOICE|RECEIPT|@|\.COM\b|\bT\s*:|\bF\s*:",
     re.IGNORECASE,
 )
-# The words that introduce a company registration number: "CO REG", "COMPANY NO", "ROC".
-REG_KEYWORD = r"\b(CO\W{0,2}R[EF]G|COMPANY\s*(REG|NO)|ROC|BR\s*NO|CO\.?\s*NO)"
+# The words that introduce a company registration number: "CO REG", "COMPANY NO", "ROC";
+# words, not the start of one ("ROCKWALL", "CONOCO").
+REG_KEYWORD = r"\b(CO\W{0,2}R[EF]G|COMPANY\s*(REG|NO)|ROC|BR\s*NO|CO\.?\s*NO)(?![A-Z])"
 # A company registration number such as "789417-W", "(CO.RFG : 86Q671-D)", "(JM0352019-K)".
 REG_RE = re.compile(
     r"^\W*((CO(MPANY)?\.?\s*)?R[EF]G\.?\s*(NO)?\.?|ROC|BR\s*NO\.?|CO\.?\s*NO\.?)?\s*[:.]?\s*"
@@ -132,13 +133,20 @@ TRAILING_REG_RE = re.compile(
     r"(?<![#\d])\s*\(?\s*[A-Z]{0,2}\s?[\dSO]\d{3,}[\s·.-]*[A-Z]?\s*\)?\W*$", re.I)
 # A row starting with a legal form: the second half of a name split over two rows.
 LEGAL_START_RE = re.compile(r"^\W*(CO\b|CO\.|\(M\)|S[DO]N|BHD|BERHAD|ENTERPRISE|TRADING)", re.I)
-# A row that starts like an address ("NO.53", "LOT 1851", "67,JLN", "JALAN ...", a unit "D-08,").
+# A unit's row under its street ("Ste# 1801", "Space #1050"): its "#" is the address's.
+UNIT = r"(SUITE|STE|SPACE|APT)\W{0,2}\d"
+UNIT_RE = re.compile(rf"^\W*{UNIT}", re.IGNORECASE)
+# A row that starts like an address ("NO.53", "LOT 1851", "67,JLN", "JALAN ...", a unit "D-08,",
+# "Ste# 1801", "Space #1050").
 ADDRESS_START_RE = re.compile(
     r"^\W*(NO\b|NO\.|LOT\b|\d+|JALAN|JLN|JL\b|JL\.|J[I1]\.|BLOK|BLOCK|UNIT|WISMA|TINGKAT|LEVEL"
-    r"|KM\b|PT\b|[A-Z]{1,2}-?\d)",
+    rf"|KM\b|PT\b|[A-Z]{{1,2}}-?\d|{UNIT})",
     re.IGNORECASE,
 )
 
+# English street words ending a street row ("Sawmill Rd.", "18 murray street").
+STREET_END_RE = re.compile(
+    r"\b(RD|ROAD|ST|STREET|AVE|AVENUE|BLVD|DR|DRIVE|HWY|HIGHWAY|LANE|LN)\b\.?$", re.IGNORECASE)
 # A European street row, its number after the name ("Calle Far, 7", "Oude Doelenstraat 1",
 # "Große Pfarrgasse 11. 1020 Wien", "VIA ALEARDI 22 MILANO"): a street word of its language,
 # words without digits, a house number, then the end, a town or a postcode. Without the street
@@ -179,7 +187,8 @@ def is_noise(row: Row) -> bool:
     # Printed headers are upper or title case; very uncertain reads are logos or smudges. A
     # brand's logo may be one lower-case word the world writes ("meijer", "watsons": wordfreq
     # knows them); a name written by hand is several ("tan woon yann"), a smudge no word.
-    if text == text.lower() and not (text.isalpha() and len(text) >= 4 and zipf(text) > 0):
+    if text == text.lower() and not (text.isalpha() and len(text) >= 4 and zipf(text) > 0) and not (
+            text[0].isdigit() and STREET_END_RE.search(text)):  # "18 murray street": printed
         return True
     return row.score < 0.6
 
@@ -294,9 +303,6 @@ def _company_rows(top: list[Row], end: int) -> list[int]:
 
 
 _NAME_END_RE = re.compile(r"#\s*\d+\W*$|[*=~]{2,}\W*$")
-# An English street row without its number ("Sawmill Rd."): an address, not a name's end.
-_STREET_RE = re.compile(r"\b(RD|ROAD|ST|STREET|AVE|AVENUE|BLVD|DR|DRIVE|HWY|HIGHWAY|LANE|LN)\b\.?$",
-                        re.IGNORECASE)
 
 
 def _name_goes_on(above: Row, row: Row, name: str) -> bool:
@@ -310,7 +316,7 @@ def _name_goes_on(above: Row, row: Row, name: str) -> bool:
         return False
     if any(ch.isdigit() or ch == "," for ch in text) or TOWN_STATE_RE.match(text):
         return False
-    return not _STREET_RE.search(text) and 0.8 <= row.height / max(above.height, 1e-6) <= 1.25
+    return not STREET_END_RE.search(text) and 0.8 <= row.height / max(above.height, 1e-6) <= 1.25
 
 
 def _continues(above: str, row: str) -> bool:
@@ -399,7 +405,7 @@ def find_header(rows: list[Row]) -> Header:
                     not address and TAX_ID_RE.search(row.text)):
                 continue
             if is_stop(row) or _is_date_row(row) or len(address) >= 3 or (
-                    address and ADDRESS_END_RE.search(row.text)):
+                    address and ADDRESS_END_RE.search(row.text) and not UNIT_RE.match(row.text)):
                 break
             address.append(row)
             if TOWN_STATE_RE.match(row.text):
