@@ -463,6 +463,8 @@ def test_a_misread_legal_form_is_spelled_right(read: str, name: str) -> None:
     ("PIZZA HUT #744007", "PIZZA HUT #744007"),  # a store's number is its name's
     ("FARMASI MALURI S/B(123456-X)", "FARMASI MALURI S/B"),  # a company number is not
     ("****CARREFOUR***", "CARREFOUR"),  # nor the rules printed around it
+    ("WAL*MART 1044", "WAL*MART 1044"),  # a store's number without a check letter stays
+    ("SPEEDWAY 0006661", "SPEEDWAY 0006661"),
     ("OWN BY: CHEF LEE SDN BHD", "CHEF LEE SDN BHD"),  # the owner is the seller
     ("DIMILIKI: BANH MI CAFE SDN BHD", "BANH MI CAFE SDN BHD"),
 ])
@@ -585,3 +587,9 @@ def test_a_clock_time_is_not_a_name_nor_part_of_one() -> None:
 ])
 def test_american_street_rows(texts: list[str], address: str) -> None:
     assert values([line(text, i) for i, text in enumerate(texts)])["address"].upper() == address
+
+
+def test_a_customer_row_above_the_name_is_not_the_name() -> None:
+    rows = [line("CUSTOMER COPY", 0), line("WAL*MART 1044", 1), line("5050 TROUP HWY", 2),
+            line("TYLER, TX 75707", 3)]
+    assert values(rows)["company"] == "WAL*MART 1044"

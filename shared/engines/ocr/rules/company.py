@@ -70,8 +70,15 @@ def clean_name(text: str) -> str:
     """A company text as the name: a counter code before it and a registration number or
     stray marks after it cut off, a misread legal form spelled right."""
     text = _OWNER_RE.sub("", _DECORATION_RE.sub("", text))
-    return legal_form(_without_tail(TRAILING_REG_RE.sub("", LEADING_CODE_RE.sub("", text))
-                                    .strip()))
+    text = TRAILING_REG_RE.sub(_registration, LEADING_CODE_RE.sub("", text))
+    return legal_form(_without_tail(text.strip()))
+
+
+def _registration(m: re.Match[str]) -> str:
+    """A registration number after a name goes; a store's number alone stays ("WAL*MART
+    1044", "SPEEDWAY 0006661"): a registration number has its check letter or brackets."""
+    found = m.group()
+    return "" if re.search(r"[A-Z]\W*$|\(", found.strip(), re.I) else found
 
 
 def extract_company(rows: list[Row]) -> FieldValue:

@@ -34,7 +34,7 @@ STOP_RE = re.compile(
     r"|ORDER|SALES|OFFICIAL|REG(ISTRATION)?\.?\s*NO|QTY|ITEM|AMOUNT|WELCOME|GUESTS?|THANK"
     # The till's rows under a header: who served, which terminal, which shift.
     r"|SERVER|STAFF|OPERATOR|TERMINAL|MERCHANT|SHIFT|EMPL|TRANS|CHECK|VAT\s*REG|P\.?\s*IVA"
-    r"|DINE\s*IN|TAKE\s*(OUT|AWAY)|C[OA]UNTER)\b|\bST[OA]RE\s*(#|:|NO\b)"
+    r"|DINE\s*IN|TAKE\s*(OUT|AWAY)|C[OA]UNTER|CUSTOMER)\b|\bST[OA]RE\s*(#|:|NO\b)"
     r"|INVOICE|RECEIPT|@|\.COM\b|\bT\s*:|\bF\s*:",
     re.IGNORECASE,
 )
@@ -130,7 +130,7 @@ LEADING_CODE_RE = re.compile(r"^\s*#\S*\s+")
 # The registration clause printed after a legal form on the name's row: "(Co. No:20154-T)".
 REG_CLAUSE_RE = re.compile(rf"\s*\(?\s*{REG_KEYWORD}\b.*$", re.IGNORECASE)
 TRAILING_REG_RE = re.compile(
-    r"(?<![#\d])\s*\(?\s*[A-Z]{0,2}\s?[\dSO]\d{3,}[\s·.-]*[A-Z]?\s*\)?\W*$", re.I)
+    r"(?<![#\d])\s*\(?\s*\b[A-Z]{0,2}\s?[\dSO]\d{3,}[\s·.-]*[A-Z]?\s*\)?\W*$", re.I)
 # A row starting with a legal form: the second half of a name split over two rows.
 LEGAL_START_RE = re.compile(r"^\W*(CO\b|CO\.|\(M\)|S[DO]N|BHD|BERHAD|ENTERPRISE|TRADING)", re.I)
 # A unit's row under its street ("Ste# 1801", "Space #1050"): its "#" is the address's.
