@@ -187,8 +187,10 @@ def is_noise(row: Row) -> bool:
     # Printed headers are upper or title case; very uncertain reads are logos or smudges. A
     # brand's logo may be one lower-case word the world writes ("meijer", "watsons": wordfreq
     # knows them); a name written by hand is several ("tan woon yann"), a smudge no word.
-    if text == text.lower() and not (text.isalpha() and len(text) >= 4 and zipf(text) > 0) and not (
-            text[0].isdigit() and STREET_END_RE.search(text)):  # "18 murray street": printed
+    # A street row may be printed in lower case too ("18 murray street").
+    street = text[0].isdigit() and STREET_END_RE.search(text)
+    if text == text.lower() and not street and not (
+            text.isalpha() and len(text) >= 4 and zipf(text) > 0):
         return True
     return row.score < 0.6
 
@@ -263,7 +265,8 @@ def _company_rows(top: list[Row], end: int) -> list[int]:
 
     The name is the first run of consecutive printed rows; when the run holds a legal-form row
     (SDN BHD, ENTERPRISE...) the name ends there, and starts one row earlier only when that row
-    reads as the first half of the name ("POPULAR BOOK" / "CO. (M) SDN BHD").
+    reads as the first half of the name ("POPULAR BOOK" / "CO. (M) SDN BHD"). Without one, a
+    short name goes on over the run's next rows in its print (``_name_goes_on``).
     """
     candidates = [i for i in range(end) if not (_skippable(top[i]) or is_stamp(top[i]))]
     if not candidates:
@@ -302,6 +305,7 @@ def _company_rows(top: list[Row], end: int) -> list[int]:
     return name
 
 
+# What ends a name on its row: a store's number, a rule of stars.
 _NAME_END_RE = re.compile(r"#\s*\d+\W*$|[*=~]{2,}\W*$")
 
 
