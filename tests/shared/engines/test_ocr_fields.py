@@ -318,6 +318,17 @@ def test_a_credit_notes_total_keeps_its_minus() -> None:
     assert values(lines)["total"] == "-2.31"
 
 
+def test_a_minus_glued_to_a_colon_is_no_sign() -> None:
+    lines = rows("GARDENIA BAKERIES", "WHOLEMEAL 2.78 3  8.34", "Total Payable:", ":-51.88")
+    assert values(lines)["total"] == "51.88"
+
+
+def test_a_total_of_promotions_is_not_the_total() -> None:
+    lines = rows("IGA", "NATU BOIS SOYA BIO $3.79", "Sous-total $16.52", "Total $16.52",
+                 "COUPON FOURN. $0.75", "Total Promo Electroniques $9.57")
+    assert values(lines)["total"] == "16.52"
+
+
 def test_subtotal_and_tax_are_the_ones_the_arithmetic_confirms() -> None:
     """The items' heading "AMOUNT TAX" and "TOTAL SALES (INCLUSIVE OF GST)" name a tax too;
     only the subtotal + tax = total pair is right."""

@@ -9,10 +9,11 @@ from shared.engines.base import FieldValue
 from shared.engines.ocr.rules.rows import Row
 
 # An amount with two decimals: "9.00", "1,234.50", "RM 30.91" (the currency is dropped).
-# A minus right before it is kept: a credit note's total is negative ("TOTAL PAYABLE: -1.73").
+# A minus right before it is kept: a credit note's total is negative ("TOTAL PAYABLE: -1.73");
+# not one glued to a colon (":-51.88": the colon's dot read twice).
 # OCR doubles a point now and then ("$72..95").
 AMOUNT_RE = re.compile(
-    r"(?:(?<![\w.-])(?P<sign>-)(?=\d))?(?<![\d.])(?P<units>\d{1,3}(?:,\d{3})+|\d+)\s?([.,]|\.\.)\s?"
+    r"(?:(?<![\w.:-])(?P<sign>-)(?=\d))?(?<![\d.])(?P<units>\d{1,3}(?:,\d{3})+|\d+)\s?([.,]|\.\.)\s?"
     r"(?P<cents>\d{2})(?![\d%])")
 # Next to a total keyword the decimal point may be misread as "-" or a space ("19-80", "10 00").
 LOOSE_AMOUNT_RE = re.compile(
@@ -68,7 +69,7 @@ CENTS_ONLY_RE = re.compile(r"(?<![\d.,])[.,]\s?(\d{2})(?![\d.,])")
 ROUNDED_BONUS = 0.25
 # Rows naming something other than the total paid.
 NOT_TOTAL_RE = re.compile(
-    r"SUB\s*-?\s*TOTAL|TOTAL\s*(QTY|QUANTITY|ITEM|NO|EXCL|GST|TAX|DISC|SAVING|UNIT|PCS|POINT)"
+    r"SUB\s*-?\s*TOTAL|TOTAL\s*(QTY|QUANTITY|ITEM|NO|EXCL|GST|TAX|DISC|SAVING|UNIT|PCS|POINT|PROMO)"
     r"|\b(GST|TAX|SST|CHANGE|CASH|TENDER|PAID|DISCOUNT|ROUNDING\s*ADJ|ADJ|QTY|ITEMS?\b)"
     r"|EXCL|EXCLUSIVE|TAX\s*AMT|SERVICE|GST\s*@|^\W*\(",
     re.IGNORECASE,
