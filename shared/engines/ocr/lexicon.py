@@ -8,7 +8,8 @@ the middle ("L.OT", "KUALA L.UMPUR"), an accent on a Latin capital ("SÉLANGOR")
 a like one ("SHAH ALAN", "BIK 2"). A word of a predicted value that reviewers never wrote, one
 edit away from exactly one word they wrote at least ``MIN_COUNT`` times, becomes that word.
 Words with digits are left alone: numbers tell one address from another, and a misread number
-is not a spelling.
+is not a spelling. Words OCR glued after a comma ("G3,BIK") are spelled one by one and stay
+glued.
 
 Punctuation too: OCR reads a printed comma as a full stop ("NO. 47. JALAN MERANTI 1A. BANDAR
 BARU"). A word that reviewers wrote followed by a comma at least ``MIN_COUNT`` times and
@@ -58,6 +59,7 @@ COMMA_ODDS = 4
 DIGIT_LETTERS = str.maketrans("10", "LO")
 O_BY_DIGIT_RE = re.compile(r"(?<=\d)O|(?<!N)O(?=\d)", re.IGNORECASE)
 GLUED_NUMBER_RE = re.compile(r"(\d+)\.([A-Za-z]\S*)")
+GLUED_COMMA_RE = re.compile(r"(?<=\w,)(?=\w)")
 # An O beside a digit is read as a zero once reviewers wrote this many numbers with letters
 # ("G30", "U13/BG") and never one with such an O.
 MIN_CODES = 20
@@ -141,7 +143,12 @@ class Lexicon:
         leads = getattr(self, "leads", {}).get(name, Counter())
         if learned and not self.accented[name]:
             text = _unaccented(text)
-        tokens = " ".join(self._unglued(name, token) for token in text.split(" ")).split(" ")
+        tokens, glued = [], []  # glued: the token was followed by no space (after a comma)
+        for token in " ".join(self._unglued(name, t) for t in text.split(" ")).split(" "):
+            # Words OCR glued after a comma ("G3,BIK", "HQ:7,J1N") are spelled one by one.
+            pieces = GLUED_COMMA_RE.split(token)
+            tokens.extend(pieces)
+            glued.extend([True] * (len(pieces) - 1) + [False])
         out = []
         for i, token in enumerate(tokens):
             lead, core, trail = _parts(token)
@@ -166,8 +173,8 @@ class Lexicon:
                 same = [w for w in near if len(w) == len(core)]
                 if len(same) == 1 or (not same and len(near) == 1):
                     core = (same or near)[0]
-            out.append(lead + core + trail)
-        return " ".join(out)
+            out.append(lead + core + trail + ("" if glued[i] else " "))
+        return "".join(out)[:-1] if out else ""
 
     def _unglued(self, name: str, token: str) -> str:
         """A number glued to the next word by a full stop reviewers never write after such a

@@ -91,6 +91,11 @@ def test_an_i_read_for_an_l_is_undone_in_short_words_too() -> None:
     assert lexicon.repair("address", "BIT 2") == "BIT 2"  # no word reviewers wrote
 
 
+def test_words_glued_after_a_comma_are_spelled_and_stay_glued() -> None:
+    lexicon = Lexicon.build(CORRECTED * 2, ["address"])
+    assert lexicon.repair("address", "LOT 5,BIK 2,JAIAN DANGA") == "LOT 5,BLK 2,JALAN DANGA"
+
+
 def test_accents_are_dropped_only_where_reviewers_never_write_them() -> None:
     read = "12 TAMAN MÉLAWATI, 40170 SETIA ÁLAM"
     plain = Lexicon.build(CORRECTED * 5, ["address"])  # 20 values, none accented
