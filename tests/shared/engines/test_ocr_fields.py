@@ -464,6 +464,7 @@ def test_an_address_ends_at_a_state_and_zip_and_skips_the_till_rows() -> None:
     ("99 SPEED MART 5/B", "99 SPEED MART S/B"),
     ("Kedai Baru Sdn Bhd", "KEDAI BARU SDN BHD"),  # right already: only upper-cased
     ("MOONLIGHT CAKE HOUSE SDN B", "MOONLIGHT CAKE HOUSE SDN BHD"),  # its end cut off
+    ("ONE ONE THREE SEAFOOD SDN DHD", "ONE ONE THREE SEAFOOD SDN BHD"),
 ])
 def test_a_misread_legal_form_is_spelled_right(read: str, name: str) -> None:
     rows = [line(read, 0), line("NO 5, JALAN BUKIT 2,", 1), line("81100 JOHOR BAHRU", 2)]
@@ -486,6 +487,7 @@ def test_what_is_around_a_name(read: str, name: str) -> None:
 
 @pytest.mark.parametrize(("read", "name"), [
     ("ANN GIAP TRADING SDN BHD SE", "ANN GIAP TRADING SDN BHD"),
+    ("BILLION SIX ENTERPRISE P)", "BILLION SIX ENTERPRISE"),  # after a trade word too
     ("KING'S CONFECTIONERY S/B 273500-U (KSB)", "KING'S CONFECTIONERY S/B"),
     ("MOONLIGHT CAKE HOUSE SDN BHD 8OZTZ5-U", "MOONLIGHT CAKE HOUSE SDN BHD"),
     ("SKCA HARDWARE SDN BHD.LL", "SKCA HARDWARE SDN BHD."),

@@ -16,9 +16,9 @@ from shared.engines.ocr.rules.header import (
 )
 from shared.engines.ocr.rules.rows import Row, union_box
 
-# Malaysian legal forms as OCR misreads them ("SON BHD", "5DN BND", "5/B"); no label of either
-# dev set writes them so. The printed dots and spaces are kept.
-_SDN_BHD_RE = re.compile(r"\b[S5][DO0]N(\.?\s*)B[HN]D\b", re.IGNORECASE)
+# Malaysian legal forms as OCR misreads them ("SON BHD", "5DN BND", "SDN DHD", "5/B"); no label
+# of either dev set writes them so. The printed dots and spaces are kept.
+_SDN_BHD_RE = re.compile(r"\b[S5][DO0]N(\.?\s*)[BD][HN]D\b", re.IGNORECASE)
 _S_B_RE = re.compile(r"\b5(\s?/\s?)B\b")
 
 
@@ -58,6 +58,11 @@ def _without_tail(text: str) -> str:
     return text[:last.end()] + re.match(r"[^\w\s]*", tail).group()  # type: ignore[union-attr]
 
 
+# A short tag in brackets OCR reads after a trade word that ends a name ("BILLION SIX ENTERPRISE
+# P)"): as after a legal form, no part of the name.
+_SUFFIX_TAG_RE = re.compile(r"(\b(ENTERPRISES?|TRADING|HARDWARE))\s+\(?[A-Z]{1,3}\)\W*$", re.I)
+
+
 # Rules printed around a name: "****CARREFOUR***", "== AEON ==".
 _DECORATION_RE = re.compile(r"^[\s*=~_]+|[\s*=~_]+$")
 # Who owns the shop, printed before the owner's legal name: "OWN BY: CHEF LEE SDN BHD",
@@ -71,7 +76,7 @@ def clean_name(text: str) -> str:
     stray marks after it cut off, a misread legal form spelled right."""
     text = _OWNER_RE.sub("", _DECORATION_RE.sub("", text))
     text = TRAILING_REG_RE.sub(_registration, LEADING_CODE_RE.sub("", text))
-    return legal_form(_without_tail(text.strip()))
+    return legal_form(_without_tail(_SUFFIX_TAG_RE.sub(r"\1", text.strip())))
 
 
 def _registration(m: re.Match[str]) -> str:
