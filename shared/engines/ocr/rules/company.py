@@ -11,6 +11,7 @@ from shared.engines.ocr.rules.header import (
     LEADING_CODE_RE,
     LEGAL_FORM_RE,
     REG_CLAUSE_RE,
+    STRONG_SUFFIX,
     TRAILING_REG_RE,
     find_header,
 )
@@ -60,7 +61,7 @@ def _without_tail(text: str) -> str:
 
 # A short tag in brackets OCR reads after a trade word that ends a name ("BILLION SIX ENTERPRISE
 # P)"): as after a legal form, no part of the name.
-_SUFFIX_TAG_RE = re.compile(r"(\b(ENTERPRISES?|TRADING|HARDWARE))\s+\(?[A-Z]{1,3}\)\W*$", re.I)
+_SUFFIX_TAG_RE = re.compile(rf"({STRONG_SUFFIX})\s+\(?[A-Z]{{1,3}}\)\W*$", re.I)
 
 
 # Rules printed around a name: "****CARREFOUR***", "== AEON ==".

@@ -122,7 +122,8 @@ _CLOCK_ROW_RE = re.compile(rf"^\W*(TIME\W*)?{CLOCK_RE.pattern}\W*$", re.IGNORECA
 # A legal form: the strongest sign that a row is the seller's registered name.
 LEGAL_FORM_RE = re.compile(r"\b(S[DO]N\.?\s*B[HN]D|BERHAD|PLT|[S5]\s?/\s?[BD])\b|\bBHD\b", re.I)
 # A trade word strong enough to end a name even on a short row ("Ottogo Enterprise").
-STRONG_SUFFIX_RE = re.compile(r"\b(ENTERPRISES?|TRADING|HARDWARE)\b", re.I)
+STRONG_SUFFIX = r"\b(ENTERPRISES?|TRADING|HARDWARE)\b"
+STRONG_SUFFIX_RE = re.compile(STRONG_SUFFIX, re.I)
 # A counter/branch code before the name ("#000002 BAIFU (M) Sdn Bhd") and a registration number
 # printed after the name on the same row: "... SDN BHD (256864-P)"; not a store's number after
 # "#", which is part of its name ("PIZZA HUT #744007").
