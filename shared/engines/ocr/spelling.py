@@ -1,4 +1,5 @@
-"""Look-alike digits OCR reads inside words, undone with a dictionary of the world's words.
+"""Look-alike digits and made-up accents OCR reads in words, undone with a dictionary of the
+world's words.
 
 OCR reads an L or an I as a 1, an O as a 0, an S as a 5, in words of any language: "Dal1as",
 "Clerkenwe11", "Lew1s", "Mumba1", "CL0SED", "INV0ICE". A word that mixes letters with those
@@ -12,13 +13,16 @@ A digit after a word stays a number when the word is common on its own ("TAX1", 
 "Guest5"): it is likelier a tax band or a till than a misread letter ("Tota1" is "Total":
 "tota" is rare). Words of fewer than ``MIN_LETTERS`` letters ("E1", "SE1", "B03": postcodes,
 units) are left alone, but for a zero among two letters ("0LD", "R0C"), which no postcode
-prints. Only OCR's lines are respelled; a PDF's own text is exact.
+prints. OCR also puts accents on capitals of print that has none ("SETIA ÁLAM", "SÉLANGOR"):
+an unknown word that is a common one without them loses them. Only OCR's lines are respelled;
+a PDF's own text is exact.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import cache
@@ -67,9 +71,22 @@ def zipf(word: str) -> float:
     return _zipf().get(word.lower(), 0.0)
 
 
+def _unaccented(word: str) -> str:
+    """The word without the accents OCR puts on capitals and letters of Latin script where
+    the print has none ("ÁLAM", "SÉLANGOR", "Totäl"): an unknown word that is a common one
+    without them. A word the language writes with them ("Média", "ÉPICERIE") is known, and
+    kept."""
+    if word.isascii() or zipf(word) > 0:
+        return word
+    plain = "".join(c for c in unicodedata.normalize("NFKD", word)
+                    if not unicodedata.combining(c))
+    return plain if plain.isascii() and zipf(plain) > 0 else word
+
+
 def respell_word(word: str) -> str:
-    """The word with its look-alike digits read as the letters that make it a common word;
-    the word itself when none does."""
+    """The word with its look-alike digits read as the letters that make it a common word, and
+    without accents OCR made up (``_unaccented``); the word itself when none does."""
+    word = _unaccented(word)
     digits = sum(c in LOOK_ALIKES for c in word)
     # A zero among two letters is an O ("0LD", "0RG"): no postcode or unit mixes them so.
     least = MIN_LETTERS - 1 if set(word) & set(LOOK_ALIKES) == {"0"} else MIN_LETTERS

@@ -1,5 +1,5 @@
-"""Look-alike digits in OCR's words read as letters where that makes a common word; numbers,
-codes and postcodes left as read."""
+"""Look-alike digits in OCR's words read as letters where that makes a common word, and
+accents OCR made up dropped; numbers, codes, postcodes and real accents left as read."""
 
 from __future__ import annotations
 
@@ -31,6 +31,17 @@ def test_numbers_codes_and_short_words_stay_as_read() -> None:
                  "A1B0C1D",  # a code of letters and digits, not a word
                  "XQ1Z",  # no word reads from it
                  ""):
+        assert respell(text) == text
+
+
+def test_accents_ocr_put_on_letters_are_dropped_where_the_word_has_none() -> None:
+    assert respell("40170 SETIA ÁLAM") == "40170 SETIA ALAM"
+    assert respell("JÁLAN MERANTI, 47800 SÉLANGOR") == "JALAN MERANTI, 47800 SELANGOR"
+    assert respell("Totäl 10.00") == "Total 10.00"
+
+
+def test_words_written_with_accents_keep_them() -> None:
+    for text in ("Média Markt", "ÉPICERIE", "Straße", "Gâteau", "JAĪAN"):  # the last: no word
         assert respell(text) == text
 
 
