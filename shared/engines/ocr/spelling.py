@@ -1,5 +1,5 @@
-"""Look-alike digits and made-up accents OCR reads in words, undone with a dictionary of the
-world's words.
+"""Look-alike digits, made-up accents and misread letters in OCR's words, undone with a
+dictionary of the world's words.
 
 OCR reads an L or an I as a 1, an O as a 0, an S as a 5, in words of any language: "Dal1as",
 "Clerkenwe11", "Lew1s", "Mumba1", "CL0SED", "INV0ICE". A word that mixes letters with those
@@ -14,7 +14,9 @@ A digit after a word stays a number when the word is common on its own ("TAX1", 
 "tota" is rare). Words of fewer than ``MIN_LETTERS`` letters ("E1", "SE1", "B03": postcodes,
 units) are left alone, but for a zero among two letters ("0LD", "R0C"), which no postcode
 prints. OCR also puts accents on capitals of print that has none ("SETIA ÁLAM", "SÉLANGOR"):
-an unknown word that is a common one without them loses them. Only OCR's lines are respelled;
+an unknown word that is a common one without them loses them. And a long unknown word one
+letter away from exactly one English word is that word ("HARDWAKE", "BUARDIAN"): shorter ones
+are names as often. Only OCR's lines are respelled;
 a PDF's own text is exact.
 """
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import string
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import replace
@@ -40,20 +43,25 @@ LOOK_ALIKES = {"1": "li", "0": "o", "5": "s"}
 MIN_LETTERS = 3
 # More than this many look-alike digits in one word: a code ("A1B0C1"), not a word.
 MAX_DIGITS = 3
+# A letter misread is put right only in a word this long, unknown, one letter away from exactly
+# one English word this common ("confectionery" 3.0, "bakeries" 2.9): shorter words are names
+# as often ("ADVANCO", "GURNEE" read "ADVANCE", "GURNEY"), rarer words places ("PALEMBANG").
+MIN_MISREAD = 8
+MIN_MISREAD_ZIPF = 2.5
 # A run of letters and digits: a word as OCR read it, between spaces and punctuation.
 WORD_RE = re.compile(r"[^\W_]+")
 
 
 @cache
-def _zipf() -> dict[str, float]:
-    """Every word of ``LANGUAGES`` at least ``MIN_ZIPF`` common, lower case, with its Zipf
+def _frequencies(languages: tuple[str, ...]) -> dict[str, float]:
+    """Every word of ``languages`` at least ``MIN_ZIPF`` common, lower case, with its Zipf
     frequency in the language that uses it most. Read once per process (1-2 s, about 120 MB
     at its peak); wordfreq's own caches would keep every language's whole list."""
     from wordfreq import available_languages, read_cBpack
 
     paths = available_languages("best")
     zipf: dict[str, float] = {}
-    for lang in LANGUAGES:
+    for lang in languages:
         # Buckets of words by frequency, most common first: bucket i holds words of Zipf
         # 9 - i/100 (wordfreq's centibel scale).
         for i, bucket in enumerate(read_cBpack(paths[lang])):
@@ -68,7 +76,7 @@ def _zipf() -> dict[str, float]:
 
 def zipf(word: str) -> float:
     """How common a word is (Zipf scale, 0 when unknown or rarer than ``MIN_ZIPF``)."""
-    return _zipf().get(word.lower(), 0.0)
+    return _frequencies(LANGUAGES).get(word.lower(), 0.0)
 
 
 def _unaccented(word: str) -> str:
@@ -83,10 +91,29 @@ def _unaccented(word: str) -> str:
     return plain if plain.isascii() and zipf(plain) > 0 else word
 
 
+def _misread_letter(word: str) -> str:
+    """A long unknown word with one letter misread, where that letter makes exactly one
+    English word ("HARDWAKE", "BUARDIAN", "CONFECTIUNERY", "SCLANGOR"); the word itself
+    otherwise. English, because trade words are printed in English the world over, while a
+    place's name sits among its own language's words ("PALEKBANG" is no "PALEMBANG")."""
+    if len(word) < MIN_MISREAD or not (word.isalpha() and word.isascii()) or zipf(word) > 0:
+        return word
+    lower = word.lower()
+    english = _frequencies(("en",))
+    found = {lower[:i] + letter + lower[i + 1:] for i in range(len(lower))
+             for letter in string.ascii_lowercase if letter != lower[i]}
+    found = {candidate for candidate in found if english.get(candidate, 0.0) >= MIN_MISREAD_ZIPF}
+    if len(found) != 1:
+        return word
+    (best,) = found
+    return "".join(b.upper() if w.isupper() else b for w, b in zip(word, best, strict=True))
+
+
 def respell_word(word: str) -> str:
-    """The word with its look-alike digits read as the letters that make it a common word, and
-    without accents OCR made up (``_unaccented``); the word itself when none does."""
-    word = _unaccented(word)
+    """The word with its look-alike digits read as the letters that make it a common word,
+    without accents OCR made up (``_unaccented``) and with a misread letter put right
+    (``_misread_letter``); the word itself when none does."""
+    word = _misread_letter(_unaccented(word))
     digits = sum(c in LOOK_ALIKES for c in word)
     # A zero among two letters is an O ("0LD", "0RG"): no postcode or unit mixes them so.
     least = MIN_LETTERS - 1 if set(word) & set(LOOK_ALIKES) == {"0"} else MIN_LETTERS

@@ -1,5 +1,6 @@
-"""Look-alike digits in OCR's words read as letters where that makes a common word, and
-accents OCR made up dropped; numbers, codes, postcodes and real accents left as read."""
+"""Look-alike digits in OCR's words read as letters where that makes a common word, accents
+OCR made up dropped, a long word's misread letter put right; numbers, codes, postcodes, names
+and real accents left as read."""
 
 from __future__ import annotations
 
@@ -42,6 +43,22 @@ def test_accents_ocr_put_on_letters_are_dropped_where_the_word_has_none() -> Non
 
 def test_words_written_with_accents_keep_them() -> None:
     for text in ("Média Markt", "ÉPICERIE", "Straße", "Gâteau", "JAĪAN"):  # the last: no word
+        assert respell(text) == text
+
+
+def test_a_misread_letter_in_a_long_word_is_put_right() -> None:
+    assert respell("AIK HUAT HARDWAKE ENTERPRISE") == "AIK HUAT HARDWARE ENTERPRISE"
+    assert respell("BUARDIAN HEALTH AND BEAUTY") == "GUARDIAN HEALTH AND BEAUTY"
+    assert respell("VERBENA CONFECTIUNERY SDN BHD") == "VERBENA CONFECTIONERY SDN BHD"
+    assert respell("Noodbridge, VA 22192") == "Woodbridge, VA 22192"
+
+
+def test_names_and_places_near_a_word_stay_as_read() -> None:
+    for text in ("ADVANCO COMPANY",  # too short to tell from a name: "ADVANCE"
+                 "GURNEE, ILLINOIS",  # "GURNEY"
+                 "16200 PALEKBANG, KELANTAN",  # "PALEMBANG" is a place, not an English word
+                 "TEMENSGUNG",  # no English word one letter away
+                 "SPECIALITEITEN"):  # a Dutch word: known
         assert respell(text) == text
 
 
