@@ -16,7 +16,9 @@ units) are left alone, but for a zero among two letters ("0LD", "R0C"), which no
 prints. OCR also puts accents on capitals of print that has none ("SETIA ÁLAM", "SÉLANGOR"):
 an unknown word that is a common one without them loses them. And a long unknown word one
 letter away from exactly one English word is that word ("HARDWAKE", "BUARDIAN"): shorter ones
-are names as often. Only OCR's lines are respelled;
+are names as often. A speck read inside a word goes: a colon or underscore for a letter
+("JA:AN", "SE_ANGOR"), a full stop after its first letter ("L.ot"). Only OCR's lines are
+respelled;
 a PDF's own text is exact.
 """
 
@@ -48,13 +50,22 @@ MAX_DIGITS = 3
 # as often ("ADVANCO", "GURNEE" read "ADVANCE", "GURNEY"), rarer words places ("PALEMBANG").
 MIN_MISREAD = 8
 MIN_MISREAD_ZIPF = 2.5
+# A mark between the letters of a word, not after another mark or before one ("P.T.", "U.S.A"):
+# a speck OCR read into the word. A colon or underscore read for a letter is put right only
+# where that makes a word this long.
+MARK_IN_WORD_RE = re.compile(
+    r"(?<![\w.:'_])([^\W\d_]+)([.:_])([^\W\d_]+)(?![\w:'_]|\.[^\W\d_])")
+MIN_MARKED = 5
+# A full stop after a word's first letter is a speck where the whole word is this much commoner
+# (Zipf) than the part after it ("L.ot": "lot" 5.6, "ot" 3.8; "T.No" and "P.IVA" stay).
+SPECK_MARGIN = 1.5
 # A run of letters and digits: a word as OCR read it, between spaces and punctuation.
 WORD_RE = re.compile(r"[^\W_]+")
 
 
 @cache
-def _frequencies(languages: tuple[str, ...]) -> dict[str, float]:
-    """Every word of ``languages`` at least ``MIN_ZIPF`` common, lower case, with its Zipf
+def _frequencies(languages: tuple[str, ...], floor: float = MIN_ZIPF) -> dict[str, float]:
+    """Every word of ``languages`` at least ``floor`` common, lower case, with its Zipf
     frequency in the language that uses it most. Read once per process (1-2 s, about 120 MB
     at its peak); wordfreq's own caches would keep every language's whole list."""
     from wordfreq import available_languages, read_cBpack
@@ -66,7 +77,7 @@ def _frequencies(languages: tuple[str, ...]) -> dict[str, float]:
         # 9 - i/100 (wordfreq's centibel scale).
         for i, bucket in enumerate(read_cBpack(paths[lang])):
             value = 9.0 - i / 100.0
-            if value < MIN_ZIPF:
+            if value < floor:
                 break
             for word in bucket:
                 if word.isalpha() and zipf.get(word, 0.0) < value:
@@ -99,7 +110,9 @@ def _misread_letter(word: str) -> str:
     if len(word) < MIN_MISREAD or not (word.isalpha() and word.isascii()) or zipf(word) > 0:
         return word
     lower = word.lower()
-    english = _frequencies(("en",))
+    english = _frequencies(("en",), 0.0)  # all its 320,000 words: a rare one is no misread
+    if lower in english:
+        return word
     found = {lower[:i] + letter + lower[i + 1:] for i in range(len(lower))
              for letter in string.ascii_lowercase if letter != lower[i]}
     found = {candidate for candidate in found if english.get(candidate, 0.0) >= MIN_MISREAD_ZIPF}
@@ -143,7 +156,27 @@ def _like_case(letter: str, word: str, index: int) -> str:
     return letter
 
 
+def _mark_in_word(match: re.Match[str]) -> str:
+    """A word with a speck OCR read inside it: a colon or an underscore for a letter ("JA:AN",
+    "SE_ANGOR"), a full stop after its first letter ("L.ot", "L.UMPUR"); the text as read
+    where no common word comes of it ("P.IVA", "S.Tax") or a letter is left alone on a side
+    of a colon ("S:GST", "CIF:A": codes)."""
+    left, mark, right = match.groups()
+    if mark == ".":
+        word = left + right
+        if len(left) == 1 and zipf(word) >= zipf(right) + SPECK_MARGIN:
+            return word
+        return match.group()
+    words = [left + letter + right for letter in string.ascii_lowercase]
+    best = max(words, key=zipf)
+    if min(len(left), len(right)) >= 2 and len(best) >= MIN_MARKED and zipf(best) > 0:
+        return best[:len(left)] + (best[len(left)].upper() if right[:1].isupper() else
+                                   best[len(left)]) + right
+    return match.group()
+
+
 def respell(text: str) -> str:
+    text = MARK_IN_WORD_RE.sub(_mark_in_word, text)
     return WORD_RE.sub(lambda m: respell_word(m.group()), text)
 
 

@@ -58,7 +58,21 @@ def test_names_and_places_near_a_word_stay_as_read() -> None:
                  "GURNEE, ILLINOIS",  # "GURNEY"
                  "16200 PALEKBANG, KELANTAN",  # "PALEMBANG" is a place, not an English word
                  "TEMENSGUNG",  # no English word one letter away
+                 "BECON STATIONER",  # a rare English word is a word ("STATIONED")
                  "SPECIALITEITEN"):  # a Dutch word: known
+        assert respell(text) == text
+
+
+def test_a_speck_read_inside_a_word_is_dropped_or_read_as_its_letter() -> None:
+    assert respell("NO.12,JA:AN SS4C/5") == "NO.12,JALAN SS4C/5"
+    assert respell("SE_ANGOR DARUL EHSAN") == "SELANGOR DARUL EHSAN"
+    assert respell("L.ot 3, Jalan Pelabur") == "Lot 3, Jalan Pelabur"
+    assert respell("KUALA L.UMPUR.") == "KUALA LUMPUR."
+
+
+def test_marks_of_abbreviations_and_codes_stay() -> None:
+    for text in ("P.IVA 01234", "S.Tax 6%", "T.No 12", "S:GST 0.60", "CIF:A28017895",
+                 "P.T. 2811", "D.E.", "U.S.A", "NO.53", "MR.D.I.Y."):
         assert respell(text) == text
 
 
