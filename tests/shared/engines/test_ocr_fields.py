@@ -164,6 +164,21 @@ def test_an_address_may_start_with_a_unit_number() -> None:
     assert got == "D-08, M AVENUE JLN 1 / 38A SEGAMBUT BAHAGIA 51200 KUALA LUMPUR"
 
 
+@pytest.mark.parametrize(("texts", "address"), [
+    # An O read for a zero in a street number or a unit, a speck read as a quote before a word.
+    (["RESTORAN WAN SHENG", "NO 29O, JALAN AIR PANAS,", "SETAPAK, 53200, KUALA LUMPUR."],
+     "NO 290, JALAN AIR PANAS, SETAPAK, 53200, KUALA LUMPUR."),
+    (["GARDENIA BAKERIES (KL) SDN BHD", "LOT 3, JALAN PELABUR 23/1,",
+      "40300 SHAH ALAM,'SELANGOR."], "LOT 3, JALAN PELABUR 23/1, 40300 SHAH ALAM,SELANGOR."),
+    # A word's O and an address's own quotes stay.
+    (["JOE'S DINER", "1O1 'THE STRAND' O2", "LONDON WC2R 0ET"],
+     "101 'THE STRAND' O2 LONDON WC2R 0ET"),
+])
+def test_an_address_is_read_as_printed_where_ocr_misread_marks(texts: list[str],
+                                                                address: str) -> None:
+    assert values([line(text, i) for i, text in enumerate(texts)])["address"] == address
+
+
 def test_total_in_separate_box_on_same_row_prefers_rounded_total() -> None:
     lines = [
         line("SUB TOTAL", 0),

@@ -21,10 +21,20 @@ READ_AS_STOP_RE = re.compile(
     r"(?<=[A-Z]{4})\.(?=\s*[A-Z0-9])(?!\s*[A-Z]\.)|(?<=\d)\.(?=\s*[A-Z]|\s+\d)", re.IGNORECASE)
 
 
+# An O read for a zero at the end of a number or among its digits: street and unit numbers,
+# postcodes ("NO 29O", "G3O", "4380O"). Not in a word ("NO1", "H1OHWAY").
+O_FOR_ZERO_RE = re.compile(r"(?<=\d)[Oo](?=\d|[^\w]|$)")
+# A quote mark or speck before a word, where the address has no closing one ("ALAM,'SELANGOR").
+SPECK_RE = re.compile(r"(?:(?<=[\s,])|^)['\"`](?=[^\W\d_])")
+
+
 def address_value(parts: Iterable[str]) -> str:
     """Rows' address parts (``address_text``) as one address: joined with spaces (the rows
-    carry their own commas), a Malaysian address's misread commas put back."""
-    text = " ".join(part for part in parts if part)
+    carry their own commas), an O among digits read as the zero it is, quote specks before
+    words dropped, and a Malaysian address's misread commas put back."""
+    text = O_FOR_ZERO_RE.sub("0", " ".join(part for part in parts if part))
+    if text.count("'") + text.count('"') == len(SPECK_RE.findall(text)):
+        text = SPECK_RE.sub("", text)
     return READ_AS_STOP_RE.sub(",", text) if MALAYSIAN_RE.search(text) else text
 
 
