@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from shared.engines.base import FieldValue
 from shared.engines.ocr.rules.header import MALAYSIAN_STATES, address_text, find_header
 from shared.engines.ocr.rules.rows import Row, union_box
+from shared.engines.ocr.spelling import zipf
 
 # Malaysian addresses separate their parts with commas, which thermal print makes hard to tell
 # from full stops. In SROIE's labels a full stop after a number or a whole word, before the
@@ -19,23 +20,55 @@ MALAYSIAN_RE = re.compile(
     rf"|{MALAYSIAN_STATES})\b", re.IGNORECASE)
 READ_AS_STOP_RE = re.compile(
     r"(?<=[A-Z]{4})\.(?=\s*[A-Z0-9])(?!\s*[A-Z]\.)|(?<=\d)\.(?=\s*[A-Z]|\s+\d)", re.IGNORECASE)
-
-
 # An O read for a zero at the end of a number or among its digits: street and unit numbers,
 # postcodes ("NO 29O", "G3O", "4380O"). Not in a word ("NO1", "H1OHWAY").
 O_FOR_ZERO_RE = re.compile(r"(?<=\d)[Oo](?=\d|[^\w]|$)")
 # A quote mark or speck before a word, where the address has no closing one ("ALAM,'SELANGOR").
 SPECK_RE = re.compile(r"(?:(?<=[\s,])|^)['\"`](?=[^\W\d_])")
+# The words Malaysian addresses are made of (their street words, states, "DARUL EHSAN"): an
+# unknown word one letter away from exactly one of them is that word, misread ("JALAU",
+# "TANAN", "FLEOR", "DIARUL").
+MALAYSIAN_WORDS = frozenset({
+    "JALAN", "TAMAN", "LORONG", "KAWASAN", "SEKSYEN", "BANDAR", "PERSIARAN", "LEBUHRAYA",
+    "BATU", "BARU", "JAYA", "FLOOR", "KUALA", "LUMPUR", "MALAYSIA", "DARUL", "EHSAN", "JOHOR",
+    "KEDAH", "KELANTAN", "MELAKA", "NEGERI", "SEMBILAN", "PAHANG", "PERAK", "PERLIS", "PENANG",
+    "PULAU", "PINANG", "SABAH", "SARAWAK", "TERENGGANU", "SELANGOR", "PUTRAJAYA", "LABUAN"})
+# A word of letters long enough to be one of them.
+LONG_WORD_RE = re.compile(r"\b[^\W\d_]{4,}\b")
+
+
+def _one_letter_away(word: str, other: str) -> bool:
+    """One letter misread, or one read too many or too few."""
+    if len(word) == len(other):
+        return sum(a != b for a, b in zip(word, other, strict=True)) == 1
+    short, long = sorted((word, other), key=len)
+    return len(long) - len(short) == 1 and any(
+        long[:i] + long[i + 1:] == short for i in range(len(long)))
+
+
+def _malaysian_word(match: re.Match[str]) -> str:
+    """The Malaysian address word an unknown word was misread from (``MALAYSIAN_WORDS``)."""
+    word = match.group()
+    upper = word.upper()
+    if upper in MALAYSIAN_WORDS or zipf(word) > 0:
+        return word
+    found = [w for w in MALAYSIAN_WORDS if _one_letter_away(upper, w)]
+    if len(found) != 1:
+        return word
+    return found[0] if word.isupper() else found[0].capitalize()
 
 
 def address_value(parts: Iterable[str]) -> str:
     """Rows' address parts (``address_text``) as one address: joined with spaces (the rows
     carry their own commas), an O among digits read as the zero it is, quote specks before
-    words dropped, and a Malaysian address's misread commas put back."""
+    words dropped, and a Malaysian address's misread words and commas put back."""
     text = O_FOR_ZERO_RE.sub("0", " ".join(part for part in parts if part))
     if text.count("'") + text.count('"') == len(SPECK_RE.findall(text)):
         text = SPECK_RE.sub("", text)
-    return READ_AS_STOP_RE.sub(",", text) if MALAYSIAN_RE.search(text) else text
+    if not MALAYSIAN_RE.search(text):
+        return text
+    text = LONG_WORD_RE.sub(_malaysian_word, text)
+    return READ_AS_STOP_RE.sub(",", text)
 
 
 def extract_address(rows: list[Row]) -> FieldValue:
