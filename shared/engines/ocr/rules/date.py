@@ -36,6 +36,8 @@ COMPACT_RE = re.compile(r"(?<!\d)(\d{2})(\d{2})(20\d{2})(?!\d)")
 # "06/04/1711:43am"): a space is put back first.
 GLUED_TIME_RE = re.compile(
     r"([/.-]\d{4}|\d{4}[/.-]\d{2}[/.-]\d{2}|\d{1,2}[/.-]\d{1,2}[/.-]\d{2})(?=\d{1,2}:\d{2})")
+# A separator read twice ("26-05--2018"): one.
+DOUBLED_SEPARATOR_RE = re.compile(r"(?<=\d)([/.-])\1(?=\d)")
 # "~" is how OCR often reads a dash between digits ("05~05-17").
 TILDE_RE = re.compile(r"(?<=\d)~(?=\d)")
 # What phone photos add to a printed date, undone before matching: a dash after a label's colon
@@ -81,6 +83,7 @@ def _zeros(m: re.Match[str]) -> str:
 
 def _cleaned(text: str) -> str:
     text = TILDE_RE.sub("-", ZERO_OCT_RE.sub("O", text))
+    text = DOUBLED_SEPARATOR_RE.sub(r"\1", text)
     text = COMMA_SEPARATOR_RE.sub("", COLON_DASH_RE.sub(" ", text))
     text = JUL_RE.sub("JUL", DIGIT_RUN_RE.sub(_zeros, text))
     return GLUED_CLOCK_RE.sub(r"\1 ", GLUED_TIME_RE.sub(r"\1 ", text))
