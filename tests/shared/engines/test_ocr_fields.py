@@ -488,6 +488,8 @@ def test_an_address_ends_at_a_state_and_zip_and_skips_the_till_rows() -> None:
     ("Kedai Baru Sdn Bhd", "KEDAI BARU SDN BHD"),  # right already: only upper-cased
     ("MOONLIGHT CAKE HOUSE SDN B", "MOONLIGHT CAKE HOUSE SDN BHD"),  # its end cut off
     ("ONE ONE THREE SEAFOOD SDN DHD", "ONE ONE THREE SEAFOOD SDN BHD"),
+    ("99 SPEED MART S/D", "99 SPEED MART S/B"),
+    ("UNIHAKKA INTERNATIONAL-SDN BHD", "UNIHAKKA INTERNATIONAL SDN BHD"),  # a space read as "-"
 ])
 def test_a_misread_legal_form_is_spelled_right(read: str, name: str) -> None:
     rows = [line(read, 0), line("NO 5, JALAN BUKIT 2,", 1), line("81100 JOHOR BAHRU", 2)]

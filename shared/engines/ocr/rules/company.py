@@ -17,10 +17,12 @@ from shared.engines.ocr.rules.header import (
 )
 from shared.engines.ocr.rules.rows import Row, union_box
 
-# Malaysian legal forms as OCR misreads them ("SON BHD", "5DN BND", "SDN DHD", "5/B"); no label
-# of either dev set writes them so. The printed dots and spaces are kept.
+# Malaysian legal forms as OCR misreads them ("SON BHD", "5DN BND", "SDN DHD", "5/B", "S/D"); no
+# label of either dev set writes them so. The printed dots and spaces are kept, but a space OCR
+# read as a dash before one ("INTERNATIONAL-SDN BHD").
 _SDN_BHD_RE = re.compile(r"\b[S5][DO0]N(\.?\s*)[BD][HN]D\b", re.IGNORECASE)
-_S_B_RE = re.compile(r"\b5(\s?/\s?)B\b")
+_DASH_BEFORE_FORM_RE = re.compile(r"(?<=[A-Z])-(?=[S5][DO0]N\b)", re.IGNORECASE)
+_S_B_RE = re.compile(r"\b(?:5(?=\s?/\s?[BD]\b)|S(?=\s?/\s?D\b))(\s?/\s?)[BD]\b")
 
 
 # "SDN B" at the end of a name: the row's last letters cut off (the paper's edge, a fold); no
@@ -34,7 +36,7 @@ def legal_form(text: str) -> str:
         read = m.group(0)  # already right (in any case): as printed
         return read if re.fullmatch(r"SDN\.?\s*BHD", read, re.I) else f"SDN{m.group(1)}BHD"
 
-    text = _CUT_BHD_RE.sub(r"\1BHD", text)
+    text = _DASH_BEFORE_FORM_RE.sub(" ", _CUT_BHD_RE.sub(r"\1BHD", text))
     return _S_B_RE.sub(r"S\1B", _SDN_BHD_RE.sub(sdn_bhd, text))
 
 
