@@ -341,6 +341,11 @@ def test_a_credit_notes_total_keeps_its_minus() -> None:
     assert values(lines)["total"] == "-2.31"
 
 
+def test_a_dash_before_a_total_printed_positive_above_is_no_sign() -> None:
+    lines = rows("HAI DI LAO", "FRIED RICE 66.49", "Subtotal 66.49", "Total -66.49")
+    assert values(lines)["total"] == "66.49"
+
+
 def test_a_minus_glued_to_a_colon_is_no_sign() -> None:
     lines = rows("GARDENIA BAKERIES", "WHOLEMEAL 2.78 3  8.34", "Total Payable:", ":-51.88")
     assert values(lines)["total"] == "51.88"

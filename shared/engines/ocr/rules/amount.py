@@ -159,6 +159,8 @@ def extract_total(rows: list[Row]) -> FieldValue:
         if _to_float(amount) == 0 or re.match(r"-?0\d", amount):
             continue  # nothing to pay, or a misread ("08.66")
         score = weight * (0.85 + 0.15 * line.score)
+        if amount.startswith("-") and _printed(rows, amount[1:], {row.index}) is not None:
+            amount = amount[1:]  # a dash before it ("Total -66.49" under "Subtotal 66.49")
         if best is None or score >= best[0]:
             best = (score, amount, line)
     checked = _paid(rows, best[1] if best else None)
