@@ -341,6 +341,16 @@ def test_a_credit_notes_total_keeps_its_minus() -> None:
     assert values(lines)["total"] == "-2.31"
 
 
+def test_cash_less_change_wins_a_misread_total_where_the_itemised_sum_agrees() -> None:
+    lines = rows("SYARIKAT PERNIAGAAN GIN KEE", "Sub Total (RM): 106.10", "Discount (RM) : 0.00",
+                 "Total GST (RM) : 6.37", "Rounding (RM) : -0.02", "Total (RM) : 112.46",
+                 "CASH : 112.45", "Change (RM) : 0.00")
+    assert values(lines)["total"] == "112.45"  # 106.10 + 6.37 - 0.02
+    lines[5] = line("Total (RM) : 112.45", 5)
+    lines[6] = line("CASH : 112.50", 6)  # no change printed right: the total stays
+    assert values(lines)["total"] == "112.45"
+
+
 def test_a_dash_before_a_total_printed_positive_above_is_no_sign() -> None:
     lines = rows("HAI DI LAO", "FRIED RICE 66.49", "Subtotal 66.49", "Total -66.49")
     assert values(lines)["total"] == "66.49"

@@ -64,6 +64,8 @@ NOT_TAX_RE = re.compile(r"EXCL|INCLUSIVE|\(INCL|INCL\.?\s*GST\)|INVOICE|SUMMARY|
 SUBTOTAL_WEIGHT = 0.3
 # The rounding adjustment: a total printed after it is the rounded amount actually paid.
 ROUNDING_ADJ_RE = re.compile(r"ROUND(ING)?\s*ADJ", re.IGNORECASE)
+# A rounding row in a sum under the subtotal ("Rounding (RM) : -0.02"), adjustment or not.
+ROUNDING_RE = re.compile(r"\bROUNDING\b", re.IGNORECASE)
 # An adjustment printed as cents alone ("Rounding Adjustment RM .01", OCR's ",02").
 CENTS_ONLY_RE = re.compile(r"(?<![\d.,])[.,]\s?(\d{2})(?![\d.,])")
 ROUNDED_BONUS = 0.25
@@ -217,6 +219,10 @@ def _paid(rows: list[Row], total: str | None) -> tuple[str, TextLine] | None:
             paid = _cents(amounts[tendered.index]) - _cents(amounts[change.index])
             line = _printed(rows, _text(paid), {tendered.index, change.index}) if paid > 0 \
                 else None
+            if line is None and paid > 0 and _itemised(rows, amounts) == paid:
+                # Printed nowhere else (OCR misread the total), but the subtotal, its taxes
+                # and the rounding add up to it: two sums agree.
+                line = tendered.lines[-1]
             if line is not None:
                 return _text(paid), line
     taxed = _taxed_subtotal(rows, amounts, total)
@@ -235,6 +241,27 @@ def _paid(rows: list[Row], total: str | None) -> tuple[str, TextLine] | None:
             if line is not None:
                 return adjusted, line
     return None
+
+
+def _itemised(rows: list[Row], amounts: dict[int, str]) -> int | None:
+    """The subtotal plus the taxes printed right under it plus the rounding adjustment, in
+    cents ("Sub Total 106.10", "Total GST 6.37", "Rounding -0.02": 11245); None without a
+    subtotal and a tax."""
+    sub = next((r for r in rows if r.index in amounts and SUBTOTAL_RE.search(r.text)), None)
+    if sub is None:
+        return None
+    total = _cents(amounts[sub.index])
+    taxed = False
+    for row in rows[sub.index + 1:sub.index + 5]:
+        if ROUNDING_RE.search(row.text):
+            cents = _adjustment_cents(row)
+            if cents is not None and re.search(r"-\s*(RM\s*)?[\d.,]|\d-\s*$", row.text):
+                cents = -abs(cents)
+            total += cents or 0
+        elif row.index in amounts and TAX_RE.search(row.text) and not NOT_TAX_RE.search(row.text):
+            total += _cents(amounts[row.index])
+            taxed = True
+    return total if taxed else None
 
 
 def _adjustment_cents(row: Row) -> int | None:
