@@ -18,8 +18,7 @@ an unknown word that is a common one without them loses them. And a long unknown
 letter away from exactly one English word is that word ("HARDWAKE", "BUARDIAN"): shorter ones
 are names as often. A speck read inside a word goes: a colon or underscore for a letter
 ("JA:AN", "SE_ANGOR"), a full stop after its first letter ("L.ot"). Only OCR's lines are
-respelled;
-a PDF's own text is exact.
+respelled; a PDF's own text is exact.
 """
 
 from __future__ import annotations
@@ -66,8 +65,9 @@ WORD_RE = re.compile(r"[^\W_]+")
 @cache
 def _frequencies(languages: tuple[str, ...], floor: float = MIN_ZIPF) -> dict[str, float]:
     """Every word of ``languages`` at least ``floor`` common, lower case, with its Zipf
-    frequency in the language that uses it most. Read once per process (1-2 s, about 120 MB
-    at its peak); wordfreq's own caches would keep every language's whole list."""
+    frequency in the language that uses it most. Read once per process and list (1-2 s,
+    about 120 MB at its peak for ``LANGUAGES``; English's whole list, 320,000 words, 0.2 s and
+    60 MB); wordfreq's own caches would keep every language's whole list."""
     from wordfreq import available_languages, read_cBpack
 
     paths = available_languages("best")
