@@ -6,7 +6,9 @@ seller's address still shares its words with the corrected ones: a state, a town
 "TAMAN", "PERINDUSTRIAN". OCR misreads such a word by one character again and again: a dot in
 the middle ("L.OT", "KUALA L.UMPUR"), an accent on a Latin capital ("SÉLANGOR"), a letter for
 a like one ("SHAH ALAN", "BIK 2"). A word of a predicted value that reviewers never wrote, one
-edit away from exactly one word they wrote at least ``MIN_COUNT`` times, becomes that word.
+edit away from exactly one word they wrote at least ``MIN_COUNT`` times, becomes that word; a
+word the dictionary knows (``spelling.zipf``), only where they wrote it ``MIN_COUNT_OVER_WORD``
+times.
 Words with digits are left alone: numbers tell one address from another, and a misread number
 is not a spelling. Words OCR glued after a comma ("G3,BIK") are spelled one by one and stay
 glued.
@@ -49,8 +51,14 @@ from itertools import pairwise
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
+from shared.engines.ocr.spelling import zipf
+
 # Only words reviewers wrote this often are trusted as the right spelling.
 MIN_COUNT = 2
+# A word the dictionary knows ("PINANG", "SATU", "SINAR", "ALAN") is a misread only of a word
+# reviewers wrote this often ("SHAH ALAM"); of a rarer one it is likelier a word of its own
+# ("JALAN PINANG" is no "PENANG", "TMN SRI SINAR" no "DINAR").
+MIN_COUNT_OVER_WORD = 20
 # Shorter words have too many one-edit neighbours ("SEK", "SEL", "JLN") to be corrected.
 MIN_LENGTH = 4
 # A full stop after a word is a misread comma when reviewers wrote a comma this much more often.
@@ -172,7 +180,9 @@ class Lexicon:
                 # not "JALAN".
                 same = [w for w in near if len(w) == len(core)]
                 if len(same) == 1 or (not same and len(near) == 1):
-                    core = (same or near)[0]
+                    word = (same or near)[0]
+                    if not zipf(core) or counts[word] >= MIN_COUNT_OVER_WORD:
+                        core = word
             out.append(lead + core + trail + ("" if glued[i] else " "))
         return "".join(out)[:-1] if out else ""
 

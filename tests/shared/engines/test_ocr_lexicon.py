@@ -21,8 +21,20 @@ def test_misread_words_are_spelled_as_reviewers_wrote_them() -> None:
     lexicon = _lexicon()
     assert lexicon.repair("address", "L.OT 9, JALAN MAJU, KUALA L.UMPUR") == \
         "LOT 9, JALAN MAJU, KUALA LUMPUR"  # a dot read inside a word
-    assert lexicon.repair("address", "12 JALAN BARU, 40170 SHAH ALAN, SÉLANGOR.") == \
+    assert lexicon.repair("address", "12 JALAU BARU, 40170 SHAH ALAM, SÉLANGOR.") == \
         "12 JALAN BARU, 40170 SHAH ALAM, SELANGOR."  # a like letter, an accent; "." kept
+
+
+def test_a_dictionary_word_is_respelled_only_into_a_word_reviewers_write_often() -> None:
+    # ALAM written twice: "ALAN" is a word of its own (a name) as likely as a misread.
+    assert _lexicon().repair("address", "40170 SHAH ALAN") == "40170 SHAH ALAN"
+    # Written twenty times ("SHAH ALAM" on every other receipt), it is a misread.
+    often = Lexicon.build(CORRECTED * 10, ["address"])
+    assert often.repair("address", "40170 SHAH ALAN") == "40170 SHAH ALAM"
+    # A street of its own name beside a state reviewers wrote a few times.
+    penang = Lexicon.build([{"address": "216, MACALISTER ROAD, 10400 PENANG"}] * 5, ["address"])
+    assert penang.repair("address", "NO 21, JALAN PINANG") == "NO 21, JALAN PINANG"
+    assert penang.repair("address", "10400 PENANC") == "10400 PENANG"  # no word: a misread
 
 
 def test_numbers_short_words_new_words_and_ties_are_left_alone() -> None:
@@ -39,7 +51,7 @@ def test_numbers_short_words_new_words_and_ties_are_left_alone() -> None:
 
 
 def test_the_vendor_memory_spells_addresses_of_sellers_it_has_not_seen() -> None:
-    labels = [{**a, "company": f"SELLER {i} SDN BHD"} for i, a in enumerate(CORRECTED)]
+    labels = [{**a, "company": f"SELLER {i} SDN BHD"} for i, a in enumerate(CORRECTED * 10)]
     memory = VendorMemory.build(labels, {"company": "company", "address": "address"})
     assert memory.spell("address", "9 JALAN MAJU, SHAH ALAN") == "9 JALAN MAJU, SHAH ALAM"
     assert memory.spell("company", "SELLER 9 SDN BHD") == "SELLER 9 SDN BHD"
