@@ -42,7 +42,6 @@ a predicted value are dropped ("ÁLAM" -> "ALAM"); a field whose reviewers keep 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -51,7 +50,7 @@ from itertools import pairwise
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from shared.engines.ocr.spelling import zipf
+from shared.engines.ocr.spelling import strip_accents, zipf
 
 # Only words reviewers wrote this often are trusted as the right spelling.
 MIN_COUNT = 2
@@ -150,7 +149,7 @@ class Lexicon:
         learned = getattr(self, "values", Counter())[name] >= MIN_VALUES
         leads = getattr(self, "leads", {}).get(name, Counter())
         if learned and not self.accented[name]:
-            text = _unaccented(text)
+            text = strip_accents(text)
         tokens, glued = [], []  # glued: the token was followed by no space (after a comma)
         for token in " ".join(self._unglued(name, t) for t in text.split(" ")).split(" "):
             # Words OCR glued after a comma ("G3,BIK", "HQ:7,J1N") are spelled one by one.
@@ -211,13 +210,6 @@ class Lexicon:
         if codes[name] >= MIN_CODES and not by_digit[name]:
             return O_BY_DIGIT_RE.sub("0", core)
         return core
-
-
-def _unaccented(text: str) -> str:
-    """``text`` without the accents on its letters ("ÁLAM" -> "ALAM"); letters that are no
-    accented Latin letter ("ß") stay."""
-    return "".join(ch for ch in unicodedata.normalize("NFKD", text)
-                   if not unicodedata.combining(ch))
 
 
 def _is_code(core: str) -> bool:

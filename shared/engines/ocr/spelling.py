@@ -97,9 +97,15 @@ def _unaccented(word: str) -> str:
     kept."""
     if word.isascii() or zipf(word) > 0:
         return word
-    plain = "".join(c for c in unicodedata.normalize("NFKD", word)
-                    if not unicodedata.combining(c))
+    plain = strip_accents(word)
     return plain if plain.isascii() and zipf(plain) > 0 else word
+
+
+def strip_accents(text: str) -> str:
+    """``text`` without the accents on its letters ("ÁLAM" -> "ALAM"); letters that are no
+    accented Latin letter ("ß") stay."""
+    return "".join(ch for ch in unicodedata.normalize("NFKD", text)
+                   if not unicodedata.combining(ch))
 
 
 def _misread_letter(word: str) -> str:

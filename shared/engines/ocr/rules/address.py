@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from rapidfuzz.distance import Levenshtein
+
 from shared.engines.base import FieldValue
 from shared.engines.ocr.rules.header import MALAYSIAN_STATES, address_text, find_header
 from shared.engines.ocr.rules.rows import Row, union_box
@@ -37,22 +39,14 @@ MALAYSIAN_WORDS = frozenset({
 LONG_WORD_RE = re.compile(r"\b[^\W\d_]{4,}\b")
 
 
-def _one_letter_away(word: str, other: str) -> bool:
-    """One letter misread, or one read too many or too few."""
-    if len(word) == len(other):
-        return sum(a != b for a, b in zip(word, other, strict=True)) == 1
-    short, long = sorted((word, other), key=len)
-    return len(long) - len(short) == 1 and any(
-        long[:i] + long[i + 1:] == short for i in range(len(long)))
-
-
 def _malaysian_word(match: re.Match[str]) -> str:
     """The Malaysian address word an unknown word was misread from (``MALAYSIAN_WORDS``)."""
     word = match.group()
     upper = word.upper()
     if upper in MALAYSIAN_WORDS or zipf(word) > 0:
         return word
-    found = [w for w in MALAYSIAN_WORDS if _one_letter_away(upper, w)]
+    # One letter misread, or one read too many or too few.
+    found = [w for w in MALAYSIAN_WORDS if Levenshtein.distance(upper, w) == 1]
     if len(found) != 1:
         return word
     return found[0] if word.isupper() else found[0].capitalize()

@@ -66,6 +66,8 @@ SUBTOTAL_WEIGHT = 0.3
 ROUNDING_ADJ_RE = re.compile(r"ROUND(ING)?\s*ADJ", re.IGNORECASE)
 # A rounding row in a sum under the subtotal ("Rounding (RM) : -0.02"), adjustment or not.
 ROUNDING_RE = re.compile(r"\bROUNDING\b", re.IGNORECASE)
+# A minus before an adjustment's amount or after it ("-RM0.01", "0.02-").
+ADJUSTMENT_MINUS_RE = re.compile(r"-\s*(RM\s*)?[\d.,]|\d-\s*$")
 # An adjustment printed as cents alone ("Rounding Adjustment RM .01", OCR's ",02").
 CENTS_ONLY_RE = re.compile(r"(?<![\d.,])[.,]\s?(\d{2})(?![\d.,])")
 ROUNDED_BONUS = 0.25
@@ -232,14 +234,11 @@ def _paid(rows: list[Row], total: str | None) -> tuple[str, TextLine] | None:
         return None
     adjustment = next((r for r in rows if ROUNDING_ADJ_RE.search(r.text)), None)
     cents = _adjustment_cents(adjustment) if adjustment is not None else None
-    if cents is not None:
-        if re.search(r"-\s*(RM\s*)?[\d.,]|\d-\s*$", adjustment.text):
-            cents = -abs(cents)  # "-RM0.01", "0.02-"
-        if 0 < abs(cents) < 10:
-            adjusted = _text(_cents(total) + cents)
-            line = _printed(rows[adjustment.index + 1:], adjusted, set())
-            if line is not None:
-                return adjusted, line
+    if cents is not None and 0 < abs(cents) < 10:
+        adjusted = _text(_cents(total) + cents)
+        line = _printed(rows[adjustment.index + 1:], adjusted, set())
+        if line is not None:
+            return adjusted, line
     return None
 
 
@@ -254,10 +253,7 @@ def _itemised(rows: list[Row], amounts: dict[int, str]) -> int | None:
     taxed = False
     for row in rows[sub.index + 1:sub.index + 5]:
         if ROUNDING_RE.search(row.text):
-            cents = _adjustment_cents(row)
-            if cents is not None and re.search(r"-\s*(RM\s*)?[\d.,]|\d-\s*$", row.text):
-                cents = -abs(cents)
-            total += cents or 0
+            total += _adjustment_cents(row) or 0
         elif row.index in amounts and TAX_RE.search(row.text) and not NOT_TAX_RE.search(row.text):
             total += _cents(amounts[row.index])
             taxed = True
@@ -265,13 +261,18 @@ def _itemised(rows: list[Row], amounts: dict[int, str]) -> int | None:
 
 
 def _adjustment_cents(row: Row) -> int | None:
-    """The rounding adjustment printed on its own row, in cents: an amount, or cents alone
-    (".01"); not an amount on the row below, which is the rounded total."""
+    """The rounding adjustment printed on its own row, in cents, with its sign ("-RM0.01",
+    "0.02-"): an amount, or cents alone (".01"); not an amount on the row below, which is the
+    rounded total."""
     found = [a for line in row.lines for a in _amounts(line)]
     if found:
-        return _cents(found[-1])
-    cents = CENTS_ONLY_RE.findall(row.text)
-    return int(cents[-1]) if cents else None
+        cents = _cents(found[-1])
+    else:
+        only = CENTS_ONLY_RE.findall(row.text)
+        if not only:
+            return None
+        cents = int(only[-1])
+    return -abs(cents) if ADJUSTMENT_MINUS_RE.search(row.text) else cents
 
 
 def _taxed_subtotal(rows: list[Row], amounts: dict[int, str], total: str | None
