@@ -16,7 +16,8 @@ units) are left alone, but for a zero among two letters ("0LD", "R0C"), which no
 prints. OCR also puts accents on capitals of print that has none ("SETIA ÁLAM", "SÉLANGOR"):
 an unknown word that is a common one without them loses them. And a long unknown word one
 letter away from exactly one English word is that word ("HARDWAKE", "BUARDIAN"): shorter ones
-are names as often. A speck read inside a word goes: a colon or underscore for a letter
+are names as often. An M OCR split into R and N is put back where that makes a common word
+("UTARNA", "Itern"). A speck read inside a word goes: a colon or underscore for a letter
 ("JA:AN", "SE_ANGOR"), a full stop after its first letter ("L.ot"). Only OCR's lines are
 respelled; a PDF's own text is exact.
 """
@@ -128,11 +129,23 @@ def _misread_letter(word: str) -> str:
     return "".join(b.upper() if w.isupper() else b for w, b in zip(word, best, strict=True))
 
 
+def _m_read_as_rn(word: str) -> str:
+    """An unknown word where OCR split an M into R and N ("UTARNA", "Tirnes"): the common word
+    it is with that M back; the word itself otherwise. Not where that leaves fewer than
+    ``MIN_MARKED`` - 1 letters: "DRNK", "ORNG" are abbreviations, no "DMK", "OMG"."""
+    if "rn" not in word.lower() or len(word) < MIN_MARKED or zipf(word) > 0:
+        return word
+    found = {word[:m.start()] + ("M" if word[m.start()].isupper() else "m") + word[m.end():]
+             for m in re.finditer("rn", word, re.IGNORECASE)}
+    found = {w for w in found if zipf(w) > 0}
+    return found.pop() if len(found) == 1 else word
+
+
 def respell_word(word: str) -> str:
     """The word with its look-alike digits read as the letters that make it a common word,
     without accents OCR made up (``_unaccented``) and with a misread letter put right
     (``_misread_letter``); the word itself when none does."""
-    word = _misread_letter(_unaccented(word))
+    word = _misread_letter(_m_read_as_rn(_unaccented(word)))
     digits = sum(c in LOOK_ALIKES for c in word)
     # A zero among two letters is an O ("0LD", "0RG"): no postcode or unit mixes them so.
     least = MIN_LETTERS - 1 if set(word) & set(LOOK_ALIKES) == {"0"} else MIN_LETTERS

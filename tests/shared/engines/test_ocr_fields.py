@@ -177,6 +177,9 @@ def test_an_address_may_start_with_a_unit_number() -> None:
      "LOT 3, JALAN PELABUR 23/1, GROUND FLOOR, 40150 SHAH ALAM, SELANGOR DARUL EHSAN."),
     (["99 SPEED MART S/B", "LOT 9, JALAN TAMAR, TANAN BERKELEY", "41150 KLANG, SELANGOR"],
      "LOT 9, JALAN TAMAR, TAMAN BERKELEY 41150 KLANG, SELANGOR"),
+    # The street abbreviations misread: an L read as I, an M as NN.
+    (["TEALIVE", "NO: G3, Bik G, Jin PJU 1A/3, TNN SIERRA,", "47301 PETALING JAYA, SELANGOR"],
+     "NO: G3, BLK G, JLN PJU 1A/3, TMN SIERRA, 47301 PETALING JAYA, SELANGOR"),
     # A word's O and an address's own quotes stay.
     (["JOE'S DINER", "1O1 'THE STRAND' O2", "LONDON WC2R 0ET"],
      "101 'THE STRAND' O2 LONDON WC2R 0ET"),

@@ -63,6 +63,12 @@ def test_names_and_places_near_a_word_stay_as_read() -> None:
         assert respell(text) == text
 
 
+def test_an_m_read_as_rn_is_put_back() -> None:
+    assert respell("JALAN UTARNA, Itern") == "JALAN UTAMA, Item"
+    # A known word keeps its "rn"; a short abbreviation is no word with an M.
+    assert respell("CORNER DRNK ORNG KERN") == "CORNER DRNK ORNG KERN"
+
+
 def test_a_speck_read_inside_a_word_is_dropped_or_read_as_its_letter() -> None:
     assert respell("NO.12,JA:AN SS4C/5") == "NO.12,JALAN SS4C/5"
     assert respell("SE_ANGOR DARUL EHSAN") == "SELANGOR DARUL EHSAN"

@@ -37,6 +37,15 @@ MALAYSIAN_WORDS = frozenset({
     "PULAU", "PINANG", "SABAH", "SARAWAK", "TERENGGANU", "SELANGOR", "PUTRAJAYA", "LABUAN"})
 # A word of letters long enough to be one of them.
 LONG_WORD_RE = re.compile(r"\b[^\W\d_]{4,}\b")
+# The street abbreviations' usual misreads: an L read as I or 1, an M as NN ("JIN", "BIK",
+# "TNN"); no word of an address's languages.
+ABBREVIATION_MISREADS = {"JIN": "JLN", "J1N": "JLN", "BIK": "BLK", "TNN": "TMN"}
+ABBREVIATION_RE = re.compile(rf"\b({'|'.join(ABBREVIATION_MISREADS)})\b", re.IGNORECASE)
+
+
+def _as_cased(word: str, like: str) -> str:
+    """``word`` (upper case) in the case of the word it replaces."""
+    return word if like.isupper() else word.capitalize()
 
 
 def _malaysian_word(match: re.Match[str]) -> str:
@@ -49,7 +58,7 @@ def _malaysian_word(match: re.Match[str]) -> str:
     found = [w for w in MALAYSIAN_WORDS if Levenshtein.distance(upper, w) == 1]
     if len(found) != 1:
         return word
-    return found[0] if word.isupper() else found[0].capitalize()
+    return _as_cased(found[0], word)
 
 
 def address_value(parts: Iterable[str]) -> str:
@@ -61,6 +70,8 @@ def address_value(parts: Iterable[str]) -> str:
         text = SPECK_RE.sub("", text)
     if not MALAYSIAN_RE.search(text):
         return text
+    text = ABBREVIATION_RE.sub(lambda m: _as_cased(ABBREVIATION_MISREADS[m.group().upper()],
+                                                   m.group()), text)
     text = LONG_WORD_RE.sub(_malaysian_word, text)
     return READ_AS_STOP_RE.sub(",", text)
 
