@@ -8,7 +8,12 @@ from collections.abc import Iterable
 from rapidfuzz.distance import Levenshtein
 
 from shared.engines.base import FieldValue
-from shared.engines.ocr.rules.header import MALAYSIAN_STATES, address_text, find_header
+from shared.engines.ocr.rules.header import (
+    MALAYSIAN_STATE_NAMES,
+    MALAYSIAN_STATES,
+    address_text,
+    find_header,
+)
 from shared.engines.ocr.rules.rows import Row, union_box
 from shared.engines.ocr.spelling import zipf
 
@@ -17,9 +22,13 @@ from shared.engines.ocr.spelling import zipf
 # next part, is there 15 times; a comma 1,278 times. OCR reads such a stop in 36 of SROIE's
 # 435 addresses, so in an address that reads Malaysian it is taken as the comma. An
 # abbreviation keeps its stop ("NO.53", "P.T.", "SEK.U3"; "BLVD." is American).
+# The words of Malaysian streets and areas, and their abbreviations.
+STREET_WORDS = ("JALAN", "TAMAN", "LORONG", "KAWASAN", "SEKSYEN", "BANDAR", "PERSIARAN",
+                "LEBUH", "LEBUHRAYA")
+STREET_ABBREVIATIONS = ("JLN", "TMN", "LRG")
 MALAYSIAN_RE = re.compile(
-    r"\b(JALAN|JLN|TAMAN|TMN|LORONG|LRG|KAWASAN|SEKSYEN|BANDAR|PERSIARAN|LEBUH(RAYA)?|MALAYSIA"
-    rf"|{MALAYSIAN_STATES})\b", re.IGNORECASE)
+    rf"\b({'|'.join(STREET_WORDS + STREET_ABBREVIATIONS)}|MALAYSIA|{MALAYSIAN_STATES})\b",
+    re.IGNORECASE)
 READ_AS_STOP_RE = re.compile(
     r"(?<=[A-Z]{4})\.(?=\s*[A-Z0-9])(?!\s*[A-Z]\.)|(?<=\d)\.(?=\s*[A-Z]|\s+\d)", re.IGNORECASE)
 # An O read for a zero at the end of a number or among its digits: street and unit numbers,
@@ -31,10 +40,8 @@ SPECK_RE = re.compile(r"(?:(?<=[\s,])|^)['\"`](?=[^\W\d_])")
 # unknown word one letter away from exactly one of them is that word, misread ("JALAU",
 # "TANAN", "FLEOR", "DIARUL").
 MALAYSIAN_WORDS = frozenset({
-    "JALAN", "TAMAN", "LORONG", "KAWASAN", "SEKSYEN", "BANDAR", "PERSIARAN", "LEBUHRAYA",
-    "BATU", "BARU", "JAYA", "FLOOR", "KUALA", "LUMPUR", "MALAYSIA", "DARUL", "EHSAN", "JOHOR",
-    "KEDAH", "KELANTAN", "MELAKA", "NEGERI", "SEMBILAN", "PAHANG", "PERAK", "PERLIS", "PENANG",
-    "PULAU", "PINANG", "SABAH", "SARAWAK", "TERENGGANU", "SELANGOR", "PUTRAJAYA", "LABUAN"})
+    *STREET_WORDS, *(word for name in MALAYSIAN_STATE_NAMES for word in name.split()),
+    "BATU", "BARU", "JAYA", "FLOOR", "MALAYSIA", "DARUL", "EHSAN"})
 # A word of letters long enough to be one of them.
 LONG_WORD_RE = re.compile(r"\b[^\W\d_]{4,}\b")
 # The street abbreviations' usual misreads: an L read as I or 1, an M as NN ("JIN", "BIK",

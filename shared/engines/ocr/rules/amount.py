@@ -242,11 +242,16 @@ def _paid(rows: list[Row], total: str | None) -> tuple[str, TextLine] | None:
     return None
 
 
+def _subtotal_row(rows: list[Row], amounts: dict[int, str]) -> Row | None:
+    """The first row naming a subtotal that prints an amount."""
+    return next((r for r in rows if r.index in amounts and SUBTOTAL_RE.search(r.text)), None)
+
+
 def _itemised(rows: list[Row], amounts: dict[int, str]) -> int | None:
     """The subtotal plus the taxes printed right under it plus the rounding adjustment, in
     cents ("Sub Total 106.10", "Total GST 6.37", "Rounding -0.02": 11245); None without a
     subtotal and a tax."""
-    sub = next((r for r in rows if r.index in amounts and SUBTOTAL_RE.search(r.text)), None)
+    sub = _subtotal_row(rows, amounts)
     if sub is None:
         return None
     total = _cents(amounts[sub.index])
@@ -281,7 +286,7 @@ def _taxed_subtotal(rows: list[Row], amounts: dict[int, str], total: str | None
     them ("SUBTOTAL 192.53", "9.00% TAX 7.83", "TOTFIL 200.36"), and the keyword's total is the
     subtotal itself or missing: a misread or unknown total keyword must not leave the
     pre-tax amount as the total paid."""
-    sub = next((r for r in rows if r.index in amounts and SUBTOTAL_RE.search(r.text)), None)
+    sub = _subtotal_row(rows, amounts)
     if sub is None or (total is not None and total.replace(",", "") != amounts[sub.index]):
         return None
     taxes = []

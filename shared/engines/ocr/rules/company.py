@@ -6,11 +6,13 @@ import re
 
 from shared.engines.base import FieldValue
 from shared.engines.ocr.rules.header import (
+    BHD,
     CLOCK_RE,
     COMPANY_SUFFIX_RE,
     LEADING_CODE_RE,
     LEGAL_FORM_RE,
     REG_CLAUSE_RE,
+    SDN,
     STRONG_SUFFIX,
     TRAILING_REG_RE,
     find_header,
@@ -20,8 +22,8 @@ from shared.engines.ocr.rules.rows import Row, union_box
 # Malaysian legal forms as OCR misreads them ("SON BHD", "5DN BND", "SDN DHD", "5/B", "S/D"); no
 # label of either dev set writes them so. The printed dots and spaces are kept, but a space OCR
 # read as a dash before one ("INTERNATIONAL-SDN BHD").
-_SDN_BHD_RE = re.compile(r"\b[S5][DO0]N(\.?\s*)[BD][HN]D\b", re.IGNORECASE)
-_DASH_BEFORE_FORM_RE = re.compile(r"(?<=[A-Z])-(?=[S5][DO0]N\b)", re.IGNORECASE)
+_SDN_BHD_RE = re.compile(rf"\b{SDN}(\.?\s*){BHD}\b", re.IGNORECASE)
+_DASH_BEFORE_FORM_RE = re.compile(rf"(?<=[A-Z])-(?={SDN}\b)", re.IGNORECASE)
 _S_B_RE = re.compile(r"\b(?:5(?=\s?/\s?[BD]\b)|S(?=\s?/\s?D\b))(\s?/\s?)[BD]\b")
 
 

@@ -78,10 +78,16 @@ OTHER_POSTCODE_RE = re.compile(r"(?<![\d-])\d{4}\s?[A-Z]{2}\b")
 COUNTRIES = (r"(USA|U\.S\.A\.?|UNITED\s+STATES|CANADA|UK|UNITED\s+KINGDOM|AUSTRALIA"
              r"|MALAYSIA|SINGAPORE|DEUTSCHLAND|GERMANY|FRANCE|NEDERLAND)")
 COUNTRY_RE = re.compile(rf"^\W*{COUNTRIES}\W*$", re.I)
-# Malaysia's states and federal territories.
-MALAYSIAN_STATES = (r"JOHOR|KEDAH|KELANTAN|MELAKA|MALACCA|NEGERI\s+SEMBILAN|PAHANG|PERAK|PERLIS"
-                    r"|PENANG|PULAU\s+PINANG|SABAH|SARAWAK|TERENGGANU|SELANGOR|KUALA\s+LUMPUR"
-                    r"|PUTRAJAYA|LABUAN")
+# Malaysia's states and federal territories, as addresses print them.
+MALAYSIAN_STATE_NAMES = (
+    "JOHOR", "KEDAH", "KELANTAN", "MELAKA", "MALACCA", "NEGERI SEMBILAN", "PAHANG", "PERAK",
+    "PERLIS", "PENANG", "PULAU PINANG", "SABAH", "SARAWAK", "TERENGGANU", "SELANGOR",
+    "KUALA LUMPUR", "PUTRAJAYA", "LABUAN")
+MALAYSIAN_STATES = "|".join(name.replace(" ", r"\s+") for name in MALAYSIAN_STATE_NAMES)
+# "SDN BHD" (Malaysia's private limited company) as OCR may read it: "SON", "5DN", "S0N",
+# "BND", "DHD".
+SDN = r"[S5][DO0]N"
+BHD = r"[BD][HN]D"
 # A Malaysian state (or federal territory) or a country ends an address.
 STATE_END_RE = re.compile(
     rf"\b({MALAYSIAN_STATES}"
@@ -100,7 +106,7 @@ POSTCODE_STATE_RE = re.compile(r"^\W*\d{5}\s+[A-Z][A-Z ]*\W*$")
 NUMBER_ROW_RE = re.compile(r"^\W*(NO|LOT)\b\W*\d", re.I)
 # A legal-form or trade word that usually ends the company name.
 COMPANY_SUFFIX_RE = re.compile(
-    r"\b(S[DO]N\.?\s*B[HN]D\.?|BHD\.?|BERHAD|ENTERPRISES?|TRADING|CO\.?|COMPANY|CORPORATION"
+    rf"\b({SDN}\.?\s*{BHD}\.?|BHD\.?|BERHAD|ENTERPRISES?|TRADING|CO\.?|COMPANY|CORPORATION"
     r"|RESTAURANT|RESTORAN|HARDWARE|MARKET|MART|STORE|SHOP|CAFE|BAKERY|STATIONERY|PHARMACY"
     r"|ELECTRICAL|PLT|LTD\.?|LIMITED|INC\.?|HOLDINGS?|INDUSTRIES|SERVICES?|CENTRE|CENTER"
     r"|PERNIAGAAN|KEDAI|TRADING\s+CO\.?)\W*$",
@@ -120,7 +126,7 @@ CLOCK_RE = re.compile(r"\s*(?<![\d:])\d{1,2}:\d{2}(:\d{2})?(\s?[AP]\.?M\b)?(?![\
                       re.IGNORECASE)
 _CLOCK_ROW_RE = re.compile(rf"^\W*(TIME\W*)?{CLOCK_RE.pattern}\W*$", re.IGNORECASE)
 # A legal form: the strongest sign that a row is the seller's registered name.
-LEGAL_FORM_RE = re.compile(r"\b(S[DO]N\.?\s*B[HN]D|BERHAD|PLT|[S5]\s?/\s?[BD])\b|\bBHD\b", re.I)
+LEGAL_FORM_RE = re.compile(rf"\b({SDN}\.?\s*{BHD}|BERHAD|PLT|[S5]\s?/\s?[BD])\b|\bBHD\b", re.I)
 # A trade word strong enough to end a name even on a short row ("Ottogo Enterprise").
 STRONG_SUFFIX = r"\b(ENTERPRISES?|TRADING|HARDWARE)\b"
 STRONG_SUFFIX_RE = re.compile(STRONG_SUFFIX, re.I)
@@ -133,7 +139,7 @@ REG_CLAUSE_RE = re.compile(rf"\s*\(?\s*{REG_KEYWORD}\b.*$", re.IGNORECASE)
 TRAILING_REG_RE = re.compile(
     r"(?<![#\d])\s*\(?\s*\b[A-Z]{0,2}\s?[\dSO]\d{3,}[\s·.-]*[A-Z]?\s*\)?\W*$", re.I)
 # A row starting with a legal form: the second half of a name split over two rows.
-LEGAL_START_RE = re.compile(r"^\W*(CO\b|CO\.|\(M\)|S[DO]N|BHD|BERHAD|ENTERPRISE|TRADING)", re.I)
+LEGAL_START_RE = re.compile(rf"^\W*(CO\b|CO\.|\(M\)|{SDN}|BHD|BERHAD|ENTERPRISE|TRADING)", re.I)
 # A unit's row under its street ("Ste# 1801", "Space #1050"): its "#" is the address's.
 UNIT = r"(SUITE|STE|SPACE|APT)\W{0,2}\d"
 UNIT_RE = re.compile(rf"^\W*{UNIT}", re.IGNORECASE)
