@@ -136,6 +136,19 @@ def test_a_turned_photo_is_read_upright(engine, degrees: int) -> None:  # type: 
                                                           for k in LABEL}
 
 
+def test_a_faint_upright_page_the_classifier_half_calls_upside_down_stays_upright(
+        engine) -> None:  # type: ignore[no-untyped-def]
+    """sroie-293: faint print, half of its lines voted upside down. Turned, the page reads
+    upside down to the classifier too, so it is read as it lies: the seller's name heads it,
+    not the receipt's foot ("GOODS SOLD ARE NOT REFUNDABLE")."""
+    image = Image.open(DATA / "sroie-293.jpg").convert("RGB")
+    result = engine.extract([image])[0]
+    (page,) = result.pages
+    assert not [t for t in page.transforms if t["op"] == "rotate"]
+    assert "SELASIH" in result.fields["company"].value
+    assert "JALAN IBRAHIM SULTAN" in result.fields["address"].value
+
+
 def test_a_tilted_photo_is_straightened(engine) -> None:  # type: ignore[no-untyped-def]
     (page,) = engine.extract([forms.turned(_image(), 4)])[0].pages
     deskew = [t for t in page.transforms if t["op"] == "deskew"]

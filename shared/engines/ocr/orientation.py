@@ -4,6 +4,8 @@ One OCR pass tells how the page lies: lines taller than wide mean it is on its s
 rapidocr's direction classifier (which turns each line crop the right way up before
 recognition) votes on whether it is upside down. A turned page is turned upright and read again
 (the votes are right about the page, not about every line); an upright page costs nothing more.
+Where the votes are a coin toss (faint print), the second reading tells: turned "upright", the
+page reads upside down to the classifier as well, so the other half-turn is the right one.
 A small tilt is straightened by mapping the read lines' corners: their text was read along their
 own slope already. A page whose long side is under ``SMALL_SIDE`` pixels is enlarged before OCR,
 its lines scaled back.
@@ -24,6 +26,7 @@ from shared.engines.ocr.reader import LineReader, PageText
 SMALL_SIDE = 1000  # long side, pixels: below it the page is enlarged for OCR
 UPSCALE_TO = 1600
 MIN_LINES = 3  # fewer lines than this say nothing about the page's orientation
+FLIPPED_SHARE = 0.5  # more of the lines than this read upside down: the page is
 MIN_TILT, MAX_TILT = 1.0, 15.0  # degrees: straightened between these
 
 Point = tuple[float, float]
@@ -48,10 +51,17 @@ def read_upright(reader: LineReader, image: Image.Image) -> Reading:
     if degrees:
         # Read once more the right way up: the classifier's votes decide the page, but the few
         # lines it got wrong would otherwise stay upside down.
-        upright = image.rotate(degrees, expand=True)
-        transforms.append({"op": "rotate", "degrees": degrees,
-                           "why": "text lines read sideways or upside down"})
-        page = _read(reader, upright, [])
+        turned = _read(reader, image.rotate(degrees, expand=True), [])
+        if turned.flipped > FLIPPED_SHARE:
+            # Turned so, most lines read upside down to the classifier as well: its first
+            # votes were a coin toss (faint print), and the other half-turn is the right one:
+            # none for a page it found upside down, the other side for one on its side.
+            degrees = (degrees + 180) % 360
+            turned = _read(reader, image.rotate(degrees, expand=True), []) if degrees else page
+        if degrees:
+            upright, page = image.rotate(degrees, expand=True), turned
+            transforms.append({"op": "rotate", "degrees": degrees,
+                               "why": "text lines read sideways or upside down"})
     quads = page.quads
     tilt = _tilt(quads)
     if tilt is not None:
@@ -85,7 +95,7 @@ def _orientation(page: PageText) -> int:
     if len(page.quads) < MIN_LINES:
         return 0
     sideways = sum(_height(q) > _width(q) for q in page.quads) / len(page.quads) > 0.5
-    flipped = page.flipped > 0.5
+    flipped = page.flipped > FLIPPED_SHARE
     if sideways:
         # On its side: the crops were turned by a quarter one way; the classifier's votes say
         # whether that left them upside down, i.e. which side the page lies on.
