@@ -141,6 +141,9 @@ def test_nothing_but_the_country_follows_the_state(after: str) -> None:
     # The postal district printed again on its own row.
     (["GH DISTRIBUTOR & MARKETING SDN BHD", "(1097826-H)", "216, MACALISTER ROAD, 10400 PENANG.",
       "10400 PENANG.", "TEL: 04-227 2222"], "216, MACALISTER ROAD, 10400 PENANG, 10400 PENANG."),
+    # The same in the print's own case.
+    (["GH DISTRIBUTOR & MARKETING SDN BHD", "(1097826-H)", "216, Macalister Road, 10400 Penang.",
+      "10400 Penang.", "Tel:04-227 2222"], "216, MACALISTER ROAD, 10400 PENANG, 10400 PENANG."),
     # A street number alone on its row starts the address.
     (["PAPPARICH BMC", "NO.19 & 21", "JALAN TEMENGGUNG 23/9", "BANDAR MAHKOTA CHERAS",
       "43200 SELANGOR DARUL EHSAN, MALAYSIA", "TAX INVOICE"],

@@ -99,8 +99,9 @@ STATE_REST_RE = re.compile(rf"^\W*(DARUL\s+\w+|D\.\s?E\.?|{COUNTRIES})\W*$", re.
 # case, as printed; three or four digits, so neither a postcode nor a phone number.
 BRANCH_RE = re.compile(r"^\s*\d{3,4}(\s*-\s*|\s+)[A-Z][A-Z0-9 .'-]{2,}$")
 # The postcode and state printed again on a row of their own ("95, BEACH ROAD, 10300 PENANG." /
-# "10400 PENANG."): the postal district of an address that already ended in a state.
-POSTCODE_STATE_RE = re.compile(r"^\W*\d{5}\s+[A-Z][A-Z ]*\W*$")
+# "10400 PENANG."): the postal district of an address that already ended in a state, in any
+# case ("10400 Penang.").
+POSTCODE_STATE_RE = re.compile(r"^\W*\d{5}\s+[A-Z][A-Z ]*\W*$", re.IGNORECASE)
 # A street number on a row of its own ("NO.19 & 21"): too few letters for a printed row above
 # the name, but the first row of an address below it.
 NUMBER_ROW_RE = re.compile(r"^\W*(NO|LOT)\b\W*\d", re.I)
