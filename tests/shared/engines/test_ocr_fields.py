@@ -141,6 +141,10 @@ def test_nothing_but_the_country_follows_the_state(after: str) -> None:
     # The postal district printed again on its own row.
     (["GH DISTRIBUTOR & MARKETING SDN BHD", "(1097826-H)", "216, MACALISTER ROAD, 10400 PENANG.",
       "10400 PENANG.", "TEL: 04-227 2222"], "216, MACALISTER ROAD, 10400 PENANG, 10400 PENANG."),
+    # The street row right above the postcode row is the address's, where the name above it
+    # was not read.
+    (["K3-113, JL IBRAHIM SULTAN", "80300 JOHOR BAHRU", "JOHOR", "H/P:019-7521215"],
+     "K3-113, JL IBRAHIM SULTAN 80300 JOHOR BAHRU JOHOR"),
     # The same in the print's own case.
     (["GH DISTRIBUTOR & MARKETING SDN BHD", "(1097826-H)", "216, Macalister Road, 10400 Penang.",
       "10400 Penang.", "Tel:04-227 2222"], "216, MACALISTER ROAD, 10400 PENANG, 10400 PENANG."),

@@ -276,7 +276,12 @@ def _company_rows(top: list[Row], end: int) -> list[int]:
     reads as the first half of the name ("POPULAR BOOK" / "CO. (M) SDN BHD"). Without one, a
     short name goes on over the run's next rows in its print (``_name_goes_on``).
     """
-    candidates = [i for i in range(end) if not (_skippable(top[i]) or is_stamp(top[i]))]
+    # The street row right above the postcode is the address's, where OCR lost the name above
+    # it ("K3-113, JL IBRAHIM SULTAN" / "80300 JOHOR BAHRU").
+    street = end - 1 if 0 < end < len(top) and has_postcode(top[end].text) and "," in \
+        top[end - 1].text and ADDRESS_START_RE.match(top[end - 1].text) else None
+    candidates = [i for i in range(end)
+                  if not (_skippable(top[i]) or is_stamp(top[i]) or i == street)]
     if not candidates:
         return []
     run = [candidates[0]]
