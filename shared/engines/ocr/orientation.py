@@ -26,7 +26,7 @@ from shared.engines.ocr.reader import LineReader, PageText
 SMALL_SIDE = 1000  # long side, pixels: below it the page is enlarged for OCR
 UPSCALE_TO = 1600
 MIN_LINES = 3  # fewer lines than this say nothing about the page's orientation
-FLIPPED_SHARE = 0.5  # more of the lines than this read upside down: the page is
+FLIPPED_SHARE = 0.5  # more of a page's lines voted upside down than this: so is the page
 MIN_TILT, MAX_TILT = 1.0, 15.0  # degrees: straightened between these
 
 Point = tuple[float, float]

@@ -56,6 +56,8 @@ MIN_MISREAD_ZIPF = 2.5
 MARK_IN_WORD_RE = re.compile(
     r"(?<![\w.:'_])([^\W\d_]+)([.:_])([^\W\d_]+)(?![\w:'_]|\.[^\W\d_])")
 MIN_MARKED = 5
+# An M read as "rn" is put back only in a word this long: "DRNK", "ORNG" are abbreviations.
+MIN_RN = 5
 # A full stop after a word's first letter is a speck where the whole word is this much commoner
 # (Zipf) than the part after it ("L.ot": "lot" 5.6, "ot" 3.8; "T.No" and "P.IVA" stay).
 SPECK_MARGIN = 1.5
@@ -131,9 +133,8 @@ def _misread_letter(word: str) -> str:
 
 def _m_read_as_rn(word: str) -> str:
     """An unknown word where OCR split an M into R and N ("UTARNA", "Tirnes"): the common word
-    it is with that M back; the word itself otherwise. Not where that leaves fewer than
-    ``MIN_MARKED`` - 1 letters: "DRNK", "ORNG" are abbreviations, no "DMK", "OMG"."""
-    if "rn" not in word.lower() or len(word) < MIN_MARKED or zipf(word) > 0:
+    it is with that M back (exactly one such word); the word itself otherwise."""
+    if "rn" not in word.lower() or len(word) < MIN_RN or zipf(word) > 0:
         return word
     found = {word[:m.start()] + ("M" if word[m.start()].isupper() else "m") + word[m.end():]
              for m in re.finditer("rn", word, re.IGNORECASE)}
@@ -143,8 +144,9 @@ def _m_read_as_rn(word: str) -> str:
 
 def respell_word(word: str) -> str:
     """The word with its look-alike digits read as the letters that make it a common word,
-    without accents OCR made up (``_unaccented``) and with a misread letter put right
-    (``_misread_letter``); the word itself when none does."""
+    without accents OCR made up (``_unaccented``), with an M split into "rn" put back
+    (``_m_read_as_rn``) and a misread letter put right (``_misread_letter``); the word itself
+    when none does."""
     word = _misread_letter(_m_read_as_rn(_unaccented(word)))
     digits = sum(c in LOOK_ALIKES for c in word)
     # A zero among two letters is an O ("0LD", "0RG"): no postcode or unit mixes them so.

@@ -17,15 +17,15 @@ from shared.engines.ocr.rules.header import (
 from shared.engines.ocr.rules.rows import Row, union_box
 from shared.engines.ocr.spelling import zipf
 
+# The words of Malaysian streets and areas, and their abbreviations.
+STREET_WORDS = ("JALAN", "TAMAN", "LORONG", "KAWASAN", "SEKSYEN", "BANDAR", "PERSIARAN",
+                "LEBUH", "LEBUHRAYA")
+STREET_ABBREVIATIONS = ("JLN", "TMN", "LRG")
 # Malaysian addresses separate their parts with commas, which thermal print makes hard to tell
 # from full stops. In SROIE's labels a full stop after a number or a whole word, before the
 # next part, is there 15 times; a comma 1,278 times. OCR reads such a stop in 36 of SROIE's
 # 435 addresses, so in an address that reads Malaysian it is taken as the comma. An
 # abbreviation keeps its stop ("NO.53", "P.T.", "SEK.U3"; "BLVD." is American).
-# The words of Malaysian streets and areas, and their abbreviations.
-STREET_WORDS = ("JALAN", "TAMAN", "LORONG", "KAWASAN", "SEKSYEN", "BANDAR", "PERSIARAN",
-                "LEBUH", "LEBUHRAYA")
-STREET_ABBREVIATIONS = ("JLN", "TMN", "LRG")
 MALAYSIAN_RE = re.compile(
     rf"\b({'|'.join(STREET_WORDS + STREET_ABBREVIATIONS)}|MALAYSIA|{MALAYSIAN_STATES})\b",
     re.IGNORECASE)
