@@ -187,6 +187,8 @@ def test_an_address_may_start_with_a_unit_number() -> None:
     # The street abbreviations misread: an L read as I, an M as NN.
     (["TEALIVE", "NO: G3, Bik G, Jin PJU 1A/3, TNN SIERRA,", "47301 PETALING JAYA, SELANGOR"],
      "NO: G3, BLK G, JLN PJU 1A/3, TMN SIERRA, 47301 PETALING JAYA, SELANGOR"),
+    (["MEI LET RESTAURANT", "ND 2, JALAN BULAN BM U5/BM, SEKSYEN U5,", "40150 SHAH ALAM, SELANGOR"],
+     "NO 2, JALAN BULAN BM U5/BM, SEKSYEN U5, 40150 SHAH ALAM, SELANGOR"),
     # A word's O and an address's own quotes stay.
     (["JOE'S DINER", "1O1 'THE STRAND' O2", "LONDON WC2R 0ET"],
      "101 'THE STRAND' O2 LONDON WC2R 0ET"),

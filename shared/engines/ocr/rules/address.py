@@ -44,9 +44,9 @@ MALAYSIAN_WORDS = frozenset({
     "BATU", "BARU", "JAYA", "FLOOR", "MALAYSIA", "DARUL", "EHSAN"})
 # A word of letters long enough to be one of them.
 LONG_WORD_RE = re.compile(r"\b[^\W\d_]{4,}\b")
-# The street abbreviations' usual misreads: an L read as I or 1, an M as NN ("JIN", "BIK",
-# "TNN"); no word of an address's languages.
-ABBREVIATION_MISREADS = {"JIN": "JLN", "J1N": "JLN", "BIK": "BLK", "TNN": "TMN"}
+# The street abbreviations' usual misreads: an L read as I or 1, an M as NN, an O as D ("JIN",
+# "BIK", "TNN", "ND 2,"); no word of an address's languages.
+ABBREVIATION_MISREADS = {"JIN": "JLN", "J1N": "JLN", "BIK": "BLK", "TNN": "TMN", "ND": "NO"}
 ABBREVIATION_RE = re.compile(rf"\b({'|'.join(ABBREVIATION_MISREADS)})\b", re.IGNORECASE)
 
 
