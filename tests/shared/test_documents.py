@@ -149,6 +149,15 @@ def test_a_faint_upright_page_the_classifier_half_calls_upside_down_stays_uprigh
     assert "JALAN IBRAHIM SULTAN" in result.fields["address"].value
 
 
+def test_a_line_read_unsure_is_read_again_from_a_wider_crop(engine) -> None:  # type: ignore[no-untyped-def]
+    """sroie-245: the box around its street row was cut tight on the letters, and OCR read
+    "NO ESN A AEN U5" at 0.47 (dropped as unsure); read again from a crop grown around the
+    box, the row is there."""
+    image = Image.open(DATA / "sroie-245.jpg").convert("RGB")
+    address = engine.extract([image])[0].fields["address"].value
+    assert "JALAN BULAN BM U5/BM, SEKSYEN U5, 40150 SHAH ALAM" in address
+
+
 def test_a_tilted_photo_is_straightened(engine) -> None:  # type: ignore[no-untyped-def]
     (page,) = engine.extract([forms.turned(_image(), 4)])[0].pages
     deskew = [t for t in page.transforms if t["op"] == "deskew"]
