@@ -51,15 +51,18 @@ def read_upright(reader: LineReader, image: Image.Image) -> Reading:
     if degrees:
         # Read once more the right way up: the classifier's votes decide the page, but the few
         # lines it got wrong would otherwise stay upside down.
-        turned = _read(reader, image.rotate(degrees, expand=True), [])
+        turned_image = image.rotate(degrees, expand=True)
+        turned = _read(reader, turned_image, [])
         if turned.flipped > FLIPPED_SHARE:
             # Turned so, most lines read upside down to the classifier as well: its first
             # votes were a coin toss (faint print), and the other half-turn is the right one:
             # none for a page it found upside down, the other side for one on its side.
             degrees = (degrees + 180) % 360
-            turned = _read(reader, image.rotate(degrees, expand=True), []) if degrees else page
+            if degrees:
+                turned_image = image.rotate(degrees, expand=True)
+                turned = _read(reader, turned_image, [])
         if degrees:
-            upright, page = image.rotate(degrees, expand=True), turned
+            upright, page = turned_image, turned
             transforms.append({"op": "rotate", "degrees": degrees,
                                "why": "text lines read sideways or upside down"})
     quads = page.quads

@@ -62,7 +62,6 @@ class LineReader:
         return PageText([q.tolist() for q in out.boxes], list(out.txts),
                         [float(s) for s in out.scores], flipped)
 
-
     def _reread_unsure(self, image: np.ndarray, boxes: np.ndarray, rec: Any) -> None:
         """Each unsure line (``UNSURE``) read again from crops grown around its box
         (``GROW``); the surest read replaces the first where it is ``MARGIN`` surer."""
@@ -76,10 +75,10 @@ class LineReader:
         turned, _ = self._ocr.cls_and_rotate(crops)
         again = self._ocr.recognize_txt(turned)
         txts, scores = list(rec.txts), [float(s) for s in rec.scores]
+        n = len(GROW)  # each unsure line's reads, in ``crops`` order
         for k, i in enumerate(unsure):
-            reads = list(zip(again.txts[k * len(GROW):(k + 1) * len(GROW)],
-                             again.scores[k * len(GROW):(k + 1) * len(GROW)], strict=True))
-            text, score = max(reads, key=lambda read: read[1])
+            text, score = max(zip(again.txts[k * n:(k + 1) * n], again.scores[k * n:(k + 1) * n],
+                                  strict=True), key=lambda read: read[1])
             if text.strip() and score >= scores[i] + MARGIN:
                 txts[i], scores[i] = text, float(score)
         rec.txts, rec.scores = tuple(txts), scores
