@@ -44,7 +44,7 @@ DATA = Path(os.environ.get("RECEIPTFLOW_SROIE_DEV") or HERE.parents[1] / "shared
 def reading_order(lines: list[TextLine]) -> str:
     """The receipt's text row by row, upper case (SROIE's ground truth is all upper case),
     whitespace runs as one space."""
-    rows = group_rows([ln for ln in lines if ln.text.strip()])
+    rows = group_rows(lines)
     return "\n".join(" ".join(row.text.upper().split()) for row in rows)
 
 

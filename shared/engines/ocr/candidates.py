@@ -92,7 +92,7 @@ class Page:
 
     @classmethod
     def of(cls, lines: Sequence[TextLine]) -> Page:
-        rows = group_rows([line for line in lines if line.text.strip()])
+        rows = group_rows(lines)
         all_lines = [line for row in rows for line in row.lines]
         if not all_lines:
             return cls(rows, 1.0, 1.0, 0.0, 1.0, [])

@@ -24,7 +24,7 @@ from shared.engines.ocr.rules.date import extract_date
 from shared.engines.ocr.rules.identifiers import extract_phone, extract_receipt_number
 from shared.engines.ocr.rules.items import extract_items
 from shared.engines.ocr.rules.payment import extract_currency, extract_payment_method
-from shared.engines.ocr.rules.rows import Row, group_rows
+from shared.engines.ocr.rules.rows import Row, group_rows, row_of
 from shared.engines.ocr.rules.subtotal_tax import extract_subtotal, extract_tax
 from shared.fields import FieldSpec
 
@@ -59,7 +59,7 @@ def extract_fields(lines: Sequence[TextLine], fields: Sequence[FieldSpec]) -> di
     A field whose kind has no rules, or that is not found, gets ``FieldValue("", 0.0, None)``, so
     callers never need to special-case missing keys.
     """
-    rows = group_rows([line for line in lines if line.text.strip()])
+    rows = group_rows(lines)
     result: dict[str, FieldValue] = {}
     if not rows:
         return {spec.name: FieldValue("", 0.0, None, rows=()) if spec.is_table else EMPTY
@@ -68,9 +68,7 @@ def extract_fields(lines: Sequence[TextLine], fields: Sequence[FieldSpec]) -> di
     for spec in fields:
         if spec.is_table:
             # The items end where the total is printed.
-            end = next((r.index for r in rows if any(line.box == total.box for line in r.lines)),
-                       None) if total.box else None
-            result[spec.name] = extract_items(rows, spec.columns or [], end)
+            result[spec.name] = extract_items(rows, spec.columns or [], row_of(rows, total.box))
             continue
         if spec.kind in RULES_WITH_TOTAL:
             value = RULES_WITH_TOTAL[spec.kind](rows, total)

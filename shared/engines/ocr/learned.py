@@ -53,7 +53,8 @@ from shared.engines.ocr.candidates import (
     receipt_features,
 )
 from shared.engines.ocr.fields import extract_fields
-from shared.engines.ocr.rules.rows import union_box
+from shared.engines.ocr.rules.rows import group_rows, union_box
+from shared.engines.ocr.rules.sums import arithmetic_totals, reproduces
 from shared.engines.ocr.tagger import WordTagger
 from shared.engines.ocr.vendors import VendorMemory
 from shared.fields import FieldSpec
@@ -313,7 +314,11 @@ class LearnedExtractor:
     def _judge_row(self, name: str, by_picker: Options, chosen: tuple[str, bool],
                    lines: Sequence[TextLine], seller: str | None) -> list[float]:
         recalled = self._recall(name, by_picker[(chosen[0], False)].value, seller)
-        return judge.features(by_picker, chosen, recalled[1] if recalled else None, lines)
+        model = self._models.get(name)
+        sums_to = model is not None and model.kind == "amount" and reproduces(
+            arithmetic_totals(group_rows(lines)), by_picker[chosen].value)
+        return judge.features(by_picker, chosen, recalled[1] if recalled else None, lines,
+                              sums_to)
 
     def _rank(self, page: Page, spec: FieldSpec, model: _FieldModel,
               rule: FieldValue) -> FieldValue:

@@ -66,7 +66,7 @@ def words_of(lines: Sequence[TextLine]) -> list[Word]:
     box cut from its line's box in proportion to its characters."""
     words: list[Word] = []
     line_no = 0
-    for row_no, row in enumerate(group_rows([ln for ln in lines if ln.text.strip()])):
+    for row_no, row in enumerate(group_rows(lines)):
         for line in row.lines:
             matches = list(WORD_RE.finditer(line.text))
             width = (line.x1 - line.x0) / max(1, len(line.text))

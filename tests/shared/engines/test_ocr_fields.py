@@ -8,6 +8,8 @@ from shared.documents.lines import TextLine
 from shared.engines.base import FieldValue
 from shared.engines.ocr.fields import extract_fields
 from shared.engines.ocr.rules.date import has_date
+from shared.engines.ocr.rules.rows import group_rows
+from shared.engines.ocr.rules.sums import arithmetic_totals, reproduces
 from shared.fields import FIELD_SETS, SROIE_FIELDS, FieldSpec
 
 ROW_HEIGHT = 20.0
@@ -377,6 +379,22 @@ def test_a_total_of_promotions_is_not_the_total() -> None:
     lines = rows("IGA", "NATU BOIS SOYA BIO $3.79", "Sous-total $16.52", "Total $16.52",
                  "COUPON FOURN. $0.75", "Total Promo Electroniques $9.57")
     assert values(lines)["total"] == "16.52"
+
+
+@pytest.mark.parametrize(("texts", "total", "reproduced"), [
+    (("ITEM ONE  9.00", "ITEM TWO  8.50", "TOTAL  17.50"), "17.50", True),  # the items' sum
+    (("ITEM ONE  9.00", "ITEM TWO  8.50", "TOTAL  17.80"), "17.80", False),  # a misread total
+    (("ITEM ONE  100.00", "SUBTOTAL  100.00", "GST 6%  6.00", "TOTAL  106.00"), "106.00", True),
+    (("ITEM ONE  100.00", "SUBTOTAL  100.00", "GST 6%  6.00", "TOTAL  108.00"), "108.00", False),
+])
+def test_a_total_the_receipts_own_sums_give_is_reproduced(texts: tuple[str, ...], total: str,
+                                                           reproduced: bool) -> None:
+    """The items added up, or the subtotal plus its tax, give the total printed: the judge's
+    sign that the total was read right. A rounded-off sum is no reproduction."""
+    lines = rows("SHOP", "ADDRESS", *texts, "THANK YOU")
+    assert values(lines)["total"] == total
+    assert reproduces(arithmetic_totals(group_rows(lines)), total) is reproduced
+    assert not reproduces(arithmetic_totals(group_rows(lines)), "")
 
 
 def test_subtotal_and_tax_are_the_ones_the_arithmetic_confirms() -> None:

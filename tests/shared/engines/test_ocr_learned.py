@@ -12,6 +12,7 @@ import pytest
 pytest.importorskip("sklearn")
 
 from shared.documents.lines import TextLine
+from shared.engines.ocr import judge
 from shared.engines.ocr.learned import META_FILE, MODEL_FILE, LearnedExtractor
 from shared.fields import SROIE_FIELDS, FieldSpec
 
@@ -155,3 +156,15 @@ def test_judges_make_confidence_tell_right_from_wrong(tmp_path: Path) -> None:
     model.save(tmp_path / "judged")
     loaded = LearnedExtractor.load(tmp_path / "judged")
     assert loaded.extract(held[0][0], FIELDS) == model.extract(held[0][0], FIELDS)
+
+
+def test_a_judge_trained_before_a_signal_was_added_still_judges() -> None:
+    """A version saved before a judge signal existed reads the signals it was trained on: the
+    new ones are appended to ``judge.FEATURES``."""
+    rng = random.Random(3)
+    rows = [[rng.random() for _ in range(len(judge.FEATURES) - 1)] for _ in range(60)]
+    right = [row[0] > 0.5 for row in rows]
+    old = judge.fit(rows, right)
+    assert old is not None and old.model is not None
+    row = [*rows[0], 1.0]
+    assert old.probability(row) == old.probability(rows[0])

@@ -8,6 +8,7 @@ regrouped by vertical overlap.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import median
 
@@ -62,14 +63,15 @@ def _overlap(a: TextLine, y0: float, y1: float) -> float:
     return inter / shorter
 
 
-def group_rows(lines: list[TextLine]) -> list[Row]:
-    """Lines grouped into rows, top to bottom; each row's lines sorted left to right.
+def group_rows(lines: Sequence[TextLine]) -> list[Row]:
+    """Lines grouped into rows, top to bottom; each row's lines sorted left to right. A blank
+    line (a speck read as spaces) is in no row.
 
     A line joins the row whose last-added line it overlaps most (tilted receipts drift, so the
     comparison is with the neighbour, not with the row's first line).
     """
     groups: list[list[TextLine]] = []
-    for line in sorted(lines, key=lambda ln: ln.y_center):
+    for line in sorted((ln for ln in lines if ln.text.strip()), key=lambda ln: ln.y_center):
         best, best_overlap = None, ROW_OVERLAP
         for group in groups[-3:]:
             # Compare with the group's line nearest in x: on a tilted receipt that is the one
@@ -92,3 +94,10 @@ def _h_overlap(a: TextLine, b: TextLine) -> bool:
     """Whether two boxes share much horizontal extent (then they are on different rows)."""
     inter = min(a.x1, b.x1) - max(a.x0, b.x0)
     return inter > 0.5 * min(a.x1 - a.x0, b.x1 - b.x0)
+
+
+def row_of(rows: list[Row], box: Box | None) -> int | None:
+    """The index of the row holding the line with ``box`` (None without a box)."""
+    if box is None:
+        return None
+    return next((r.index for r in rows if any(line.box == box for line in r.lines)), None)

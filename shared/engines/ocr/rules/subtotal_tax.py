@@ -31,8 +31,10 @@ RATE_RE = re.compile(r"(\d{1,2}(?:[.,]\d{1,2})?)\s?%")
 CENT = Decimal("0.05")
 
 
-def _candidates(rows: list[Row], keyword: re.Pattern[str],
-                exclude: re.Pattern[str] | None = None) -> list[tuple[Decimal, TextLine, Row]]:
+def keyword_amounts(rows: list[Row], keyword: re.Pattern[str],
+                    exclude: re.Pattern[str] | None = None) -> list[tuple[Decimal, TextLine, Row]]:
+    """Each amount printed after ``keyword`` (on a row without ``exclude``), above the tax
+    summary, top to bottom; not on the items' column headings."""
     end = next((r.index for r in rows[len(rows) // 3:] if SUMMARY_RE.search(r.text)), len(rows))
     found = []
     for row in rows[:end]:
@@ -61,7 +63,7 @@ def _total(total: FieldValue | None) -> Decimal | None:
 def extract_subtotal(rows: list[Row], total: FieldValue | None = None) -> FieldValue:
     """The first subtotal that is no more than the total (all of them, without a total)."""
     paid = _total(total)
-    for amount, line, _row in _candidates(rows, SUBTOTAL_RE):
+    for amount, line, _row in keyword_amounts(rows, SUBTOTAL_RE):
         if paid is None or amount <= paid + CENT:
             return _value(amount, line, 0.75 if paid is not None else 0.6)
     return FieldValue("", 0.0, None)
@@ -72,10 +74,10 @@ def extract_tax(rows: list[Row], total: FieldValue | None = None) -> FieldValue:
     value reads it. With the total known, the candidate its arithmetic confirms wins; one not
     less than the total is no tax."""
     paid = _total(total)
-    candidates = _candidates(rows, TAX_RE, NOT_TAX_RE)
+    candidates = keyword_amounts(rows, TAX_RE, NOT_TAX_RE)
     if paid is not None:
         candidates = [c for c in candidates if c[0] < paid or c[0] == 0]
-        subtotals = [a for a, _line, _row in _candidates(rows, SUBTOTAL_RE)]
+        subtotals = [a for a, _line, _row in keyword_amounts(rows, SUBTOTAL_RE)]
         for amount, line, row in candidates:
             if _confirmed(amount, row, paid, subtotals):
                 return _with_rate(_value(amount, line, 0.9), row)
