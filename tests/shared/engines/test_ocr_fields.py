@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from shared.documents.lines import TextLine
@@ -379,6 +381,20 @@ def test_a_total_of_promotions_is_not_the_total() -> None:
     lines = rows("IGA", "NATU BOIS SOYA BIO $3.79", "Sous-total $16.52", "Total $16.52",
                  "COUPON FOURN. $0.75", "Total Promo Electroniques $9.57")
     assert values(lines)["total"] == "16.52"
+
+
+@pytest.mark.parametrize(("texts", "total"), [
+    # A French subtotal holds "TOTAL"; the total's own keyword misread ("TOTAI").
+    (("SOUS-TOTAL  $16.50", "T.P.S.  $0.83", "T.V.Q.  $1.65", "TOTAI  $18.98",
+      "Total  18.98 $"), "18.98"),
+    (("SUBTOTAL  57.39", "TAX  3.79", "TOTAL  $49.70", "VISA DEBIT  49.70",
+      "TOTAL SAVED:  $192.08"), "49.70"),  # what the customer saved, not paid
+])
+def test_a_subtotal_or_a_saving_is_no_total(texts: tuple[str, ...], total: str) -> None:
+    lines = rows("SHOP", "ADDRESS", "ITEM  1.00", *texts, "THANK YOU")
+    # OCR less sure of the total row's amount than of the subtotal's: no tie for it to win.
+    lines = [replace(ln, score=0.8) if ln.text.startswith(total) else ln for ln in lines]
+    assert values(lines)["total"] == total
 
 
 @pytest.mark.parametrize(("texts", "total", "reproduced"), [

@@ -73,7 +73,8 @@ CENTS_ONLY_RE = re.compile(r"(?<![\d.,])[.,]\s?(\d{2})(?![\d.,])")
 ROUNDED_BONUS = 0.25
 # Rows naming something other than the total paid.
 NOT_TOTAL_RE = re.compile(
-    r"SUB\s*-?\s*TOTAL|TOTAL\s*(QTY|QUANTITY|ITEM|NO|EXCL|GST|TAX|DISC|SAVING|UNIT|PCS|POINT|PROMO)"
+    r"SUB\s*-?\s*TOTAL|TOTAL\s*(QTY|QUANTITY|ITEM|NO|EXCL|GST|TAX|DISC|SAVING|SAVED|UNIT|PCS"
+    r"|POINT|PROMO)|\bYOU\s*SAVED?\b"
     r"|\b(GST|TAX|SST|CHANGE|CASH|TENDER|PAID|DISCOUNT|ROUNDING\s*ADJ|ADJ|QTY|ITEMS?\b)"
     r"|EXCL|EXCLUSIVE|TAX\s*AMT|SERVICE|GST\s*@|^\W*\(",
     re.IGNORECASE,
@@ -109,8 +110,9 @@ def total_keyword_weight(text: str) -> float:
     SUBTOTAL_WEIGHT for a subtotal, 0.0 for tax, change, cash and rows naming no total."""
     if TAX_INCLUDED_RE.search(text):
         return 0.0
-    if NOT_TOTAL_RE.search(text) and not TOTAL_KEYWORDS[0][1].search(text):
-        return SUBTOTAL_WEIGHT if SUBTOTAL_RE.search(text) else 0.0
+    subtotal = SUBTOTAL_RE.search(text)  # "SOUS-TOTAL" holds "TOTAL" too
+    if (subtotal or NOT_TOTAL_RE.search(text)) and not TOTAL_KEYWORDS[0][1].search(text):
+        return SUBTOTAL_WEIGHT if subtotal else 0.0
     for weight, pattern in TOTAL_KEYWORDS:
         if pattern.search(text):
             return weight
