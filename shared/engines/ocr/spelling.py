@@ -18,7 +18,8 @@ an unknown word that is a common one without them loses them. And a long unknown
 letter away from exactly one English word is that word ("HARDWAKE", "BUARDIAN"): shorter ones
 are names as often. An M OCR split into R and N is put back where that makes a common word
 ("UTARNA", "Itern"). A speck read inside a word goes: a colon or underscore for a letter
-("JA:AN", "SE_ANGOR"), a full stop after its first letter ("L.ot"). Only OCR's lines are
+("JA:AN", "SE_ANGOR"), or an underscore for the space between two words where no letter
+makes one ("AIK_HUAT"); a full stop after its first letter ("L.ot"). Only OCR's lines are
 respelled; a PDF's own text is exact.
 """
 
@@ -193,6 +194,8 @@ def _mark_in_word(match: re.Match[str]) -> str:
     if min(len(left), len(right)) >= 2 and len(best) >= MIN_MARKED and zipf(best) > 0:
         return best[:len(left)] + (best[len(left)].upper() if right[:1].isupper() else
                                    best[len(left)]) + right
+    if mark == "_" and min(len(left), len(right)) >= 2:
+        return f"{left} {right}"  # no letter: the space between two words ("AIK_HUAT")
     return match.group()
 
 

@@ -72,6 +72,8 @@ def test_an_m_read_as_rn_is_put_back() -> None:
 def test_a_speck_read_inside_a_word_is_dropped_or_read_as_its_letter() -> None:
     assert respell("NO.12,JA:AN SS4C/5") == "NO.12,JALAN SS4C/5"
     assert respell("SE_ANGOR DARUL EHSAN") == "SELANGOR DARUL EHSAN"
+    assert respell("AIK_HUAT HARDWARE") == "AIK HUAT HARDWARE"  # no letter makes a word
+    assert respell("IVAN_KONG12@HOTMAIL.COM") == "IVAN_KONG12@HOTMAIL.COM"  # an address
     assert respell("L.ot 3, Jalan Pelabur") == "Lot 3, Jalan Pelabur"
     assert respell("KUALA L.UMPUR.") == "KUALA LUMPUR."
 
