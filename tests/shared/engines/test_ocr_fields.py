@@ -161,6 +161,16 @@ def test_where_an_address_ends_after_its_postcode(texts: list[str], address: str
     assert values([line(text, i) for i, text in enumerate(texts)])["address"].upper() == address
 
 
+def test_a_greeting_names_the_shop_where_no_row_above_does() -> None:
+    lines = [line("Welcome to Chick-fil-A", 0), line("Mt. Pleasant (#00854)", 1),
+             line("(843) 881-6811", 2), line("7/9/2010 7:20:58 PM", 3)]
+    assert values(lines)["company"] == "CHICK-FIL-A"
+    # A name printed above the greeting is the name.
+    lines = [line("SAFEWAY", 0), *(replace(ln, box=(ln.x0, ln.y0 + 30, ln.x1, ln.y1 + 30))
+                                   for ln in lines)]
+    assert values(lines)["company"] == "SAFEWAY"
+
+
 def test_a_tax_id_between_the_name_and_an_address_without_postcode_is_skipped() -> None:
     texts = ["Ottogo Enterprise", "GSTID:001018802176", "SHELL STATION PT15944,", "Mukim Batu,",
              "Jln Besar Kepong", "Invoice No: 1"]

@@ -29,6 +29,9 @@ _S_B_RE = re.compile(r"\b(?:5(?=\s?/\s?[BD]\b)|S(?=\s?/\s?D\b))(\s?/\s?)[BD]\b")
 
 # "SDN B" at the end of a name: the row's last letters cut off (the paper's edge, a fold); no
 # legal form ends so.
+# "Welcome to Chick-fil-A", "WELCOME TO THE GRAND WOK": the shop's name after the greeting.
+GREETING_RE = re.compile(r"^\W*WELCOME\s+TO\s+(\w.*?)\W*$", re.IGNORECASE)
+GREETING_ROWS = 3
 _CUT_BHD_RE = re.compile(r"\b(SDN\.?\s*)B$", re.IGNORECASE)
 
 
@@ -99,7 +102,7 @@ def extract_company(rows: list[Row]) -> FieldValue:
     """
     header = find_header(rows)
     if not header.company:
-        return FieldValue("", 0.0, None)
+        return _greeted(rows)
     text = clean_name(" ".join(CLOCK_RE.sub("", row.text) for row in header.company))
     confidence = 0.45
     if COMPANY_SUFFIX_RE.search(text):
@@ -109,3 +112,13 @@ def extract_company(rows: list[Row]) -> FieldValue:
     confidence *= min(row.score for row in header.company)
     box = union_box([row.box for row in header.company])
     return FieldValue(text, round(min(confidence, 1.0), 4), box)
+
+
+def _greeted(rows: list[Row]) -> FieldValue:
+    """The shop a greeting on the first rows names ("Welcome to Chick-fil-A"), where no row
+    above it does: a greeting ends the header, and without this nothing would be read."""
+    for row in rows[:GREETING_ROWS]:
+        m = GREETING_RE.match(row.text)
+        if m and (name := clean_name(m.group(1))):
+            return FieldValue(name, round(0.3 * row.score, 4), row.box)
+    return FieldValue("", 0.0, None)
