@@ -27,11 +27,11 @@ _DASH_BEFORE_FORM_RE = re.compile(rf"(?<=[A-Z])-(?={SDN}\b)", re.IGNORECASE)
 _S_B_RE = re.compile(r"\b(?:5(?=\s?/\s?[BD]\b)|S(?=\s?/\s?D\b))(\s?/\s?)[BD]\b")
 
 
-# "SDN B" at the end of a name: the row's last letters cut off (the paper's edge, a fold); no
-# legal form ends so.
 # "Welcome to Chick-fil-A", "WELCOME TO THE GRAND WOK": the shop's name after the greeting.
 GREETING_RE = re.compile(r"^\W*WELCOME\s+TO\s+(\w.*?)\W*$", re.IGNORECASE)
 GREETING_ROWS = 3
+# "SDN B" at the end of a name: the row's last letters cut off (the paper's edge, a fold); no
+# legal form ends so.
 _CUT_BHD_RE = re.compile(r"\b(SDN\.?\s*)B$", re.IGNORECASE)
 
 

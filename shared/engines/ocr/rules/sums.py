@@ -2,9 +2,9 @@
 plus a tax printed under it.
 
 A total the arithmetic reproduces was read right: its digits were printed, and read, twice over
-(SROIE's 436 on OCR lines: 303 totals reproduced, 4 of them not the label, and two of those a
-label rounded from the print). The total keyword alone does not say so: a misread "TOTAL 33.00"
-is as sure of its keyword as a clean one. The learned extractor's judge reads this
+(SROIE's 436 on OCR lines: 266 totals reproduced, 2 of them not their label, which holds a
+rounded payable or the amount before tax). The total keyword alone does not say so: a misread
+"TOTAL 33.00" is as sure of its keyword as a clean one. The learned extractor's judge reads this
 (``judge.py``), so a reproduced total can be accepted without review.
 """
 
