@@ -268,9 +268,9 @@ def _postcode_row(top: list[Row]) -> tuple[int, bool] | None:
     return (plain, False) if plain is not None else None
 
 
-def _company_rows(top: list[Row], end: int, at_postcode: bool) -> list[int]:
-    """Indices of the company rows among ``top[:end]``; ``at_postcode``: ``end`` is the
-    postcode's row.
+def _company_rows(top: list[Row], postcode: int | None) -> list[int]:
+    """Indices of the company rows above the postcode's row (without one, among the first ten
+    rows).
 
     The name is the first run of consecutive printed rows; when the run holds a legal-form row
     (SDN BHD, ENTERPRISE...) the name ends there, and starts one row earlier only when that row
@@ -279,7 +279,8 @@ def _company_rows(top: list[Row], end: int, at_postcode: bool) -> list[int]:
     """
     # The street row right above the postcode is the address's, where OCR lost the name above
     # it ("K3-113, JL IBRAHIM SULTAN" / "80300 JOHOR BAHRU").
-    street = end - 1 if at_postcode and end > 0 and "," in top[end - 1].text \
+    end = postcode if postcode is not None else min(len(top), 10)
+    street = end - 1 if postcode is not None and end > 0 and "," in top[end - 1].text \
         and ADDRESS_START_RE.match(top[end - 1].text) else None
     candidates = [i for i in range(end)
                   if not (_skippable(top[i]) or is_stamp(top[i]) or i == street)]
@@ -380,8 +381,7 @@ def find_header(rows: list[Row]) -> Header:
     top = rows[:HEADER_ROWS]
     found = _postcode_row(top)
     postcode, final = found if found is not None and found[0] <= 10 else (None, False)
-    company_idx = (_company_rows(top, postcode, True) if postcode is not None
-                   else _company_rows(top, min(len(top), 10), False))
+    company_idx = _company_rows(top, postcode)
     company = [top[i] for i in company_idx]
     first = company_idx[-1] + 1 if company_idx else 0
     address: list[Row] = []
