@@ -40,13 +40,13 @@ RULES: dict[str, Callable[[list[Row]], FieldValue]] = {
     "company": extract_company,
     "date": extract_date,
     "address": extract_address,
-    "amount": extract_total,
     "currency": extract_currency,
     "receipt_number": extract_receipt_number,
     "payment_method": extract_payment_method,
     "phone": extract_phone,
 }
-# Rules that also take the total: the receipt's arithmetic picks among their candidates.
+# The total ("amount") is read first, by ``extract_total``. Rules that also take it: the
+# receipt's arithmetic picks among their candidates.
 RULES_WITH_TOTAL: dict[str, Callable[[list[Row], FieldValue], FieldValue]] = {
     "subtotal": extract_subtotal,
     "tax": extract_tax,
@@ -70,7 +70,9 @@ def extract_fields(lines: Sequence[TextLine], fields: Sequence[FieldSpec]) -> di
             # The items end where the total is printed.
             result[spec.name] = extract_items(rows, spec.columns or [], row_of(rows, total.box))
             continue
-        if spec.kind in RULES_WITH_TOTAL:
+        if spec.kind == "amount":
+            value = total  # read once, above
+        elif spec.kind in RULES_WITH_TOTAL:
             value = RULES_WITH_TOTAL[spec.kind](rows, total)
         else:
             rule = RULES.get(spec.kind)

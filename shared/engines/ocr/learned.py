@@ -315,8 +315,10 @@ class LearnedExtractor:
                    lines: Sequence[TextLine], seller: str | None) -> list[float]:
         recalled = self._recall(name, by_picker[(chosen[0], False)].value, seller)
         model = self._models.get(name)
+        # The rules' answer is the rules' total: where the rules read the items to end.
         sums_to = model is not None and model.kind == "amount" and reproduces(
-            arithmetic_totals(group_rows(lines)), by_picker[chosen].value)
+            arithmetic_totals(group_rows(lines), by_picker[("rules", False)].box),
+            by_picker[chosen].value)
         return judge.features(by_picker, chosen, recalled[1] if recalled else None, lines,
                               sums_to)
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from shared.engines.ocr.rules.amount import NOT_TAX_RE, SUBTOTAL_RE, TAX_RE, extract_total
+from shared.documents.lines import Box
+from shared.engines.ocr.rules.amount import NOT_TAX_RE, SUBTOTAL_RE, TAX_RE
 from shared.engines.ocr.rules.items import extract_items
 from shared.engines.ocr.rules.rows import Row, row_of
 from shared.engines.ocr.rules.subtotal_tax import keyword_amounts
@@ -22,11 +23,11 @@ from shared.values.money import parse_amount
 CENT = Decimal("0.01")  # a reproduced total matches to the cent: rounding is a different total
 
 
-def arithmetic_totals(rows: list[Row]) -> set[Decimal]:
-    """The totals the receipt's sums give: its items' amounts added up (the items end where
-    the rules read the total, as ``fields.extract_fields`` reads them), and each subtotal plus
-    each positive tax printed."""
-    end = row_of(rows, extract_total(rows).box)
+def arithmetic_totals(rows: list[Row], total_box: Box | None) -> set[Decimal]:
+    """The totals the receipt's sums give: its items' amounts added up (the items end at the
+    row of the rules' total, ``total_box``, as ``fields.extract_fields`` reads them), and each
+    subtotal plus each positive tax printed."""
+    end = row_of(rows, total_box)
     items = extract_items(rows, list(ITEM_COLUMNS), end).rows or ()
     amounts = [a.value for item in items
                if (a := parse_amount(item.cells["amount"].value)) is not None]
