@@ -3,8 +3,9 @@ screenshot (``docs/screenshots/07-calibration.png``).
 
 The calibrations ``calibration.py`` fitted are stored in a scratch SQLite database as a
 deployment would hold them: the rules' as the ``ocr/base`` scope, the learned version's as
-``ocr/v1`` (a version registered for it); ``receiptflow web`` serves the training page and
-Debian's chromium takes the shot. A Redis server is needed for the web's health check.
+``ocr/v1`` (a version registered for it); ``receiptflow web`` (started as the fault suite starts
+it, ``faults/harness.py``) serves the training page and Debian's chromium takes the shot. A
+Redis server is needed for the web's health check.
 
     python benchmarks/calibration_screenshot.py --out docs/screenshots/07-calibration.png
 """
@@ -14,32 +15,24 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import requests
-
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from faults.harness import ADMIN, ADMIN_PASSWORD, Product  # noqa: E402
+
 RESULTS = HERE / "results"
 CHROMIUM = os.environ.get("RECEIPTFLOW_CHROMIUM", "/usr/bin/chromium")
-PASSWORD = "screenshot-password-1"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _store(rules: Path, learned: Path) -> None:
-    """The two benchmark results' calibrations as the deployment's rows, and an admin."""
+    """The two benchmark results' calibrations as the deployment's rows."""
     from shared.db.models import CalibrationFit, ModelStatus, ModelVersion
     from shared.db.session import session_scope
-    from web.auth.users import create_user
 
     with session_scope() as session:
         version = ModelVersion(engine="ocr", name="learned from 146 SROIE corrections",
@@ -52,7 +45,6 @@ def _store(rules: Path, learned: Path) -> None:
                 session.add(CalibrationFit(scope=scope, engine="ocr", model_version_id=version_id,
                                            field=name, data=cal, samples=cal["samples"],
                                            source="training"))
-        create_user(session, "admin", PASSWORD, "admin")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,49 +56,31 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args(argv)
     scratch = Path(tempfile.mkdtemp(prefix="receiptflow-screenshot-"))
-    env = {**os.environ, "RECEIPTFLOW_DATA_DIR": str(scratch),
-           "DATABASE_URL": f"sqlite:///{scratch / 'receiptflow.sqlite3'}",
-           "REDIS_URL": args.redis, "RECEIPTFLOW_DEVELOPMENT": "true",
-           "RECEIPTFLOW_COOKIE_SECURE": "false"}
-    root = str(HERE.parent)
-    subprocess.run([sys.executable, "-m", "cli.main", "db", "upgrade"], env=env, cwd=root,
-                   check=True)
-    os.environ.update(env)  # before the settings are read
-    sys.path.insert(0, root)
+    product = Product(scratch, f"sqlite:///{scratch / 'receiptflow.sqlite3'}", args.redis)
+    product.setup()
+    os.environ.update(product.env)  # the same database, before the settings are read
     _store(args.rules, args.learned)
-
-    port = _free_port()
-    web = subprocess.Popen([sys.executable, "-m", "cli.main", "web", "--port", str(port)],
-                           env=env, cwd=root, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
+    product.start_web()
     try:
-        for _ in range(200):
-            try:
-                if requests.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.3)
         from playwright.sync_api import sync_playwright
 
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM,
                                          args=["--headless", "--no-sandbox", "--disable-gpu"])
             page = browser.new_context(viewport={"width": 1300, "height": 900}).new_page()
-            page.goto(f"{url}/login")
-            page.get_by_label("Username").fill("admin")
-            page.get_by_label("Password").fill(PASSWORD)
+            page.goto(f"{product.url}/login")
+            page.get_by_label("Username").fill(ADMIN)
+            page.get_by_label("Password").fill(ADMIN_PASSWORD)
             page.get_by_role("button", name="Log in").click()
             page.wait_for_url("**/batches")
-            page.goto(f"{url}/training")
+            page.goto(f"{product.url}/training")
             page.locator('[data-scope="ocr/base"] figure').first.wait_for()
             page.locator('[data-scope="ocr/base"]').scroll_into_view_if_needed()
             args.out.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(args.out), full_page=True)
             browser.close()
     finally:
-        web.terminate()
-        web.wait(timeout=20)
+        product.web.stop()
     print(args.out)
     return 0
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
+ADMIN, ADMIN_PASSWORD = "fault", "fault-suite-password"  # the account Product.setup makes
 
 
 def free_port() -> int:
@@ -241,9 +242,8 @@ class Product:
     def setup(self) -> None:
         """Schema, an admin and its API token."""
         self.cli("db", "upgrade")
-        self.cli("users", "create-admin", "fault", "--password-stdin",
-                 stdin="fault-suite-password\n")
-        self.token = self.cli("tokens", "create", "fault", "--name", "faults").strip()
+        self.cli("users", "create-admin", ADMIN, "--password-stdin", stdin=f"{ADMIN_PASSWORD}\n")
+        self.token = self.cli("tokens", "create", ADMIN, "--name", "faults").strip()
 
     def start_web(self) -> None:
         self.web.start()
