@@ -1,5 +1,5 @@
-"""What a receipt's own arithmetic says it totals: its items' amounts added up, and a subtotal
-plus a tax printed under it.
+"""What a receipt's own arithmetic says it totals: its items' amounts added up, and any
+subtotal it prints plus any tax it prints.
 
 A total the arithmetic reproduces was read right: its digits were printed, and read, twice over
 (SROIE's 436 on OCR lines: 266 totals reproduced, 2 of them not their label, which holds a
