@@ -59,7 +59,7 @@ def judged(lines: list[TextLine], label: dict[str, str], fields: dict) -> dict[s
     field is exactly right."""
     values = {name: fv.value for name, fv in fields.items() if name in KINDS}
     rows = [{c: cell.value for c, cell in r.cells.items()} for r in fields["items"].rows or ()]
-    reasons = check(typed_receipt(values, KINDS, {"items": rows}, [ln.text for ln in lines],
+    reasons = check(typed_receipt(values, KINDS, {"items": rows}, [lines],
                                   dt.date(2026, 12, 1)))
     return {"conf": {n: fields[n].confidence for n in KINDS},
             "right": {n: exact_match(label[n], values[n], KINDS[n]) for n in KINDS if n in label},

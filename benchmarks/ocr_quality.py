@@ -33,9 +33,9 @@ from ocr_cache import cached_lines  # noqa: E402
 
 from shared.documents.images import decode  # noqa: E402
 from shared.documents.lines import TextLine  # noqa: E402
+from shared.documents.rows import group_rows  # noqa: E402
 from shared.engines.ocr.orientation import read_upright  # noqa: E402
 from shared.engines.ocr.reader import LineReader  # noqa: E402
-from shared.engines.ocr.rules.rows import group_rows  # noqa: E402
 from shared.engines.ocr.spelling import respell_lines  # noqa: E402
 
 DATA = Path(os.environ.get("RECEIPTFLOW_SROIE_DEV") or HERE.parents[1] / "shared/data/sroie-dev")

@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         fields = extract_fields(lines, FIELDS)
         values = {name: fv.value for name, fv in fields.items()}
         rows = [{c: cell.value for c, cell in r.cells.items()} for r in fields["items"].rows or ()]
-        checked = typed_receipt(values, KINDS, {"items": rows}, [ln.text for ln in lines], today)
+        checked = typed_receipt(values, KINDS, {"items": rows}, [lines], today)
         hints, got = checked.hints, checked.typed
         for key, kind in (("date", "date"), ("total", "amount")):
             want = typed(kind, str(label.get(key, "")), hints)

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from shared.db.models import Receipt, ReceiptStatus
+from shared.documents.lines import TextLine
 from shared.fields import FieldSpec
 from shared.values import typed
 from shared.values.checks import Reason, check, load_rules, typed_receipt
@@ -77,16 +78,17 @@ def _rules(path: str | None) -> tuple[dict[str, Any], ...]:
 
 def receipt_values(receipt: Receipt, today: dt.date | None = None) -> Values:
     """Printed, typed and checked, from the receipt's batch's field list and its text lines
-    (which tell its country, currency and date order)."""
+    (which tell its country, currency and date order, and the tax printed on top of its items)."""
     from shared.config import get_settings
 
     specs = [FieldSpec.model_validate(f) for f in receipt.batch.fields]
     text_fields = [f.name for f in specs if not f.is_table]
     printed = final_values(receipt, text_fields)
     items = {f.name: final_items(receipt, f.name) for f in specs if f.is_table}
-    lines = [ln.get("text", "") for page in receipt.pages for ln in (page.lines or [])]
+    pages = [[TextLine.from_json(ln) for ln in (page.lines or []) if "box" in ln]
+             for page in receipt.pages]
     kinds = {f.name: f.kind for f in specs if not f.is_table}
-    checked = typed_receipt(printed, kinds, items, lines, today or dt.date.today())
+    checked = typed_receipt(printed, kinds, items, pages, today or dt.date.today())
     items_typed = {f.name: [_typed_row(row, f, checked.hints) for row in items[f.name]]
                    for f in specs if f.is_table}
     rules = _rules(str(get_settings().validation_file or "") or None)

@@ -6,13 +6,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from shared.documents.lines import TextLine
 from shared.values import read_hints, typed
-from shared.values.checks import DEFAULT_RULES, Receipt, check, load_rules
+from shared.values.checks import DEFAULT_RULES, Receipt, check, load_rules, typed_receipt
+from shared.values.taxes import printed_surcharges
 
 
 def _typed(kind: str, printed: str, *context: str) -> dict[str, Any] | None:
@@ -148,6 +151,44 @@ def test_service_charges_rounding_and_inclusive_subtotals_are_no_failure(
 
 def test_items_may_sum_to_the_total_less_its_tax() -> None:
     assert _reasons(_receipt([{"amount": "94.34"}], total="100.00", tax="5.66")) == []
+
+
+def _printed(*rows: str) -> list[TextLine]:
+    """A page's lines, one row per argument; "WORDS  AMOUNT" prints the amount in its own box at
+    the right, as OCR and text layers split a receipt's rows."""
+    lines = []
+    for i, row in enumerate(rows):
+        words, _, amount = row.rpartition("  ")
+        y = 20 + 30 * i
+        lines.append(TextLine(words or row, (20, y, 200, y + 20)))
+        if words:
+            lines.append(TextLine(amount, (380, y, 440, y + 20)))
+    return lines
+
+
+def test_the_tax_and_charges_printed_are_read_from_their_rows() -> None:
+    page = _printed("TEH TARIK  3.00", "GST ID: 000123456789", "SUBTOTAL  11.00",
+                    "SERVICE CHARGE 10%  1.10", "GST @6%  0.73", "MEMBER DISC 10%  1.10",
+                    "TOTAL  12.83", "CASH  20.00")
+    assert printed_surcharges([page]) == (Decimal("1.10"), Decimal("0.73"))
+    # Each page's rows are its own: a rate on one page does not take an amount of the other.
+    assert printed_surcharges([_printed("SST 6%"), _printed("TOTAL  12.83")]) == ()
+    assert printed_surcharges([_printed("MwSt 19%  1,60")], read_hints(["EUR"])) == (
+        Decimal("1.60"),)
+
+
+@pytest.mark.parametrize(("rows", "total", "reasons"), [
+    (("GST 6%  0.66",), "11.66", []),  # priced before tax
+    (("SERVICE CHARGE 10%  1.10", "GST 6%  0.73"), "12.83", []),  # both on top
+    (("DISCOUNT 10%  1.10",), "12.10", ["items_sum"]),  # a discount adds nothing
+    (("CASH  12.32", "CHANGE  0.66"), "11.66", ["items_sum"]),  # no tax printed
+])
+def test_items_may_sum_to_the_total_with_the_tax_and_charges_the_receipt_prints(
+        rows: tuple[str, ...], total: str, reasons: list[str]) -> None:
+    page = _printed("TEH TARIK  3.00", "NASI LEMAK  8.00", *rows, f"TOTAL  {total}")
+    receipt = typed_receipt({"total": total}, {"total": "amount"},
+                            {"items": [{"amount": "3.00"}, {"amount": "8.00"}]}, [page], TODAY)
+    assert [r for r, _ in _reasons(receipt)] == reasons
 
 
 def test_the_rules_are_data(tmp_path: Path) -> None:

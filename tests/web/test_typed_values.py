@@ -10,7 +10,7 @@ import io
 
 import pytest
 from flask.testing import FlaskClient
-from helpers import itemised_receipt, wait_for_batch
+from helpers import RECEIPT_HEADER, itemised_receipt, receipt_pdf, wait_for_batch
 
 from shared.db.models import Receipt
 from shared.db.session import session_scope
@@ -21,6 +21,10 @@ API = "/api/v1"
 CONSISTENT = itemised_receipt("11.00")
 # The items add up to 11.00 but the total paid is 12.00: a reviewer should look.
 FLAGGED = itemised_receipt("12.00")
+# The items are priced before tax, the GST printed on top: no tax field is asked for, the
+# receipt's own GST row says where the 0.66 comes from.
+TAXED = receipt_pdf(*RECEIPT_HEADER, "GST 6%  0.66", "TOTAL RM  11.66", "CASH  20.00",
+                    "CHANGE  8.34")
 
 
 @pytest.fixture
@@ -28,10 +32,11 @@ def batch(client: FlaskClient, start_worker) -> dict:  # type: ignore[no-untyped
     start_worker()
     resp = client.post(f"{API}/batches", content_type="multipart/form-data", data={
         "name": "books", "files": [(io.BytesIO(CONSISTENT), "consistent.pdf"),
-                                   (io.BytesIO(FLAGGED), "flagged.pdf")]})
+                                   (io.BytesIO(FLAGGED), "flagged.pdf"),
+                                   (io.BytesIO(TAXED), "taxed.pdf")]})
     assert resp.status_code == 201, resp.get_json()
     body = wait_for_batch(client, resp.get_json()["id"], timeout=120)
-    assert body["counts"]["done"] == 2, body
+    assert body["counts"]["done"] == 3, body
     return {r["original_name"]: r for r in body["receipts"]} | {"id": body["id"]}
 
 
@@ -64,6 +69,14 @@ def test_a_failed_rule_is_a_review_reason_first_in_the_queue_and_a_filter(
     assert "flagged.pdf" in only and "consistent.pdf" not in only
     page = client.get(f"/receipts/{flagged}").data.decode()
     assert 'id="review-reasons"' in page and "items sum to 11.00" in page
+
+
+def test_items_priced_before_a_printed_tax_are_no_review_reason(client: FlaskClient,
+                                                                batch: dict) -> None:
+    receipt = client.get(f"{API}/receipts/{batch['taxed.pdf']['id']}").get_json()
+    assert receipt["values"]["total"] == "11.66"
+    assert [i["amount"] for i in receipt["items"]["items"]] == ["3.00", "8.00"]
+    assert receipt["review_reasons"] == []
 
 
 def test_a_correction_runs_the_rules_again(client: FlaskClient, batch: dict) -> None:

@@ -20,6 +20,7 @@ from statistics import median
 from rapidfuzz import fuzz
 
 from shared.documents.lines import Box, TextLine
+from shared.documents.rows import Row, group_rows, union_box
 from shared.engines.base import FieldValue
 from shared.engines.ocr.rules.address import address_value
 from shared.engines.ocr.rules.amount import (
@@ -47,7 +48,6 @@ from shared.engines.ocr.rules.header import (
     is_stamp,
     is_stop,
 )
-from shared.engines.ocr.rules.rows import Row, group_rows, union_box
 from shared.fields import FieldSpec
 
 # Header candidates (company, address) come from the top rows only: the rules look no further.

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from shared.documents.lines import TextLine
+from shared.documents.rows import Row, group_rows, row_of
 from shared.engines.base import FieldValue
 from shared.engines.ocr.rules.address import extract_address
 from shared.engines.ocr.rules.amount import extract_total
@@ -24,7 +25,6 @@ from shared.engines.ocr.rules.date import extract_date
 from shared.engines.ocr.rules.identifiers import extract_phone, extract_receipt_number
 from shared.engines.ocr.rules.items import extract_items
 from shared.engines.ocr.rules.payment import extract_currency, extract_payment_method
-from shared.engines.ocr.rules.rows import Row, group_rows, row_of
 from shared.engines.ocr.rules.subtotal_tax import extract_subtotal, extract_tax
 from shared.fields import FieldSpec
 

@@ -42,6 +42,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from threadpoolctl import threadpool_limits
 
 from shared.documents.lines import TextLine
+from shared.documents.rows import group_rows, union_box
 from shared.engines.base import FieldValue
 from shared.engines.ocr import judge
 from shared.engines.ocr.candidates import (
@@ -53,7 +54,6 @@ from shared.engines.ocr.candidates import (
     receipt_features,
 )
 from shared.engines.ocr.fields import extract_fields
-from shared.engines.ocr.rules.rows import group_rows, union_box
 from shared.engines.ocr.rules.sums import arithmetic_totals, reproduces
 from shared.engines.ocr.tagger import WordTagger
 from shared.engines.ocr.vendors import VendorMemory

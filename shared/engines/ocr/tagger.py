@@ -26,6 +26,7 @@ from statistics import median
 from rapidfuzz import fuzz
 
 from shared.documents.lines import Box, TextLine
+from shared.documents.rows import group_rows, union_box
 from shared.engines.base import FieldValue
 from shared.engines.ocr.rules.amount import (
     LOOSE_AMOUNT_RE,
@@ -34,7 +35,6 @@ from shared.engines.ocr.rules.amount import (
     total_keyword_weight,
 )
 from shared.engines.ocr.rules.date import DATE_KEYWORD_RE, has_date
-from shared.engines.ocr.rules.rows import group_rows, union_box
 from shared.scoring import amount_value, normalised
 from shared.values import AMOUNT_KINDS
 

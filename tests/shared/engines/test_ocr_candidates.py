@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from shared.documents.rows import union_box
 from shared.engines.base import FieldValue
 from shared.engines.ocr.candidates import Page, candidates
-from shared.engines.ocr.rules.rows import union_box
 from shared.fields import SROIE_FIELDS
 from tests.shared.engines.test_ocr_learned import line
 

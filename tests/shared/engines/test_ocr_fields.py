@@ -7,10 +7,10 @@ from dataclasses import replace
 import pytest
 
 from shared.documents.lines import TextLine
+from shared.documents.rows import group_rows
 from shared.engines.base import FieldValue
 from shared.engines.ocr.fields import extract_fields
 from shared.engines.ocr.rules.date import has_date
-from shared.engines.ocr.rules.rows import group_rows
 from shared.engines.ocr.rules.sums import arithmetic_totals, reproduces
 from shared.fields import FIELD_SETS, SROIE_FIELDS, FieldSpec
 

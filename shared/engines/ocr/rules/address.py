@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from rapidfuzz.distance import Levenshtein
 
+from shared.documents.rows import Row, union_box
 from shared.engines.base import FieldValue
 from shared.engines.ocr.rules.header import (
     MALAYSIAN_STATE_NAMES,
@@ -14,7 +15,6 @@ from shared.engines.ocr.rules.header import (
     address_text,
     find_header,
 )
-from shared.engines.ocr.rules.rows import Row, union_box
 from shared.engines.ocr.spelling import zipf
 
 # The words of Malaysian streets and areas, and their abbreviations.

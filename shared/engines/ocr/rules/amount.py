@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 from shared.documents.lines import TextLine
+from shared.documents.rows import Row
 from shared.engines.base import FieldValue
-from shared.engines.ocr.rules.rows import Row
+from shared.values.taxes import NOT_TAX_RE, TAX_RE
 
 # An amount with two decimals: "9.00", "1,234.50", "RM 30.91" (the currency is dropped).
 # A minus right before it is kept: a credit note's total is negative ("TOTAL PAYABLE: -1.73");
@@ -54,13 +55,6 @@ TOTAL_KEYWORDS: tuple[tuple[float, re.Pattern[str]], ...] = (
 SUBTOTAL_RE = re.compile(
     rf"SUB\s*[-_]?\s*({TOTAL}|TOT\b)|TOTAL\s*(SALES\s*)?\(?\s*EXCL|TOTAL\s*EXCL|ZWISCHENSUMME"
     r"|SOUS-TOTAL|SUBTOTAAL|NET\s*SALES", re.IGNORECASE)
-# A tax's row, and rows that name a tax but hold no tax amount: the tax-exclusive total, the
-# summary's header. India prints GST in halves (CGST, SGST) or whole across states (IGST).
-TAX_RE = re.compile(
-    r"\b(TOTAL\s*)?([CSI]?GST|SST|VAT|TAX|MWST|UST|TVA|IVA|BTW|HST|PST)\b(?!\s*(ID|NO|REG|INVOICE|"
-    r"SUMMARY|CODE|SUM))(\s*(PAYABLE|AMT|AMOUNT))?", re.IGNORECASE)
-NOT_TAX_RE = re.compile(r"EXCL|INCLUSIVE|\(INCL|INCL\.?\s*GST\)|INVOICE|SUMMARY|\bID\b|REG|"
-                        r"NO\s*[:.]|TOTAL\s*SALES|TOTAL\s*QTY", re.IGNORECASE)
 SUBTOTAL_WEIGHT = 0.3
 # The rounding adjustment: a total printed after it is the rounded amount actually paid.
 ROUNDING_ADJ_RE = re.compile(r"ROUND(ING)?\s*ADJ", re.IGNORECASE)

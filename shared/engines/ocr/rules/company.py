@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from shared.documents.rows import Row, union_box
 from shared.engines.base import FieldValue
 from shared.engines.ocr.rules.header import (
     BHD,
@@ -17,7 +18,6 @@ from shared.engines.ocr.rules.header import (
     TRAILING_REG_RE,
     find_header,
 )
-from shared.engines.ocr.rules.rows import Row, union_box
 
 # Malaysian legal forms as OCR misreads them ("SON BHD", "5DN BND", "SDN DHD", "5/B", "S/D"); no
 # label of either dev set writes them so. The printed dots and spaces are kept, but a space OCR

@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 
 from shared.documents.lines import TextLine
+from shared.documents.rows import Row
 from shared.engines.base import FieldValue
-from shared.engines.ocr.rules.rows import Row
 from shared.values.dates import (  # months: English, Malay, German, French, Spanish, Italian, Dutch
     DAY_MONTH_RE,
     MONTH_DAY_RE,

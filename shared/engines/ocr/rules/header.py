@@ -17,8 +17,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from shared.documents.rows import Row
 from shared.engines.ocr.rules.date import has_date
-from shared.engines.ocr.rules.rows import Row
 from shared.engines.ocr.spelling import zipf
 
 # The header never runs further than this many rows from the top.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
+from shared.documents.rows import Row
 from shared.engines.base import FieldValue
-from shared.engines.ocr.rules.rows import Row
 
 NUMBER_LABEL_RE = re.compile(
     r"(RECEIPT|INVOICE|INV|BILL|DOC(UMENT)?|SLIP|TRANS(ACTION)?|ORDER|CHECK|TICKET|BELEG|"

@@ -22,9 +22,9 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from shared.documents.rows import Row, union_box
 from shared.engines.base import FieldValue, ItemRow
 from shared.engines.ocr.rules.amount import NUMBER_JUNK_RE
-from shared.engines.ocr.rules.rows import Row, union_box
 from shared.fields import ColumnSpec
 
 AMOUNT = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)[.,]\d{2,4}"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from shared.documents.rows import Row
 from shared.engines.base import FieldValue
-from shared.engines.ocr.rules.rows import Row
 from shared.values import PAYMENT_METHODS
 from shared.values.hints import CURRENCY_RES
 

@@ -13,21 +13,14 @@ import re
 from decimal import Decimal
 
 from shared.documents.lines import TextLine
+from shared.documents.rows import Row
 from shared.engines.base import FieldValue
-from shared.engines.ocr.rules.amount import (
-    NOT_TAX_RE,
-    SUBTOTAL_RE,
-    SUMMARY_RE,
-    TAX_RE,
-    _amount_after,
-    _amounts,
-)
-from shared.engines.ocr.rules.rows import Row
+from shared.engines.ocr.rules.amount import SUBTOTAL_RE, SUMMARY_RE, _amount_after, _amounts
+from shared.values.taxes import NOT_TAX_RE, RATE_RE, TAX_RE
 
 # Column headings: a row holding two is the items' header, its "TAX" names a column.
 HEADING_RE = re.compile(r"\b(QTY|PRICE|AMOUNT|AMT|DESC\w*|ITEM|CODE|U/P|S/PRICE|RM)\b",
                         re.IGNORECASE)
-RATE_RE = re.compile(r"(\d{1,2}(?:[.,]\d{1,2})?)\s?%")
 CENT = Decimal("0.05")
 
 

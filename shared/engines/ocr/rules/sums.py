@@ -13,12 +13,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from shared.documents.lines import Box
-from shared.engines.ocr.rules.amount import NOT_TAX_RE, SUBTOTAL_RE, TAX_RE
+from shared.documents.rows import Row, row_of
+from shared.engines.ocr.rules.amount import SUBTOTAL_RE
 from shared.engines.ocr.rules.items import extract_items
-from shared.engines.ocr.rules.rows import Row, row_of
 from shared.engines.ocr.rules.subtotal_tax import keyword_amounts
 from shared.fields import ITEM_COLUMNS
 from shared.values.money import parse_amount
+from shared.values.taxes import NOT_TAX_RE, TAX_RE
 
 CENT = Decimal("0.01")  # a reproduced total matches to the cent: rounding is a different total
 

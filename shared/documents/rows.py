@@ -1,4 +1,5 @@
-"""Grouping OCR lines into printed rows, the unit the field rules reason about.
+"""Grouping text lines into printed rows, the unit the OCR engine's field rules reason about
+(and the validation rules, reading the taxes printed on a row: ``shared/values/taxes.py``).
 
 rapidocr splits one printed row into several boxes wherever there is a gap ("Date:" and
 "25/12/2018 8:13:39 PM", "TOTAL" and "9.00"), and its order is only roughly top to bottom. The
