@@ -457,6 +457,17 @@ def test_line_items_are_read_between_the_heading_and_the_total() -> None:
     assert all(0 < cell.confidence <= 1 for r in items.rows for cell in r.cells.values())
 
 
+def test_a_service_charge_after_the_subtotal_is_no_item() -> None:
+    """sroie-104 prints "10% Srv Chg" under the subtotal: a named amount after a totals row
+    would otherwise read as the first item of a second group."""
+    lines = rows("CHILI'S", "ADDRESS", "TBL64 30/12/17", "MARG CK  27.95 S",
+                 "CHP BWL CK  29.95 S", "Subtotal  57.90", "10% Srv Chg  5.79",
+                 "GST @6%  3.82", "Total:  67.51")
+    items = extract_fields(lines, FIELD_SETS["standard"])["items"]
+    assert [(r.cells["description"].value, r.cells["amount"].value) for r in items.rows] == [
+        ("MARG CK", "27.95"), ("CHP BWL CK", "29.95")]
+
+
 def test_a_receipt_without_items_has_an_empty_table() -> None:
     items = extract_fields(rows("SHOP", "ADDRESS", "TOTAL  9.00"), FIELD_SETS["standard"])
     assert items["items"].rows == ()

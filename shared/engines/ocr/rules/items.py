@@ -60,7 +60,8 @@ NOT_ITEM_RE = re.compile(
     r"PAYMENT\s*:|\bPAY\b\s*:?\s*[\d.,]+$|^\W*PAY\W*$|DISCOUNT|\bDISC\b|^\W*TOT\b|"
     r"PROMOTER|SALES\s*PERSON|SERVED\s*BY|\bSERVER\b|"
     r"BALANCE|\bDUE\b|ITEM\s*COUNT|\bNO\.?\s*(OF\s*)?ITEMS?\b|^\W*ITEMS?\s*(\(S\))?\s*:|"
-    r"\bVISA\b|MASTER|\bDEPOSIT\b|SERVICE\s*CHARGE|\bSERV\.|SAVING|\bPOINTS?\b|\bEXCL|\bINCL|"
+    r"\bVISA\b|MASTER|\bDEPOSIT\b|SERVICE\s*CHARGE|\bSERV\.|\bSRV\b|\bSVC\b|\bSERV(ICE)?\s*CHG|"
+    r"SAVING|\bPOINTS?\b|\bEXCL|\bINCL|"
     r"\bDATE\b|\bTIME\b|\bTEL\b|\bINVOICE\b|ADJUST|ROUND|^\W*QTY\b|^\W*@|^\W*AMOUNT\b|"
     r"\bLITRE\b|/LITRE",
     re.IGNORECASE)
