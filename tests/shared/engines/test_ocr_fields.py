@@ -468,6 +468,16 @@ def test_a_service_charge_after_the_subtotal_is_no_item() -> None:
         ("MARG CK", "27.95"), ("CHP BWL CK", "29.95")]
 
 
+@pytest.mark.parametrize("misread", ["Sub-totai", "Totai Qty.", "TOTQTY", "Discoun"])
+def test_a_totals_row_misread_is_no_item(misread: str) -> None:
+    """OCR reads an L as I ("Totai", sroie-050 and -117), runs "TOT QTY" together, cuts
+    "Discount" short (sroie-251); each followed the items and read as one more."""
+    lines = rows("SHOP SDN BHD", "ADDRESS", "DESCRIPTION QTY AMOUNT", "ROLLER SET  13.78",
+                 "CEMENT 50KG  36.04", f"{misread}  49.82", "TOTAL  49.82", "CASH  50.00")
+    items = extract_fields(lines, FIELD_SETS["standard"])["items"]
+    assert [r.cells["amount"].value for r in items.rows] == ["13.78", "36.04"]
+
+
 def test_a_receipt_without_items_has_an_empty_table() -> None:
     items = extract_fields(rows("SHOP", "ADDRESS", "TOTAL  9.00"), FIELD_SETS["standard"])
     assert items["items"].rows == ()

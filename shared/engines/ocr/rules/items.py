@@ -53,11 +53,13 @@ TOTALS_RE = re.compile(
     r"\bTOTAL\s*QTY|^\W*QTY\b|\bAMOUNT\s*DUE|\bNETT?\s*(TOTAL|AMOUNT)|\bGRAND\s*TOTAL|"
     r"^\W*ITEMS?\s*(\(S\))?\s*:", re.IGNORECASE)
 # Rows of the zone that are no item: totals, tax lines, payments, counts, dates.
-# "TOTAL", "PAID", "ROUNDING" as OCR misreads them too: "Totel", "Ttal", "Pald", "RCUNDING".
+# "TOTAL", "PAID", "ROUNDING" as OCR misreads them too: "Totel", "Ttal", "Totai", "Pald",
+# "RCUNDING"; "Discoun" cut short.
 NOT_ITEM_RE = re.compile(
-    r"T[O0]TAL|\bT[O0EU]?T[A4E]L\b|\bGST\b|\bTAX\b|\bSST\b|\bVAT\b|\bCASH\b|CHANGE|"
+    r"T[O0]TAL|\bT[O0EU]?T[A4E]L\b|\bT[O0]T[A4][I1]\b|\bTOT\s*QTY|"
+    r"\bGST\b|\bTAX\b|\bSST\b|\bVAT\b|\bCASH\b|CHANGE|"
     r"\bTENDER|\bPA[I1L]D\b|\bSUB\s*T[O0]\w*|R[O0C]UNDING|"
-    r"PAYMENT\s*:|\bPAY\b\s*:?\s*[\d.,]+$|^\W*PAY\W*$|DISCOUNT|\bDISC\b|^\W*TOT\b|"
+    r"PAYMENT\s*:|\bPAY\b\s*:?\s*[\d.,]+$|^\W*PAY\W*$|DISCOUN|\bDISC\b|^\W*TOT\b|"
     r"PROMOTER|SALES\s*PERSON|SERVED\s*BY|\bSERVER\b|"
     r"BALANCE|\bDUE\b|ITEM\s*COUNT|\bNO\.?\s*(OF\s*)?ITEMS?\b|^\W*ITEMS?\s*(\(S\))?\s*:|"
     r"\bVISA\b|MASTER|\bDEPOSIT\b|SERVICE\s*CHARGE|\bSERV\.|\bSRV\b|\bSVC\b|\bSERV(ICE)?\s*CHG|"
@@ -82,7 +84,7 @@ PRICE_RE = re.compile(r"(?<![\d.,])-?\d+[.,]\d{2}(?![\d.,])")
 CODE_LINE_RE = re.compile(r"^\W*[A-Z]{1,3}\s?\d[\w/-]*\s*-\s*[\d/ |]*$", re.IGNORECASE)
 # Words a text row may hold that make no item's name worse: a discount is no total.
 TEXT_EXCLUDE_RE = re.compile(
-    NOT_ITEM_RE.pattern.replace("DISCOUNT|\\bDISC\\b|", "").replace("\\bCASH\\b|", ""),
+    NOT_ITEM_RE.pattern.replace("DISCOUN|\\bDISC\\b|", "").replace("\\bCASH\\b|", ""),
     re.IGNORECASE)
 # Boxes beside a name on a text row that are no part of it: an item number, a unit.
 UNIT_BOX_RE = re.compile(r"^\W*(\d{1,3}|PCS?|UNITS?|EA|NOS|PKTS?|KG|SET|BOX)\W*$", re.IGNORECASE)
