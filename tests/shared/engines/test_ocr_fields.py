@@ -478,6 +478,16 @@ def test_a_totals_row_misread_is_no_item(misread: str) -> None:
     assert [r.cells["amount"].value for r in items.rows] == ["13.78", "36.04"]
 
 
+def test_a_gross_amount_and_a_line_repeated_with_another_column_are_no_items() -> None:
+    """Domino's prints the discount and price columns on a row of their own under the item
+    (sroie-310: "8.40 15.60"); a hardware shop sums its items as "Gross Amount" (sroie-098)."""
+    lines = rows("DOMINO'S PIZZA", "ADDRESS", "Qty Menu Desc Coupon Disc Price",
+                 "1 6\"HT (KB) P50C-PSI  15.60", "8.40  15.60", "1 GARLIC BREAD  6.00",
+                 "Gross Amount  21.60", "Coupon Discount  8.40", "Grand Total  13.20")
+    items = extract_fields(lines, FIELD_SETS["standard"])["items"]
+    assert [r.cells["amount"].value for r in items.rows] == ["15.60", "6.00"]
+
+
 def test_a_receipt_without_items_has_an_empty_table() -> None:
     items = extract_fields(rows("SHOP", "ADDRESS", "TOTAL  9.00"), FIELD_SETS["standard"])
     assert items["items"].rows == ()

@@ -62,7 +62,7 @@ NOT_ITEM_RE = re.compile(
     r"PAYMENT\s*:|\bPAY\b\s*:?\s*[\d.,]+$|^\W*PAY\W*$|DISCOUN|\bDISC\b|^\W*TOT\b|"
     r"PROMOTER|SALES\s*PERSON|SERVED\s*BY|\bSERVER\b|"
     r"BALANCE|\bDUE\b|ITEM\s*COUNT|\bNO\.?\s*(OF\s*)?ITEMS?\b|^\W*ITEMS?\s*(\(S\))?\s*:|"
-    r"\bVISA\b|MASTER|\bDEPOSIT\b|SERVICE\s*CHARGE|\bSERV\.|\bSRV\b|\bSVC\b|\bSERV(ICE)?\s*CHG|"
+    r"\bVISA\b|MASTER|\bDEPOSIT\b|\bGROSS\b|SERVICE\s*CHARGE|\bSERV\.|\bSRV\b|\bSVC\b|\bSERV(ICE)?\s*CHG|"
     r"SAVING|\bPOINTS?\b|\bEXCL|\bINCL|"
     r"\bDATE\b|\bTIME\b|\bTEL\b|\bINVOICE\b|ADJUST|ROUND|^\W*QTY\b|^\W*@|^\W*AMOUNT\b|"
     r"\bLITRE\b|/LITRE",
@@ -108,6 +108,12 @@ def extract_items(rows: list[Row], columns: list[ColumnSpec], end: int | None = 
         end = None  # the "total" was a guess on an item row
     found = {r.index: c for r in rows[: end if end is not None else len(rows)]
              if (c := _item_row(r)) is not None}
+    for i in sorted(found):
+        # Amounts alone under an item, ending in its amount: the same line with another column
+        # (Domino's "Disc Price": "8.40 15.60" under "1 6"HT (KB) 15.60"), no second item.
+        if (i - 1 in found and found[i].amount == found[i - 1].amount and not found[i].words
+                and not re.search(r"[A-Za-z]", rows[i].text)):
+            del found[i]
     if not found:
         return FieldValue("", 0.0, None, rows=())
     first = min(found)
