@@ -22,7 +22,7 @@ from typing import Any
 from shared.documents.lines import TextLine
 from shared.values.hints import Hints
 from shared.values.money import parse_amount
-from shared.values.taxes import printed_surcharges
+from shared.values.taxes import printed_adjustments
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +48,15 @@ class Reason:
 @dataclass
 class Receipt:
     """What the checks look at: the typed value of each field (by name) and its kind, the
-    table fields' rows, and the tax and charges printed on top of the items (``taxes.py``)."""
+    table fields' rows, and the tax, charges (+) and discounts (-) printed between the items and
+    the total (``taxes.py``)."""
 
     typed: Mapping[str, dict[str, Any] | None]
     kinds: Mapping[str, str]
     items: Mapping[str, Sequence[Mapping[str, str]]]
     hints: Hints
     today: dt.date
-    surcharges: tuple[Decimal, ...] = ()
+    adjustments: tuple[Decimal, ...] = ()
 
     def amount(self, kind: str) -> Decimal | None:
         for name, k in self.kinds.items():
@@ -74,8 +75,8 @@ def _money(value: Decimal) -> str:
 
 
 def items_sum(r: Receipt, tolerance: str = "0.05") -> str | None:
-    """The items come to the subtotal or the total; to the total with the tax field, or with
-    one or two of the taxes and charges the receipt prints, on top."""
+    """The items come to the subtotal or the total; to the total with the tax field on top, or
+    with one or two of the taxes, charges and discounts the receipt prints."""
     total = r.amount("amount")
     for name, rows in r.items.items():
         amounts = [a.value for row in rows
@@ -87,7 +88,7 @@ def items_sum(r: Receipt, tolerance: str = "0.05") -> str | None:
         tax = r.amount("tax")
         if tax is not None:
             targets.append(total - tax)
-        added = [*r.surcharges, *(a + b for a, b in combinations(r.surcharges, 2))]
+        added = [*r.adjustments, *(a + b for a, b in combinations(r.adjustments, 2))]
         targets += [total - a for a in added]
         if not any(abs(got - t) <= Decimal(tolerance) for t in targets):
             against = "the subtotal or the total" if len(targets) > 1 else "the total"
@@ -207,12 +208,12 @@ def typed_receipt(printed: Mapping[str, str], kinds: Mapping[str, str],
                   items: Mapping[str, Sequence[Mapping[str, str]]],
                   pages: Sequence[Sequence[TextLine]], today: dt.date) -> Receipt:
     """A receipt's printed values typed, with what its text lines (``pages``: each page's) tell
-    (country, currency, date order, the tax and charges printed): what :func:`check` looks at.
-    Shared by the stored results (``shared/results.py``) and the benchmarks that check receipts
-    without a database."""
+    (country, currency, date order, the taxes, charges and discounts printed): what
+    :func:`check` looks at. Shared by the stored results (``shared/results.py``) and the
+    benchmarks that check receipts without a database."""
     from shared.values import read_hints, typed
 
     hints = read_hints([*(ln.text for lines in pages for ln in lines), *printed.values()])
     return Receipt({name: typed(kind, printed.get(name, ""), hints)
                     for name, kind in kinds.items()}, kinds, items, hints, today,
-                   printed_surcharges(pages, hints))
+                   printed_adjustments(pages, hints))

@@ -1,10 +1,11 @@
-"""The tax and charges a receipt prints on top of its items.
+"""The tax, charges and discounts a receipt prints between its items and its total.
 
 A row naming a tax ("GST 6%  1.23", "VAT 20 %  3.00") or holding a rate ("SERVICE CHARGE 10%
-5.00") ends in an amount the items do not hold but the total does. The validation rule
-``items_sum`` (``checks.py``) takes them, so a receipt whose field list asks for no tax field is
-not held for review only because its items are priced before tax. The OCR engine's rules read
-the tax field with the same words (``shared/engines/ocr/rules/amount.py``).
+5.00") ends in an amount the items do not hold but the total does; a discount's row ("Coupon
+Discount  8.40") one the total does not hold. The validation rule ``items_sum`` (``checks.py``)
+takes them, so a receipt whose field list asks for no tax field is not held for review only
+because its items are priced before tax or a coupon came off. The OCR engine's rules read the
+tax field with the same words (``shared/engines/ocr/rules/amount.py``).
 """
 
 from __future__ import annotations
@@ -27,24 +28,27 @@ NOT_TAX_RE = re.compile(r"EXCL|INCLUSIVE|\(INCL|INCL\.?\s*GST\)|INVOICE|SUMMARY|
                         r"NO\s*[:.]|TOTAL\s*SALES|TOTAL\s*QTY", re.IGNORECASE)
 # A printed rate ("6%", "10 %", "7,7%"): a tax's or a charge's.
 RATE_RE = re.compile(r"(?<![\d.,])(\d{1,2}(?:[.,]\d{1,3})?)\s?%")
-# A rate that takes away: a discount's row adds nothing.
-DISCOUNT_RE = re.compile(r"DISC|LESS|\bOFF\b|SAV(E|ING)|RABAT|REMISE|SCONTO|DESCUENTO",
-                         re.IGNORECASE)
+# What takes away; a total's row ("SUB TOTAL BEFORE DISCOUNT", "TOTAL SAVINGS") is none.
+DISCOUNT_RE = re.compile(r"DISC|LESS|\bOFF\b|SAV(E|ING)|COUPON|VOUCHER|RABAT|REMISE|SCONTO|"
+                         r"DESCUENTO", re.IGNORECASE)
+TOTAL_RE = re.compile(r"T[O0]TAL", re.IGNORECASE)
 
 
-def printed_surcharges(pages: Sequence[Sequence[TextLine]], hints: Hints | None = None
-                       ) -> tuple[Decimal, ...]:
-    """The positive amounts ending the rows that name a tax or hold a rate, each page's rows
-    top to bottom, each amount once."""
+def printed_adjustments(pages: Sequence[Sequence[TextLine]], hints: Hints | None = None
+                        ) -> tuple[Decimal, ...]:
+    """The amounts ending the rows that name a tax or hold a rate (positive) or name a
+    discount (negative), each page's rows top to bottom, each amount once."""
     found: list[Decimal] = []
     for lines in pages:
         for row in group_rows(lines):
             text = row.text
-            taxed = TAX_RE.search(text) is not None and NOT_TAX_RE.search(text) is None
-            rated = RATE_RE.search(text) is not None and DISCOUNT_RE.search(text) is None
-            if not (taxed or rated):
+            if DISCOUNT_RE.search(text):
+                sign = 0 if TOTAL_RE.search(text) else -1
+            elif (TAX_RE.search(text) and not NOT_TAX_RE.search(text)) or RATE_RE.search(text):
+                sign = 1
+            else:
                 continue
             amount = parse_amount(text, hints)
-            if amount is not None and amount.value > 0:
-                found.append(amount.value)
+            if sign and amount is not None and amount.value != 0:
+                found.append(sign * abs(amount.value))
     return tuple(dict.fromkeys(found))

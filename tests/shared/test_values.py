@@ -15,7 +15,7 @@ import pytest
 from shared.documents.lines import TextLine
 from shared.values import read_hints, typed
 from shared.values.checks import DEFAULT_RULES, Receipt, check, load_rules, typed_receipt
-from shared.values.taxes import printed_surcharges
+from shared.values.taxes import printed_adjustments
 
 
 def _typed(kind: str, printed: str, *context: str) -> dict[str, Any] | None:
@@ -166,20 +166,21 @@ def _printed(*rows: str) -> list[TextLine]:
     return lines
 
 
-def test_the_tax_and_charges_printed_are_read_from_their_rows() -> None:
-    page = _printed("TEH TARIK  3.00", "GST ID: 000123456789", "SUBTOTAL  11.00",
-                    "SERVICE CHARGE 10%  1.10", "GST @6%  0.73", "MEMBER DISC 10%  1.10",
-                    "TOTAL  12.83", "CASH  20.00")
-    assert printed_surcharges([page]) == (Decimal("1.10"), Decimal("0.73"))
+def test_the_taxes_charges_and_discounts_printed_are_read_from_their_rows() -> None:
+    page = _printed("TEH TARIK  3.00", "GST ID: 000123456789", "SUB TOTAL BEFORE DISCOUNT  11.00",
+                    "SERVICE CHARGE 10%  1.10", "GST @6%  0.73", "MEMBER DISC 10%  1.20",
+                    "TOTAL  11.63", "CASH  20.00")
+    assert printed_adjustments([page]) == (Decimal("1.10"), Decimal("0.73"), Decimal("-1.20"))
     # Each page's rows are its own: a rate on one page does not take an amount of the other.
-    assert printed_surcharges([_printed("SST 6%"), _printed("TOTAL  12.83")]) == ()
-    assert printed_surcharges([_printed("MwSt 19%  1,60")], read_hints(["EUR"])) == (
+    assert printed_adjustments([_printed("SST 6%"), _printed("TOTAL  12.83")]) == ()
+    assert printed_adjustments([_printed("MwSt 19%  1,60")], read_hints(["EUR"])) == (
         Decimal("1.60"),)
 
 
 @pytest.mark.parametrize(("rows", "total", "reasons"), [
     (("GST 6%  0.66",), "11.66", []),  # priced before tax
     (("SERVICE CHARGE 10%  1.10", "GST 6%  0.73"), "12.83", []),  # both on top
+    (("Coupon Discount  8.40",), "2.60", []),  # a coupon came off
     (("DISCOUNT 10%  1.10",), "12.10", ["items_sum"]),  # a discount adds nothing
     (("CASH  12.32", "CHANGE  0.66"), "11.66", ["items_sum"]),  # no tax printed
 ])
