@@ -468,10 +468,12 @@ def test_a_service_charge_after_the_subtotal_is_no_item() -> None:
         ("MARG CK", "27.95"), ("CHP BWL CK", "29.95")]
 
 
-@pytest.mark.parametrize("misread", ["Sub-totai", "Totai Qty.", "TOTQTY", "Discoun"])
+@pytest.mark.parametrize("misread", ["Sub-totai", "Totai Qty.", "TOTQTY", "Discoun", "SUB-TCTAL",
+                                     "SUBIUIAL", "IUIAL (GSI INUL)"])
 def test_a_totals_row_misread_is_no_item(misread: str) -> None:
-    """OCR reads an L as I ("Totai", sroie-050 and -117), runs "TOT QTY" together, cuts
-    "Discount" short (sroie-251); each followed the items and read as one more."""
+    """OCR reads an L as I ("Totai", sroie-050 and -117), T as I and O as U or C ("IUIAL",
+    sroie-420; "SUB-TCTAL", -553), runs "TOT QTY" together, cuts "Discount" short (-251); each
+    followed the items and read as one more."""
     lines = rows("SHOP SDN BHD", "ADDRESS", "DESCRIPTION QTY AMOUNT", "ROLLER SET  13.78",
                  "CEMENT 50KG  36.04", f"{misread}  49.82", "TOTAL  49.82", "CASH  50.00")
     items = extract_fields(lines, FIELD_SETS["standard"])["items"]
@@ -486,6 +488,16 @@ def test_a_gross_amount_and_a_line_repeated_with_another_column_are_no_items() -
                  "Gross Amount  21.60", "Coupon Discount  8.40", "Grand Total  13.20")
     items = extract_fields(lines, FIELD_SETS["standard"])["items"]
     assert [r.cells["amount"].value for r in items.rows] == ["15.60", "6.00"]
+
+
+def test_a_quantity_row_under_an_item_is_that_items() -> None:
+    """sroie-577 prints the quantity and unit price on a row under the item's name and amount:
+    "03 X RM 2.50" is how 7.50 came about, no item of 2.50."""
+    lines = rows("ECONSAVE", "ADDRESS", "05:36PM 568268 04-06-18",
+                 "620 CARNATION SUSU KRIMER S  RM7.50 z", "03 X RM 2.50",
+                 "0715 KNORR CHICKEN STOCK 1K  RM15.90 z", "Total Sales RM  23.40")
+    items = extract_fields(lines, FIELD_SETS["standard"])["items"]
+    assert [r.cells["amount"].value for r in items.rows] == ["7.50", "15.90"]
 
 
 def test_a_receipt_without_items_has_an_empty_table() -> None:

@@ -53,10 +53,10 @@ TOTALS_RE = re.compile(
     r"\bTOTAL\s*QTY|^\W*QTY\b|\bAMOUNT\s*DUE|\bNETT?\s*(TOTAL|AMOUNT)|\bGRAND\s*TOTAL|"
     r"^\W*ITEMS?\s*(\(S\))?\s*:", re.IGNORECASE)
 # Rows of the zone that are no item: totals, tax lines, payments, counts, dates.
-# "TOTAL", "PAID", "ROUNDING" as OCR misreads them too: "Totel", "Ttal", "Totai", "Pald",
-# "RCUNDING"; "Discoun" cut short.
+# "TOTAL", "PAID", "ROUNDING" as OCR misreads them too: "Totel", "Ttal", "Totai", "IUIAL",
+# "SUB-TCTAL", "Pald", "RCUNDING"; "Discoun" cut short.
 NOT_ITEM_RE = re.compile(
-    r"T[O0]TAL|\bT[O0EU]?T[A4E]L\b|\bT[O0]T[A4][I1]\b|\bTOT\s*QTY|"
+    r"T[O0]TAL|\b[TI][O0UC]?[TI][A4E][LI1]\b|SUB\W*[TI][O0UC]?[TI][A4E][LI1]\b|\bTOT\s*QTY|"
     r"\bGST\b|\bTAX\b|\bSST\b|\bVAT\b|\bCASH\b|CHANGE|"
     r"\bTENDER|\bPA[I1L]D\b|\bSUB\s*T[O0]\w*|R[O0C]UNDING|"
     r"PAYMENT\s*:|\bPAY\b\s*:?\s*[\d.,]+$|^\W*PAY\W*$|DISCOUN|\bDISC\b|^\W*TOT\b|"
@@ -109,10 +109,7 @@ def extract_items(rows: list[Row], columns: list[ColumnSpec], end: int | None = 
     found = {r.index: c for r in rows[: end if end is not None else len(rows)]
              if (c := _item_row(r)) is not None}
     for i in sorted(found):
-        # Amounts alone under an item, ending in its amount: the same line with another column
-        # (Domino's "Disc Price": "8.40 15.60" under "1 6"HT (KB) 15.60"), no second item.
-        if (i - 1 in found and found[i].amount == found[i - 1].amount and not found[i].words
-                and not re.search(r"[A-Za-z]", rows[i].text)):
+        if i - 1 in found and not found[i].words and _part_of(found[i], found[i - 1]):
             del found[i]
     if not found:
         return FieldValue("", 0.0, None, rows=())
@@ -179,6 +176,23 @@ def _item_row(row: Row) -> _ItemRow | None:
     if not words and len(AMOUNT_RE.findall(text)) == 1 and not re.search(r"[A-Za-z]", text):
         return None  # an amount alone: a wrapped price or a repeated line total, no item
     return _ItemRow(row, amount, words)
+
+
+def _part_of(item: _ItemRow, above: _ItemRow) -> bool:
+    """A row of numbers without a name under an item is that item's, no second one: amounts
+    alone ending in its amount (Domino's "Disc Price" columns: "8.40 15.60" under "1 6"HT (KB)
+    15.60"), or its quantity times its unit price ("03 X RM 2.50" under "... RM7.50")."""
+    text = item.row.text
+    if item.amount == above.amount and not re.search(r"[A-Za-z]", text):
+        return True
+    m = QUANTITY_RE.search(text)
+    quantity = next((g for g in m.groups() if g), "") if m else ""
+    try:
+        # Not one of them: a row "1 x 2.80 2.80" under a name read with its price is the item.
+        return bool(quantity) and Decimal(quantity) > 1 and \
+            Decimal(quantity) * Decimal(item.amount) == Decimal(above.amount)
+    except InvalidOperation:
+        return False
 
 
 def _box_words(row: Row, amount: str) -> str:
