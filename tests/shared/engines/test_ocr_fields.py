@@ -500,6 +500,14 @@ def test_a_quantity_row_under_an_item_is_that_items() -> None:
     assert [r.cells["amount"].value for r in items.rows] == ["7.50", "15.90"]
 
 
+def test_a_tax_code_misread_after_the_amount_keeps_the_item() -> None:
+    """sroie-046: "SEAFOOD 8.50 ZRi." (ZRL, zero-rated) was no item row, so the items missed it."""
+    lines = rows("SHOP SDN BHD", "ADDRESS", "Cashier: CASHIER2", "VEGETABLES  2.20 ZRL",
+                 "SEAFOOD  8.50 ZRi.", "SUBTOTAL:  10.70", "TL:RM  10.70")
+    items = extract_fields(lines, FIELD_SETS["standard"])["items"]
+    assert [r.cells["amount"].value for r in items.rows] == ["2.20", "8.50"]
+
+
 def test_a_receipt_without_items_has_an_empty_table() -> None:
     items = extract_fields(rows("SHOP", "ADDRESS", "TOTAL  9.00"), FIELD_SETS["standard"])
     assert items["items"].rows == ()

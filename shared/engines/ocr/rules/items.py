@@ -29,7 +29,7 @@ from shared.fields import ColumnSpec
 
 AMOUNT = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)[.,]\d{2,4}"
 AMOUNT_RE = re.compile(rf"(?<![\d.,]){AMOUNT}(?![\d%])")
-TAX_CODE = r"(?:SR|ZRL|ZR|ES|TX|[A-Z]|\*|#)-?"
+TAX_CODE = r"(?:SR|ZR[LI1]|ZR|ES|TX|[A-Z]|\*|#)-?"
 # The line's amount: the last two-decimal amount, then at most a tax code, a currency, or a
 # stray mark or two of OCR noise.
 LINE_AMOUNT_RE = re.compile(
