@@ -78,7 +78,8 @@ def _rules(path: str | None) -> tuple[dict[str, Any], ...]:
 
 def receipt_values(receipt: Receipt, today: dt.date | None = None) -> Values:
     """Printed, typed and checked, from the receipt's batch's field list and its text lines
-    (which tell its country, currency and date order, and the tax printed on top of its items)."""
+    (which tell its country, currency and date order, and the taxes, charges and discounts
+    printed between its items and its total)."""
     from shared.config import get_settings
 
     specs = [FieldSpec.model_validate(f) for f in receipt.batch.fields]

@@ -29,8 +29,8 @@ NOT_TAX_RE = re.compile(r"EXCL|INCLUSIVE|\(INCL|INCL\.?\s*GST\)|INVOICE|SUMMARY|
 # A printed rate ("6%", "10 %", "7,7%"): a tax's or a charge's.
 RATE_RE = re.compile(r"(?<![\d.,])(\d{1,2}(?:[.,]\d{1,3})?)\s?%")
 # What takes away; a total's row ("SUB TOTAL BEFORE DISCOUNT", "TOTAL SAVINGS") is none.
-DISCOUNT_RE = re.compile(r"DISC|LESS|\bOFF\b|SAV(E|ING)|COUPON|VOUCHER|RABAT|REMISE|SCONTO|"
-                         r"DESCUENTO", re.IGNORECASE)
+DISCOUNT_RE = re.compile(r"\bDISC|\bLESS\b|\bOFF\b|\bSAV(E|ING)|COUPON|VOUCHER|RABAT|REMISE|"
+                         r"SCONTO|DESCUENTO", re.IGNORECASE)
 TOTAL_RE = re.compile(r"T[O0]TAL", re.IGNORECASE)
 
 
