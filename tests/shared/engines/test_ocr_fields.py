@@ -508,6 +508,24 @@ def test_a_tax_code_misread_after_the_amount_keeps_the_item() -> None:
     assert [r.cells["amount"].value for r in items.rows] == ["2.20", "8.50"]
 
 
+def test_the_items_end_at_a_misread_total_and_a_sum_printed_without_a_word() -> None:
+    """sroie-420's totals rows read "SUBIUIAL" and "IUIAL": the GST summary under them ("6%
+    2.15 0.15") was one more item. Domino's prints the items' sum under them with no word
+    ("14.80 45.70", sroie-303)."""
+    lines = rows("guardian Health And Beauty Sdn Bhd", "Bandar Baru Kawang", "KM",
+                 "121062680 100 PLUS 500ML  2.28", "SUBIUIAL  2.28", "IUIAL (GSI INUL)  2.28",
+                 "CASH  5.00", "ROUNDING ADJUSIMENIS  0.02", "CHANGE DUE  0.70",
+                 "GSI - Rate  ---bSI EXCl-GSI Amt", "6% 2.15  0.15", "Ihank You For Shopping")
+    items = extract_fields(lines, FIELD_SETS["standard"])["items"]
+    assert [r.cells["amount"].value for r in items.rows] == ["2.28"]
+    lines = rows("DOMINO'S PIZZA", "ADDRESS", "Qty Menu Desc Coupon Disc Price",
+                 "1 6\"HT (KB) LSF1-PSI  15.60", "1 6\"HT (KB) LSF1-PSI  15.60",
+                 "1 CWAH AOA1-ADI  14.50", "14.80  45.70", "Total Items", "Sub-Total  45.70",
+                 "Coupon Discount  14.80", "Grand Total  30.90")
+    items = extract_fields(lines, FIELD_SETS["standard"])["items"]
+    assert [r.cells["amount"].value for r in items.rows] == ["15.60", "15.60", "14.50"]
+
+
 def test_a_receipt_without_items_has_an_empty_table() -> None:
     items = extract_fields(rows("SHOP", "ADDRESS", "TOTAL  9.00"), FIELD_SETS["standard"])
     assert items["items"].rows == ()

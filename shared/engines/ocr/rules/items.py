@@ -47,16 +47,18 @@ NOT_WORD_RE = re.compile(
 LEADING_CODE_RE = re.compile(
     r"^(?:\d+\.\s+)?(?:SR\s+)?(?:\d{3,}-\d{3,}\s+|\d{3,}-(?=[A-Z])|[A-Z]?\d{6,}-\s*|"
     r"(?:SR|ZRL|ZR)[:.]\s*|\d{3,}\s+(?=[A-Z]))", re.IGNORECASE)
+# "TOTAL" as OCR misreads it: "Totel", "Ttal", "Totai", "IUIAL", "SUB-TCTAL".
+TOTAL_MISREAD = r"\b[TI][O0UCE]?[TI][A4E][LI1]\b|SUB\W*[TI][O0UCE]?[TI][A4E][LI1]\b"
 # Where the totals start, when the total itself was not found.
 TOTALS_RE = re.compile(
-    r"^\W*(SUB\s*-?\s*)?T[O0]T[A4]L|\bT[O0]TAL\b|\bT[O0EU]?T[A4E]L\b|^\W*TOT\b|\bSUB\s*-?\s*TOTAL|ITEM\s*COUNT|\bNO\.?\s*QTY|"
+    rf"^\W*(SUB\s*-?\s*)?T[O0]T[A4]L|\bT[O0]TAL\b|{TOTAL_MISREAD}|^\W*TOT\b|"
+    r"\bSUB\s*-?\s*TOTAL|ITEM\s*COUNT|\bNO\.?\s*QTY|"
     r"\bTOTAL\s*QTY|^\W*QTY\b|\bAMOUNT\s*DUE|\bNETT?\s*(TOTAL|AMOUNT)|\bGRAND\s*TOTAL|"
     r"^\W*ITEMS?\s*(\(S\))?\s*:", re.IGNORECASE)
 # Rows of the zone that are no item: totals, tax lines, payments, counts, dates.
-# "TOTAL", "PAID", "ROUNDING" as OCR misreads them too: "Totel", "Ttal", "Totai", "IUIAL",
-# "SUB-TCTAL", "Pald", "RCUNDING"; "Discoun" cut short.
+# "PAID", "ROUNDING" as OCR misreads them too: "Pald", "RCUNDING"; "Discoun" cut short.
 NOT_ITEM_RE = re.compile(
-    r"T[O0]TAL|\b[TI][O0UC]?[TI][A4E][LI1]\b|SUB\W*[TI][O0UC]?[TI][A4E][LI1]\b|\bTOT\s*QTY|"
+    rf"T[O0]TAL|{TOTAL_MISREAD}|\bTOT\s*QTY|"
     r"\bGST\b|\bTAX\b|\bSST\b|\bVAT\b|\bCASH\b|CHANGE|"
     r"\bTENDER|\bPA[I1L]D\b|\bSUB\s*T[O0]\w*|R[O0C]UNDING|"
     r"PAYMENT\s*:|\bPAY\b\s*:?\s*[\d.,]+$|^\W*PAY\W*$|DISCOUN|\bDISC\b|^\W*TOT\b|"
@@ -108,9 +110,17 @@ def extract_items(rows: list[Row], columns: list[ColumnSpec], end: int | None = 
         end = None  # the "total" was a guess on an item row
     found = {r.index: c for r in rows[: end if end is not None else len(rows)]
              if (c := _item_row(r)) is not None}
-    for i in sorted(found):
-        if i - 1 in found and not found[i].words and _part_of(found[i], found[i - 1]):
+    above = Decimal(0)  # the amounts of the items kept above
+    for n, i in enumerate(sorted(found)):
+        item = found[i]
+        if not item.words and ((i - 1 in found and _part_of(item, found[i - 1]))
+                               or (n >= 2 and above and Decimal(item.amount) == above
+                                   and not re.search(r"[A-Za-z]", item.row.text))):
+            # Its own line's, or the sum of those above printed without a word (Domino's
+            # "14.80 45.70" under three items of 45.70): no item.
             del found[i]
+            continue
+        above += Decimal(item.amount)
     if not found:
         return FieldValue("", 0.0, None, rows=())
     first = min(found)
