@@ -110,17 +110,7 @@ def extract_items(rows: list[Row], columns: list[ColumnSpec], end: int | None = 
         end = None  # the "total" was a guess on an item row
     found = {r.index: c for r in rows[: end if end is not None else len(rows)]
              if (c := _item_row(r)) is not None}
-    above = Decimal(0)  # the amounts of the items kept above
-    for n, i in enumerate(sorted(found)):
-        item = found[i]
-        if not item.words and ((i - 1 in found and _part_of(item, found[i - 1]))
-                               or (n >= 2 and above and Decimal(item.amount) == above
-                                   and not re.search(r"[A-Za-z]", item.row.text))):
-            # Its own line's, or the sum of those above printed without a word (Domino's
-            # "14.80 45.70" under three items of 45.70): no item.
-            del found[i]
-            continue
-        above += Decimal(item.amount)
+    found = _without_repeats(found)
     if not found:
         return FieldValue("", 0.0, None, rows=())
     first = min(found)
@@ -186,6 +176,24 @@ def _item_row(row: Row) -> _ItemRow | None:
     if not words and len(AMOUNT_RE.findall(text)) == 1 and not re.search(r"[A-Za-z]", text):
         return None  # an amount alone: a wrapped price or a repeated line total, no item
     return _ItemRow(row, amount, words)
+
+
+def _without_repeats(found: dict[int, _ItemRow]) -> dict[int, _ItemRow]:
+    """The item rows, less the rows of numbers without a name that repeat what is above them:
+    a line of the item above (:func:`_part_of`), or the sum of the items above printed with no
+    word (Domino's "14.80 45.70" under three items of 45.70)."""
+    kept: dict[int, _ItemRow] = {}
+    above = Decimal(0)
+    for i in sorted(found):
+        item = found[i]
+        if not item.words and (
+                (i - 1 in kept and _part_of(item, kept[i - 1]))
+                or (len(kept) >= 2 and above and Decimal(item.amount) == above
+                    and not re.search(r"[A-Za-z]", item.row.text))):
+            continue
+        kept[i] = item
+        above += Decimal(item.amount)
+    return kept
 
 
 def _part_of(item: _ItemRow, above: _ItemRow) -> bool:
