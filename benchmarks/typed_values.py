@@ -102,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     n_got = n_want = 0
     sums_total = sums_items = 0
     flags: Counter[str] = Counter()
+    wrong_totals: list[dict[str, object]] = []  # each one, to tell a rule's miss from a label's
     started = time.time()
     for n, stem in enumerate(stems, 1):
         label = json.loads((DATA / "labels" / f"{stem}.json").read_text())
@@ -123,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
         right_total = bool(got["total"] and want_total
                            and got["total"]["value"] == want_total["value"])
         flagged = any(r.rule in TOTAL_RULES for r in reasons)
+        if not right_total:
+            wrong_totals.append({"receipt": stem, "read": values["total"],
+                                 "label": str(label.get("total", "")), "flagged": flagged})
         flags[f"{'right' if right_total else 'wrong'}_total"] += 1
         flags[f"{'right' if right_total else 'wrong'}_total_flagged"] += flagged
         for r in reasons:
@@ -162,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
             "right_totals_flagged": round(flags["right_total_flagged"]
                                           / max(1, flags["right_total"]), 4),
             "reasons": {k.removeprefix("rule:"): v for k, v in flags.items()
-                        if k.startswith("rule:")}},
+                        if k.startswith("rule:")},
+            "wrong_total_receipts": wrong_totals},
     }
     print(json.dumps(report, indent=2))
     if args.out:
