@@ -20,7 +20,8 @@ COMMA_DECIMAL = {"DE", "FR", "IT", "ES", "NL", "AT", "BE", "PT", "PL", "SE", "DK
 
 # Digits with "." "," or "'" between them: "1,234.50", "1.234,50", "1'234.50", "14,10", "9".
 NUMBER_RE = re.compile(r"(?<![\d.,'])\d+(?:[.,']\d+)*(?![\d])")
-PERCENT_RE = re.compile(r"(\d{1,2}(?:[.,]\d{1,2})?)\s?%")
+# A printed rate ("6%", "10 %", "7,7%", "8.875%"): a tax's or a charge's, never an amount.
+PERCENT_RE = re.compile(r"(?<![\d.,])(\d{1,2}(?:[.,]\d{1,3})?)\s?%")
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from decimal import Decimal
 from shared.documents.lines import TextLine
 from shared.documents.rows import group_rows
 from shared.values.hints import Hints
-from shared.values.money import parse_amount
+from shared.values.money import PERCENT_RE, parse_amount
 
 # A tax's row, and rows that name a tax but hold no tax amount: the tax-exclusive total, the
 # summary's header. India prints GST in halves (CGST, SGST) or whole across states (IGST).
@@ -26,8 +26,6 @@ TAX_RE = re.compile(
     r"SUMMARY|CODE|SUM))(\s*(PAYABLE|AMT|AMOUNT))?", re.IGNORECASE)
 NOT_TAX_RE = re.compile(r"EXCL|INCLUSIVE|\(INCL|INCL\.?\s*GST\)|INVOICE|SUMMARY|\bID\b|REG|"
                         r"NO\s*[:.]|TOTAL\s*SALES|TOTAL\s*QTY", re.IGNORECASE)
-# A printed rate ("6%", "10 %", "7,7%"): a tax's or a charge's.
-RATE_RE = re.compile(r"(?<![\d.,])(\d{1,2}(?:[.,]\d{1,3})?)\s?%")
 # What takes away; a total's row ("SUB TOTAL BEFORE DISCOUNT", "TOTAL SAVINGS") is none.
 DISCOUNT_RE = re.compile(r"\bDISC|\bLESS\b|\bOFF\b|\bSAV(E|ING)|COUPON|VOUCHER|RABAT|REMISE|"
                          r"SCONTO|DESCUENTO", re.IGNORECASE)
@@ -44,7 +42,7 @@ def printed_adjustments(pages: Sequence[Sequence[TextLine]], hints: Hints | None
             text = row.text
             if DISCOUNT_RE.search(text):
                 sign = 0 if TOTAL_RE.search(text) else -1
-            elif (TAX_RE.search(text) and not NOT_TAX_RE.search(text)) or RATE_RE.search(text):
+            elif (TAX_RE.search(text) and not NOT_TAX_RE.search(text)) or PERCENT_RE.search(text):
                 sign = 1
             else:
                 continue

@@ -78,6 +78,9 @@ def test_amounts_become_decimals_with_a_currency(printed: str, context: tuple[st
 def test_a_tax_keeps_its_printed_rate() -> None:
     assert _typed("tax", "GST 6% 1.44", "RM") == {"type": "amount", "value": "1.44",
                                                   "currency": "MYR", "rate": "6"}
+    # A US sales tax's rate has three decimals: none of its digits is the amount.
+    assert _typed("tax", "2.85 (4.167%)") == {"type": "amount", "value": "2.85",
+                                              "currency": None, "rate": "4.167"}
 
 
 @pytest.mark.parametrize(("kind", "printed", "context", "expected"), [

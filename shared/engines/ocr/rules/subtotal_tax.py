@@ -16,7 +16,8 @@ from shared.documents.lines import TextLine
 from shared.documents.rows import Row
 from shared.engines.base import FieldValue
 from shared.engines.ocr.rules.amount import SUBTOTAL_RE, SUMMARY_RE, _amount_after, _amounts
-from shared.values.taxes import NOT_TAX_RE, RATE_RE, TAX_RE
+from shared.values.money import PERCENT_RE
+from shared.values.taxes import NOT_TAX_RE, TAX_RE
 
 # Column headings: a row holding two is the items' header, its "TAX" names a column.
 HEADING_RE = re.compile(r"\b(QTY|PRICE|AMOUNT|AMT|DESC\w*|ITEM|CODE|U/P|S/PRICE|RM)\b",
@@ -83,7 +84,7 @@ def extract_tax(rows: list[Row], total: FieldValue | None = None) -> FieldValue:
 def _confirmed(tax: Decimal, row: Row, total: Decimal, subtotals: list[Decimal]) -> bool:
     if any(abs(s + tax - total) <= CENT for s in subtotals):
         return True
-    rate = RATE_RE.search(row.text)
+    rate = PERCENT_RE.search(row.text)
     if rate is None or tax == 0:
         return False
     r = Decimal(rate.group(1).replace(",", ".")) / 100
@@ -93,6 +94,6 @@ def _confirmed(tax: Decimal, row: Row, total: Decimal, subtotals: list[Decimal])
 
 
 def _with_rate(value: FieldValue, row: Row) -> FieldValue:
-    rate = RATE_RE.search(row.text)
+    rate = PERCENT_RE.search(row.text)
     return FieldValue(f"{value.value} ({rate.group(0)})" if rate else value.value,
                       value.confidence, value.box)
