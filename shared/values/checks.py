@@ -100,10 +100,19 @@ def items_sum(r: Receipt, tolerance: str = "0.05") -> str | None:
 def subtotal_tax_total(r: Receipt, tolerance: str = "0.05",
                        service_charge: Sequence[str] = ("10",)) -> str | None:
     """subtotal + tax = total, within rounding; a service charge of one of the given rates (in
-    percent of the subtotal) may come between, as restaurants print it."""
+    percent of the subtotal) may come between, as restaurants print it. Without a tax, one or
+    two of the taxes, charges and discounts the receipt prints (``taxes.py``) stand in for it:
+    a total read from the cash tendered is caught where the subtotal is right."""
     subtotal, tax, total = r.amount("subtotal"), r.amount("tax"), r.amount("amount")
-    if subtotal is None or tax is None or total is None:
+    if subtotal is None or total is None:
         return None
+    if tax is None:
+        added = [Decimal(0), *r.adjustments, *(a + b for a, b in combinations(r.adjustments, 2))]
+        if any(abs(subtotal + a - total) <= Decimal(tolerance) for a in added):
+            return None
+        printed = ", ".join(_money(a) for a in r.adjustments) or "none read"
+        return (f"the subtotal {_money(subtotal)} with the taxes and charges printed "
+                f"({printed}) does not make the total {_money(total)}")
     charges = [Decimal(0), *(subtotal * Decimal(rate) / 100 for rate in service_charge)]
     # A subtotal printed "inclusive of tax" is the total already.
     sums = [subtotal, *(subtotal + tax + charge for charge in charges)]

@@ -130,6 +130,10 @@ def test_a_consistent_receipt_passes_every_rule() -> None:
      "items_sum", "items sum to 68.87 but the subtotal or the total is 73.00 / 70.00"),
     ({"total": "12.00", "subtotal": "10.00", "tax": "0.60"}, [], "subtotal_tax_total",
      "subtotal 10.00 + tax 0.60 = 10.60, but the total is 12.00"),
+    # No tax read, nothing printed on top: the total is the cash tendered (sroie-318).
+    ({"total": "50.00", "subtotal": "25.00"}, [], "subtotal_tax_total",
+     "the subtotal 25.00 with the taxes and charges printed (none read) does not make the total "
+     "50.00"),
     ({"date": "25/12/2031"}, [], "date_not_future", "the date 2031-12-25 is in the future"),
     ({"date": "25/12/1995"}, [], "date_after", "the date 1995-12-25 is before 2000"),
     ({"date": "01/02/2018"}, [], "date_unambiguous",
@@ -150,6 +154,16 @@ def test_each_rule_names_what_is_wrong(printed: dict[str, str], items: list[dict
 def test_service_charges_rounding_and_inclusive_subtotals_are_no_failure(
         printed: dict[str, str]) -> None:
     assert _reasons(_receipt(**printed)) == []
+
+
+def test_a_subtotal_without_a_tax_field_takes_the_taxes_printed() -> None:
+    page = _printed("TEH TARIK  3.00", "SUBTOTAL  11.00", "GST 6%  0.66", "TOTAL  11.66")
+    kinds = {"total": "amount", "subtotal": "subtotal"}
+    right = typed_receipt({"total": "11.66", "subtotal": "11.00"}, kinds, {}, [page], TODAY)
+    cash = typed_receipt({"total": "20.00", "subtotal": "11.00"}, kinds, {}, [page], TODAY)
+    assert _reasons(right) == []
+    assert _reasons(cash) == [("subtotal_tax_total", "the subtotal 11.00 with the taxes and "
+                               "charges printed (0.66) does not make the total 20.00")]
 
 
 def test_items_may_sum_to_the_total_less_its_tax() -> None:
