@@ -2,10 +2,11 @@
 
 A row naming a tax ("GST 6%  1.23", "VAT 20 %  3.00") or holding a rate ("SERVICE CHARGE 10%
 5.00") ends in an amount the items do not hold but the total does; a discount's row ("Coupon
-Discount  8.40") one the total does not hold. The validation rule ``items_sum`` (``checks.py``)
-takes them, so a receipt whose field list asks for no tax field is not held for review only
-because its items are priced before tax or a coupon came off. The OCR engine's rules read the
-tax field with the same words (``shared/engines/ocr/rules/amount.py``).
+Discount  8.40") one the total does not hold. The validation rules (``checks.py``) take them:
+``items_sum``, so a receipt whose field list asks for no tax field is not held for review only
+because its items are priced before tax or a coupon came off; ``subtotal_tax_total``, where no
+tax is read. The OCR engine's rules read the tax field with the same words
+(``shared/engines/ocr/rules/amount.py``).
 """
 
 from __future__ import annotations
