@@ -58,6 +58,10 @@ class Receipt:
     today: dt.date
     adjustments: tuple[Decimal, ...] = ()
 
+    def added(self) -> list[Decimal]:
+        """What one or two of the printed taxes, charges and discounts add to the items."""
+        return [*self.adjustments, *(a + b for a, b in combinations(self.adjustments, 2))]
+
     def amount(self, kind: str) -> Decimal | None:
         for name, k in self.kinds.items():
             value = self.typed.get(name)
@@ -88,8 +92,7 @@ def items_sum(r: Receipt, tolerance: str = "0.05") -> str | None:
         tax = r.amount("tax")
         if tax is not None:
             targets.append(total - tax)
-        added = [*r.adjustments, *(a + b for a, b in combinations(r.adjustments, 2))]
-        targets += [total - a for a in added]
+        targets += [total - a for a in r.added()]
         if not any(abs(got - t) <= Decimal(tolerance) for t in targets):
             against = "the subtotal or the total" if len(targets) > 1 else "the total"
             return (f"{name} sum to {_money(got)} but {against} is "
@@ -107,8 +110,7 @@ def subtotal_tax_total(r: Receipt, tolerance: str = "0.05",
     if subtotal is None or total is None:
         return None
     if tax is None:
-        added = [Decimal(0), *r.adjustments, *(a + b for a, b in combinations(r.adjustments, 2))]
-        if any(abs(subtotal + a - total) <= Decimal(tolerance) for a in added):
+        if any(abs(subtotal + a - total) <= Decimal(tolerance) for a in [Decimal(0), *r.added()]):
             return None
         printed = ", ".join(_money(a) for a in r.adjustments) or "none read"
         return (f"the subtotal {_money(subtotal)} with the taxes and charges printed "
