@@ -170,6 +170,11 @@ def respell_word(word: str) -> str:
                    for i, (c, b) in enumerate(zip(word, best, strict=True)))
 
 
+def as_cased(word: str, like: str) -> str:
+    """``word`` (upper case), put in for a misread one, in the case of the word it replaces."""
+    return word if like.isupper() else word.capitalize()
+
+
 def _like_case(letter: str, word: str, index: int) -> str:
     """The letter in the case of its nearest letter in the word (the one before it first)."""
     for j in [*range(index - 1, -1, -1), *range(index + 1, len(word))]:

@@ -203,6 +203,18 @@ def test_an_address_may_start_with_a_unit_number() -> None:
      "NO: G3, BLK G, JLN PJU 1A/3, TMN SIERRA, 47301 PETALING JAYA, SELANGOR"),
     (["MEI LET RESTAURANT", "ND 2, JALAN BULAN BM U5/BM, SEKSYEN U5,", "40150 SHAH ALAM, SELANGOR"],
      "NO 2, JALAN BULAN BM U5/BM, SEKSYEN U5, 40150 SHAH ALAM, SELANGOR"),
+    # A town's name with a letter misread, where its other words name it; the lot's word.
+    (["AIK HUAT HARDWARE", "LUI 17-G, JALAN SETIA INDAH, SETIA ALAN,", "40170 SHAH ALAN,"],
+     "LOT 17-G, JALAN SETIA INDAH, SETIA ALAM, 40170 SHAH ALAM,"),
+    (["BOOK TA.K SDN BHD", "LOP P.T. 2811, KAWASAN PERINDUSTRIAN BALAKUNG,",
+      "43300 SRI KEMBANGAN"],
+     "LOT P.T. 2811, KAWASAN PERINDUSTRIAN BALAKONG, 43300 SRI KEMBANGAN"),
+    # A town a letter from another is read as printed, as is a word cut short, a unit's code
+    # and a name a letter from a town's word.
+    (["SEGI CASH & CARRY SDN BHD", "LG226, JALAN SUBANG JASA 3,", "47500 SUBANG JAY"],
+     "LG226, JALAN SUBANG JASA 3, 47500 SUBANG JAY"),
+    (["ALAN'S DINER SDN BHD", "12, JALAN ALAN,", "40150 SHAH ALAM"],
+     "12, JALAN ALAN, 40150 SHAH ALAM"),
     # A word's O and an address's own quotes stay.
     (["JOE'S DINER", "1O1 'THE STRAND' O2", "LONDON WC2R 0ET"],
      "101 'THE STRAND' O2 LONDON WC2R 0ET"),

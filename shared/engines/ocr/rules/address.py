@@ -15,7 +15,8 @@ from shared.engines.ocr.rules.header import (
     address_text,
     find_header,
 )
-from shared.engines.ocr.spelling import zipf
+from shared.engines.ocr.rules.places import TOWN_WORDS, respell_towns
+from shared.engines.ocr.spelling import as_cased, zipf
 
 # The words of Malaysian streets and areas, and their abbreviations.
 STREET_WORDS = ("JALAN", "TAMAN", "LORONG", "KAWASAN", "SEKSYEN", "BANDAR", "PERSIARAN",
@@ -38,21 +39,20 @@ O_FOR_ZERO_RE = re.compile(r"(?<=\d)[Oo](?=\d|[^\w]|$)")
 SPECK_RE = re.compile(r"(?:(?<=[\s,])|^)['\"`](?=[^\W\d_])")
 # The words Malaysian addresses are made of (their street words, states, "DARUL EHSAN"): an
 # unknown word one letter away from exactly one of them is that word, misread ("JALAU",
-# "TANAN", "FLEOR", "DIARUL").
+# "TANAN", "FLEOR", "DIARUL", "KAWANG").
 MALAYSIAN_WORDS = frozenset({
     *STREET_WORDS, *(word for name in MALAYSIAN_STATE_NAMES for word in name.split()),
-    "BATU", "BARU", "JAYA", "FLOOR", "MALAYSIA", "DARUL", "EHSAN"})
+    *TOWN_WORDS, "BATU", "BARU", "JAYA", "FLOOR", "MALAYSIA", "DARUL", "EHSAN"})
 # A word of letters long enough to be one of them.
 LONG_WORD_RE = re.compile(r"\b[^\W\d_]{4,}\b")
 # The street abbreviations' usual misreads: an L read as I or 1, an M as NN, an O as D ("JIN",
 # "BIK", "TNN", "ND 2,"); no word of an address's languages.
 ABBREVIATION_MISREADS = {"JIN": "JLN", "J1N": "JLN", "BIK": "BLK", "TNN": "TMN", "ND": "NO"}
 ABBREVIATION_RE = re.compile(rf"\b({'|'.join(ABBREVIATION_MISREADS)})\b", re.IGNORECASE)
-
-
-def _as_cased(word: str, like: str) -> str:
-    """``word`` (upper case) in the case of the word it replaces."""
-    return word if like.isupper() else word.capitalize()
+# An address that starts with a lot's number ("LOT 1504", "LOT P.T. 2811") and OCR's reads of
+# its word: "LUI", "LEG", "LOP", "L0T", a word of its own before the number. "LVL" (a level) is
+# no lot, nor a unit's code ("LG226").
+LOT_MISREAD_RE = re.compile(r"^L(?!OT\b|VL\b)[A-Z0]{2}(?=\s+(\d|P\.?\s?T\b))", re.IGNORECASE)
 
 
 def _malaysian_word(match: re.Match[str]) -> str:
@@ -65,21 +65,23 @@ def _malaysian_word(match: re.Match[str]) -> str:
     found = [w for w in MALAYSIAN_WORDS if Levenshtein.distance(upper, w) == 1]
     if len(found) != 1:
         return word
-    return _as_cased(found[0], word)
+    return as_cased(found[0], word)
 
 
 def address_value(parts: Iterable[str]) -> str:
     """Rows' address parts (``address_text``) as one address: joined with spaces (the rows
     carry their own commas), an O among digits read as the zero it is, quote specks before
-    words dropped, and a Malaysian address's misread words and commas put back."""
+    words dropped, and a Malaysian address's misread words, towns (``places.py``) and commas
+    put back."""
     text = O_FOR_ZERO_RE.sub("0", " ".join(part for part in parts if part))
     if text.count("'") + text.count('"') == len(SPECK_RE.findall(text)):
         text = SPECK_RE.sub("", text)
     if not MALAYSIAN_RE.search(text):
         return text
-    text = ABBREVIATION_RE.sub(lambda m: _as_cased(ABBREVIATION_MISREADS[m.group().upper()],
+    text = ABBREVIATION_RE.sub(lambda m: as_cased(ABBREVIATION_MISREADS[m.group().upper()],
                                                    m.group()), text)
-    text = LONG_WORD_RE.sub(_malaysian_word, text)
+    text = LOT_MISREAD_RE.sub(lambda m: as_cased("LOT", m.group()), text)
+    text = LONG_WORD_RE.sub(_malaysian_word, respell_towns(text))
     return READ_AS_STOP_RE.sub(",", text)
 
 
