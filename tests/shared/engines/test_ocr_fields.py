@@ -209,6 +209,8 @@ def test_an_address_may_start_with_a_unit_number() -> None:
     (["BOOK TA.K SDN BHD", "LOP P.T. 2811, KAWASAN PERINDUSTRIAN BALAKUNG,",
       "43300 SRI KEMBANGAN"],
      "LOT P.T. 2811, KAWASAN PERINDUSTRIAN BALAKONG, 43300 SRI KEMBANGAN"),
+    (["KEDAI BARU", "44 JALAN SS21/58", "47400 PETALINCI JAYA"],
+     "44 JALAN SS21/58 47400 PETALING JAYA"),
     # A town a letter from another is read as printed, as is a word cut short, a unit's code
     # and a name a letter from a town's word.
     (["SEGI CASH & CARRY SDN BHD", "LG226, JALAN SUBANG JASA 3,", "47500 SUBANG JAY"],

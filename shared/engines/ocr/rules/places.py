@@ -47,6 +47,8 @@ TOWNS = (
 )
 # The least letters of a word put right (both as read and as the town's).
 MIN_LETTERS = 4
+# A word this long may have two letters misread.
+LONG_WORD = 8
 # The towns of one word, for ``address.MALAYSIAN_WORDS``.
 TOWN_WORDS = frozenset(town for town in TOWNS if " " not in town)
 # A word of letters, as the towns' names are made of.
@@ -58,15 +60,24 @@ def _towns() -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(town.split()) for town in TOWNS if " " in town)
 
 
+def _one_misread(words: tuple[str, ...], town: tuple[str, ...]) -> bool:
+    """Whether ``words`` are ``town``'s with one word misread: a letter wrong, one too many or
+    too few, or two in a long word ("PETALINCI")."""
+    apart = [(a, b) for a, b in zip(words, town, strict=True) if a != b]
+    if len(apart) != 1:
+        return False
+    read, word = apart[0]
+    edits = Levenshtein.distance(read, word)
+    return min(len(read), len(word)) >= MIN_LETTERS and (
+        edits == 1 or (edits == 2 and len(word) >= LONG_WORD))
+
+
 def _misread_of(words: tuple[str, ...]) -> tuple[str, ...] | None:
     """The one town whose name ``words`` (upper case) read with one letter wrong, read too
     many or too few, or None."""
     if words in _towns():
         return None
-    found = [town for town in _towns() if len(town) == len(words)
-             and sum(Levenshtein.distance(a, b) for a, b in zip(words, town, strict=True)) == 1
-             and all(min(len(a), len(b)) >= MIN_LETTERS
-                     for a, b in zip(words, town, strict=True) if a != b)]
+    found = [town for town in _towns() if len(town) == len(words) and _one_misread(words, town)]
     return found[0] if len(found) == 1 else None
 
 
