@@ -706,6 +706,9 @@ def test_a_name_printed_with_its_company_number_is_the_name() -> None:
      "NO.32 & 33, JALAN SR 1/9, SEKSYEN 9, TAMAN SERDANG RAYA, 43300 SERI KEMBANGAN"),
     ("LOT 2110 JALAN PERMAS UTARA 81750.JOHOR BAHRU",
      "LOT 2110 JALAN PERMAS UTARA 81750,JOHOR BAHRU"),
+    # After a number with its letter; "OFF" misread "CFF".
+    ("NO. 47, JALAN MERANTI 1A. BANDAR BARU UTAMA, CFF JALAN KAPAR, 44300 BATANG KALI",
+     "NO. 47, JALAN MERANTI 1A, BANDAR BARU UTAMA, OFF JALAN KAPAR, 44300 BATANG KALI"),
     # An abbreviation's stop stays, and the final one.
     ("LOT P.T. 2811, JALAN ANGSA, SEK.U3 41150 KLANG, SELANGOR.",
      "LOT P.T. 2811, JALAN ANGSA, SEK.U3 41150 KLANG, SELANGOR."),

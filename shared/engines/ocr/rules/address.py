@@ -31,7 +31,9 @@ MALAYSIAN_RE = re.compile(
     rf"\b({'|'.join(STREET_WORDS + STREET_ABBREVIATIONS)}|MALAYSIA|{MALAYSIAN_STATES})\b",
     re.IGNORECASE)
 READ_AS_STOP_RE = re.compile(
-    r"(?<=[A-Z]{4})\.(?=\s*[A-Z0-9])(?!\s*[A-Z]\.)|(?<=\d)\.(?=\s*[A-Z]|\s+\d)", re.IGNORECASE)
+    r"(?<=[A-Z]{4})\.(?=\s*[A-Z0-9])(?!\s*[A-Z]\.)|(?<=\d)\.(?=\s*[A-Z]|\s+\d)"
+    # After a number with its letter ("JALAN MERANTI 1A. BANDAR"), before the next word.
+    r"|(?<=\d[A-Z])\.(?=\s+[A-Z]{2})", re.IGNORECASE)
 # An O read for a zero at the end of a number or among its digits: street and unit numbers,
 # postcodes ("NO 29O", "G3O", "4380O"). Not in a word ("NO1", "H1OHWAY").
 O_FOR_ZERO_RE = re.compile(r"(?<=\d)[Oo](?=\d|[^\w]|$)")
@@ -45,9 +47,10 @@ MALAYSIAN_WORDS = frozenset({
     *TOWN_WORDS, "BATU", "BARU", "JAYA", "FLOOR", "MALAYSIA", "DARUL", "EHSAN"})
 # A word of letters long enough to be one of them.
 LONG_WORD_RE = re.compile(r"\b[^\W\d_]{4,}\b")
-# The street abbreviations' usual misreads: an L read as I or 1, an M as NN, an O as D ("JIN",
-# "BIK", "TNN", "ND 2,"); no word of an address's languages.
-ABBREVIATION_MISREADS = {"JIN": "JLN", "J1N": "JLN", "BIK": "BLK", "TNN": "TMN", "ND": "NO"}
+# The street abbreviations' usual misreads: an L read as I or 1, an M as NN, an O as D or C
+# ("JIN", "BIK", "TNN", "ND 2,", "CFF JALAN"); no word of an address's languages.
+ABBREVIATION_MISREADS = {"JIN": "JLN", "J1N": "JLN", "BIK": "BLK", "TNN": "TMN", "ND": "NO",
+                         "CFF": "OFF"}
 ABBREVIATION_RE = re.compile(rf"\b({'|'.join(ABBREVIATION_MISREADS)})\b", re.IGNORECASE)
 # An address that starts with a lot's number ("LOT 1504", "LOT P.T. 2811") and OCR's reads of
 # its word: "LUI", "LEG", "LOP", "L0T", a word of its own before the number. "LVL" (a level) is
