@@ -294,6 +294,14 @@ def test_date_prefers_labelled_date_over_other_dates() -> None:
     assert values(lines)["date"] == "02/03/2018"
 
 
+@pytest.mark.parametrize("code", ["HD03-04-06 - 5/40/160", "HA06HD01-3 - 70"])
+def test_a_product_code_that_reads_as_a_date_is_not_the_date(code: str) -> None:
+    # Letters glued before the digits make a code; a label glued to its date does not.
+    lines = [line("KEDAI BARU SDN BHD", 0), line(code, 1), line("15-07-18 10:35", 2)]
+    assert values(lines)["date"] == "15-07-18"
+    assert values([line(code, 0), line("DATE15-07-18", 1)])["date"] == "15-07-18"
+
+
 def test_unknown_field_kind_is_empty_with_zero_confidence() -> None:
     spec = FieldSpec(name="tip", description="the tip", kind="tip")
     result = extract_fields(RECEIPT, [spec, *SROIE_FIELDS])

@@ -53,6 +53,10 @@ JUL_RE = re.compile(r"\bJU1(?=[\s\d'’/.-])", re.IGNORECASE)
 COMPACT_YMD_RE = re.compile(r"(?<!\d)(20\d{2})(\d{2})(\d{2})(?!\d)")
 # A "Date" label, on the row or the row above.
 DATE_KEYWORD_RE = re.compile(r"\b(DATE|TARIKH|DT)\b|DATE\s*:", re.IGNORECASE)
+# Letters glued before a date's digits: a product code ("HD03-04-06", "HA06HD01-3 - 70"), but a
+# label OCR glued to its date ("DATE03/04/2018", "Tarikh:").
+GLUED_LETTERS_RE = re.compile(r"[^\W\d_]+$")
+CODE_STRENGTH = 0.5
 # Rows with dates that are not the receipt's: expiry, validity, promotion periods.
 OTHER_DATE_RE = re.compile(r"\b(EXP|EXPIRY|VALID|UNTIL|BEFORE|PROMO|DUE)\b", re.IGNORECASE)
 
@@ -94,6 +98,9 @@ def _find(line: TextLine, row: Row) -> list[_Candidate]:
     text = _cleaned(line.text)
     for m in DMY_RE.finditer(text):
         strength = _valid(int(m.group(1)), int(m.group(3)), m.group(4))
+        glued = GLUED_LETTERS_RE.search(text[:m.start()])
+        if glued and not DATE_KEYWORD_RE.fullmatch(glued.group()):
+            strength *= CODE_STRENGTH
         if strength:
             found.append(_Candidate(m.group(0).replace(" ", ""), strength, line, row))
     for m in YMD_RE.finditer(text):
