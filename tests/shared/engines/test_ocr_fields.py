@@ -366,6 +366,8 @@ def test_the_rounding_adjustment_gives_the_amount_paid(texts: tuple[str, ...], t
      "SRV.TAX @ 4.90% ON 885.00  43.37", "CASH  1039.00"),  # two taxes
     ("Sub Total  300.00", "SGST @ 9%  27.00", "CGST @ 9%  27.00",
      "Total Qty: 1 Amt:  354.00"),  # India's two halves of GST
+    ("Total Sales (Excluding GST)  94.34", "Discount  0.00", "Total GST  5.66",
+     "Total Sales ('hclusive of GST)  100.00"),  # a discount of nothing between them
 ])
 def test_the_subtotal_plus_its_taxes_printed_below_is_the_total(texts: tuple[str, ...]) -> None:
     """Where the keyword's total is only the subtotal (its own keyword misread or unknown),
@@ -373,7 +375,8 @@ def test_the_subtotal_plus_its_taxes_printed_below_is_the_total(texts: tuple[str
     lines = rows("SHOP", "ADDRESS", "ITEM ONE  9.00", *texts, "THANK YOU")
     subtotal = texts[0].rpartition("  ")[2]
     assert values(lines)["total"] not in ("", subtotal)
-    expected = {"192.53": "200.36", "62.75": "65.36", "885.00": "1039.00", "300.00": "354.00"}
+    expected = {"192.53": "200.36", "62.75": "65.36", "885.00": "1039.00", "300.00": "354.00",
+                "94.34": "100.00"}
     assert values(lines)["total"] == expected[subtotal]
 
 
@@ -381,6 +384,21 @@ def test_a_subtotal_with_tax_not_printed_as_a_sum_stays_the_subtotals_answer() -
     """No amount below equals subtotal + tax: nothing to confirm, the keywords decide."""
     lines = rows("SHOP", "ADDRESS", "SUBTOTAL  10.00", "TAX  0.80", "THANK YOU")
     assert values(lines)["total"] == "10.00"
+
+
+def test_a_total_beside_another_columns_label_and_amount() -> None:
+    """Two columns of labels and amounts on a row: the right one is the total."""
+    lines = [line("ITEM ONE", 0), line("3.78", 0, x0=400), line("TOTAL SAVING:", 1),
+             line("0.00", 1, x0=160), line("TOTAL", 1, x0=250), line("6.85", 1, x0=400)]
+    assert values(lines)["total"] == "6.85"
+
+
+def test_the_payments_negative_amount_under_a_misread_total_is_no_total() -> None:
+    """"Total RM 00*68" has no amount: the cash handed over, printed negative below it, is
+    not the total; the largest amount left is the guess."""
+    lines = rows("BEST DENKI", "89.00 1  89.00", "Total RM 00*68", "Cash  -100.00",
+                 "Cash  11.00", "GST S 6%  89.00  5.04")
+    assert values(lines)["total"] == "89.00"
 
 
 def test_a_credit_notes_total_keeps_its_minus() -> None:

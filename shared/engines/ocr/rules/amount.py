@@ -113,6 +113,19 @@ def total_keyword_weight(text: str) -> float:
     return 0.0
 
 
+def _right_column_weight(row: Row) -> float:
+    """The total keyword's weight of a row's right-hand pair of label and amount, where the
+    receipt prints two columns of them and the left pair names no total ("TOTAL SAVING: 0.00
+    | TOTAL 6.85")."""
+    for k in range(1, len(row.lines)):
+        left = row.lines[:k]
+        if _amounts(left[-1]):
+            right = " ".join(line.text for line in row.lines[k:])
+            if weight := total_keyword_weight(right):
+                return weight
+    return 0.0
+
+
 def _amount_after(row: Row, rows: list[Row]) -> tuple[str, TextLine] | None:
     """The amount on the keyword's row (rightmost), else alone on the next row."""
     for line in reversed(row.lines):
@@ -125,7 +138,8 @@ def _amount_after(row: Row, rows: list[Row]) -> tuple[str, TextLine] | None:
         # "TOTAL" alone on its row: the amount is on the next row (often the "CASH" one).
         for line in reversed(nxt.lines):
             found = _amounts(line) or GROUPED_AMOUNT_RE.findall(line.text)
-            if found and len(line.text) < 16:
+            # Not a negative amount: that is the payment's ("Cash -100.00").
+            if found and len(line.text) < 16 and not found[-1].startswith("-"):
                 return found[-1], line
     return None
 
@@ -147,7 +161,7 @@ def extract_total(rows: list[Row]) -> FieldValue:
         if ROUNDING_ADJ_RE.search(row.text):
             after_adjustment = best is not None
             continue
-        weight = total_keyword_weight(row.text)
+        weight = total_keyword_weight(row.text) or _right_column_weight(row)
         if not weight:
             continue
         if after_adjustment and weight >= 0.5:
@@ -287,6 +301,8 @@ def _taxed_subtotal(rows: list[Row], amounts: dict[int, str], total: str | None
         return None
     taxes = []
     for row in rows[sub.index + 1:sub.index + 4]:
+        if row.index in amounts and not _cents(amounts[row.index]) and not taxes:
+            continue  # "Discount 0.00" between the subtotal and its tax
         if row.index not in amounts or not TAX_RE.search(row.text) or NOT_TAX_RE.search(
                 row.text):
             break
