@@ -393,6 +393,13 @@ def test_a_total_beside_another_columns_label_and_amount() -> None:
     assert values(lines)["total"] == "6.85"
 
 
+def test_a_total_faded_to_is_for_its_ts_is_read() -> None:
+    lines = rows("GUARDIAN", "FINGERS SOUR  4.80", "SUBIUIAL  4.80", "6% DISC  0.24-",
+                 "SUBIUIAL  4.51", "KUUNDING ADJUSIMENIS  0.01-", "IUIAL (bSI IMLL)  4.50",
+                 "CASH  4.50")
+    assert values(lines)["total"] == "4.50"
+
+
 def test_the_payments_negative_amount_under_a_misread_total_is_no_total() -> None:
     """"Total RM 00*68" has no amount: the cash handed over, printed negative below it, is
     not the total; the largest amount left is the guess."""

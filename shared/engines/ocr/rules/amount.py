@@ -27,8 +27,9 @@ GROUPED_AMOUNT_RE = re.compile(r"(?<![\d.,])\d{1,3}(?:[.,]\d{3})+(?![.,]?\d)")
 NUMBER_JUNK_RE = re.compile(r"(?<=[\d.,])[°'`´]+(?=\d)")
 # Where the GST/tax summary table starts: its "Total" row sums the tax columns, not the bill.
 SUMMARY_RE = re.compile(r"GST\s*SUM|TAX\s*SUM|SUMMARY|^\W*TAX\s*CODE", re.IGNORECASE)
-# "TOTAL" as OCR misreads it: "Tetal", "Totel", "T0TAL", "Ttal".
-TOTAL = r"T[O0EU]?T[A4E]L"
+# "TOTAL" as OCR misreads it: "Tetal", "Totel", "T0TAL", "Ttal"; both Ts read as I on faded
+# print ("IUIAL", "SUBIUIAL"), which no word holds.
+TOTAL = r"(?:T[O0EU]?T[A4E]L|I[UO0]I[A4]L)"
 
 # Keywords naming the total, strongest first: the amount actually paid (rounded, incl. tax)
 # beats a plain "TOTAL", which beats a generic "AMOUNT".
