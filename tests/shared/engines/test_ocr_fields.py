@@ -217,6 +217,9 @@ def test_an_address_may_start_with_a_unit_number() -> None:
      "LG226, JALAN SUBANG JASA 3, 47500 SUBANG JAY"),
     (["ALAN'S DINER SDN BHD", "12, JALAN ALAN,", "40150 SHAH ALAM"],
      "12, JALAN ALAN, 40150 SHAH ALAM"),
+    # A letter from two towns ("SUBANG JAYA", "SUBANG JASA"): which one is not known.
+    (["SEGI CASH & CARRY SDN BHD", "B-8, JALAN SS15/4D,", "47500 SUBANG JACA, SELANGOR"],
+     "B-8, JALAN SS15/4D, 47500 SUBANG JACA, SELANGOR"),
     # A word's O and an address's own quotes stay.
     (["JOE'S DINER", "1O1 'THE STRAND' O2", "LONDON WC2R 0ET"],
      "101 'THE STRAND' O2 LONDON WC2R 0ET"),

@@ -41,7 +41,7 @@ O_FOR_ZERO_RE = re.compile(r"(?<=\d)[Oo](?=\d|[^\w]|$)")
 SPECK_RE = re.compile(r"(?:(?<=[\s,])|^)['\"`](?=[^\W\d_])")
 # The words Malaysian addresses are made of (their street words, states, "DARUL EHSAN"): an
 # unknown word one letter away from exactly one of them is that word, misread ("JALAU",
-# "TANAN", "FLEOR", "DIARUL", "KAWANG").
+# "TANAN", "FLEOR", "DIARUL", "BALAKUNG").
 MALAYSIAN_WORDS = frozenset({
     *STREET_WORDS, *(word for name in MALAYSIAN_STATE_NAMES for word in name.split()),
     *TOWN_WORDS, "BATU", "BARU", "JAYA", "FLOOR", "MALAYSIA", "DARUL", "EHSAN"})

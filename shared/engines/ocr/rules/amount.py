@@ -119,8 +119,7 @@ def _right_column_weight(row: Row) -> float:
     receipt prints two columns of them and the left pair names no total ("TOTAL SAVING: 0.00
     | TOTAL 6.85")."""
     for k in range(1, len(row.lines)):
-        left = row.lines[:k]
-        if _amounts(left[-1]):
+        if _amounts(row.lines[k - 1]):  # the left pair ends in its amount
             right = " ".join(line.text for line in row.lines[k:])
             if weight := total_keyword_weight(right):
                 return weight

@@ -54,7 +54,7 @@ COMPACT_YMD_RE = re.compile(r"(?<!\d)(20\d{2})(\d{2})(\d{2})(?!\d)")
 # A "Date" label, on the row or the row above.
 DATE_KEYWORD_RE = re.compile(r"\b(DATE|TARIKH|DT)\b|DATE\s*:", re.IGNORECASE)
 # Letters glued before a date's digits: a product code ("HD03-04-06", "HA06HD01-3 - 70"), but a
-# label OCR glued to its date ("DATE03/04/2018", "Tarikh:").
+# label OCR glued to its date ("DATE03/04/2018").
 GLUED_LETTERS_RE = re.compile(r"[^\W\d_]+$")
 CODE_STRENGTH = 0.5
 # Rows with dates that are not the receipt's: expiry, validity, promotion periods.

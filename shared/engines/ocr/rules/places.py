@@ -1,13 +1,14 @@
 """Malaysia's towns and districts, to put right the names OCR misread in an address.
 
 A Malaysian address ends in its town ("40150 SHAH ALAM", "47500 SUBANG JAYA"), and OCR misreads
-a letter of it as often as of any word: "SHAH ALAN", "SUBANG JACA", "BANDAR KAWANG". A town's
+a letter of it as often as of any word: "SHAH ALAN", "SETIA ALAN", "BALAKUNG". A town's
 name of two or three words read one letter away from exactly one town below, and not itself
 one, is that town: the check is on whole names, word for word, so a letter is only put back
 where the other words already name the place ("ALAN" alone is a name, "SHAH ALAN" a misread).
 A short word is as often cut short as misread ("PERMAS JAY"): the word put right has at least
 ``MIN_LETTERS``. Towns a letter apart from each other, and a town's two spellings ("SERI",
-"SRI"), are all listed ("SUBANG JAYA", "SUBANG JASA"), so none becomes another. A town of one
+"SRI"), are all listed ("SUBANG JAYA", "SUBANG JASA"), so none becomes another; a name a
+letter from two of them ("SUBANG JACA") stays as read. A town of one
 word is one of the address words ``address.py`` puts right when OCR misread them
 (``TOWN_WORDS``), where the word is no word of the world's. The list is the country's towns
 and the Klang Valley's districts, not the dev set's: a town missing from it is read as
