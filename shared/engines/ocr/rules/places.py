@@ -57,28 +57,37 @@ WORD_RE = re.compile(r"[^\W\d_]+")
 
 
 @cache
-def _towns() -> tuple[tuple[str, ...], ...]:
-    return tuple(tuple(town.split()) for town in TOWNS if " " in town)
+def _towns() -> frozenset[tuple[str, ...]]:
+    return frozenset(tuple(town.split()) for town in TOWNS if " " in town)
 
 
-def _one_misread(words: tuple[str, ...], town: tuple[str, ...]) -> bool:
-    """Whether ``words`` are ``town``'s with one word misread: a letter wrong, one too many or
-    too few, or two in a long word ("PETALINCI")."""
-    apart = [(a, b) for a, b in zip(words, town, strict=True) if a != b]
-    if len(apart) != 1:
-        return False
-    read, word = apart[0]
+@cache
+def _by_rest() -> dict[tuple[str | None, ...], list[tuple[str, ...]]]:
+    """The towns of several words by their words with one left out (``None`` in its place):
+    a window's other words look up the towns it may be a misread of, so a window is measured
+    against those few and not against every town."""
+    index: dict[tuple[str | None, ...], list[tuple[str, ...]]] = {}
+    for town in _towns():
+        for j in range(len(town)):
+            index.setdefault((*town[:j], None, *town[j + 1:]), []).append(town)
+    return index
+
+
+def _misread(read: str, word: str) -> bool:
+    """Whether ``read`` is ``word`` misread: a letter wrong, one too many or too few, or two in
+    a long word ("PETALINCI")."""
     edits = Levenshtein.distance(read, word)
     return min(len(read), len(word)) >= MIN_LETTERS and (
         edits == 1 or (edits == 2 and len(word) >= LONG_WORD))
 
 
 def _misread_of(words: tuple[str, ...]) -> tuple[str, ...] | None:
-    """The one town whose name ``words`` (upper case) read with one letter wrong, read too
-    many or too few, or None."""
+    """The one town whose name ``words`` (upper case) read with one word misread, or None."""
     if words in _towns():
         return None
-    found = [town for town in _towns() if len(town) == len(words) and _one_misread(words, town)]
+    found = [town for j in range(len(words))
+             for town in _by_rest().get((*words[:j], None, *words[j + 1:]), ())
+             if _misread(words[j], town[j])]
     return found[0] if len(found) == 1 else None
 
 
