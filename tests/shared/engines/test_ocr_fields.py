@@ -689,6 +689,25 @@ def test_a_misread_legal_form_is_spelled_right(read: str, name: str) -> None:
 
 
 @pytest.mark.parametrize(("read", "name"), [
+    # A trade word misread: where it is no word, alone ("BOBKS"; two letters of a long one,
+    # "HARUWARL"); where it is one ("CARY", "NART"), only in its trade's name.
+    ("TEO HENG STATIONERY & BOBKS", "TEO HENG STATIONERY & BOOKS"),
+    ("AIK HUAT HARUWARL ENTERPRISE", "AIK HUAT HARDWARE ENTERPRISE"),
+    ("SEGI CASH & CARY SDN. BHD.", "SEGI CASH & CARRY SDN. BHD."),
+    ("99 SPEED NART S/B", "99 SPEED MART S/B"),
+    # The same words elsewhere in a name are the seller's own.
+    ("CARY HARDWARE SDN BHD", "CARY HARDWARE SDN BHD"),
+    ("NART TRADING", "NART TRADING"),
+    # A short word may be cut short, not misread; a seller's made-up word stays.
+    ("SPEED MAR", "SPEED MAR"),
+    ("BOOKZY ENTERPRISE", "BOOKZY ENTERPRISE"),
+])
+def test_a_misread_trade_word_in_a_name_is_spelled_right(read: str, name: str) -> None:
+    rows = [line(read, 0), line("NO 5, JALAN BUKIT 2,", 1), line("81100 JOHOR BAHRU", 2)]
+    assert values(rows)["company"] == name
+
+
+@pytest.mark.parametrize(("read", "name"), [
     ("PIZZA HUT #744007", "PIZZA HUT #744007"),  # a store's number is its name's
     ("FARMASI MALURI S/B(123456-X)", "FARMASI MALURI S/B"),  # a company number is not
     ("****CARREFOUR***", "CARREFOUR"),  # nor the rules printed around it

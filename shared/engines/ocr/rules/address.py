@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from rapidfuzz.distance import Levenshtein
-
 from shared.documents.rows import Row, union_box
 from shared.engines.base import FieldValue
 from shared.engines.ocr.rules.header import (
@@ -15,8 +13,9 @@ from shared.engines.ocr.rules.header import (
     address_text,
     find_header,
 )
+from shared.engines.ocr.rules.phrases import listed_word
 from shared.engines.ocr.rules.places import TOWN_WORDS, respell_towns
-from shared.engines.ocr.spelling import as_cased, zipf
+from shared.engines.ocr.spelling import as_cased
 
 # The words of Malaysian streets and areas, and their abbreviations.
 STREET_WORDS = ("JALAN", "TAMAN", "LORONG", "KAWASAN", "SEKSYEN", "BANDAR", "PERSIARAN",
@@ -60,15 +59,7 @@ LOT_MISREAD_RE = re.compile(r"^L(?!OT\b|VL\b)[A-Z0]{2}(?=\s+(\d|P\.?\s?T\b))", r
 
 def _malaysian_word(match: re.Match[str]) -> str:
     """The Malaysian address word an unknown word was misread from (``MALAYSIAN_WORDS``)."""
-    word = match.group()
-    upper = word.upper()
-    if upper in MALAYSIAN_WORDS or zipf(word) > 0:
-        return word
-    # One letter misread, or one read too many or too few.
-    found = [w for w in MALAYSIAN_WORDS if Levenshtein.distance(upper, w) == 1]
-    if len(found) != 1:
-        return word
-    return as_cased(found[0], word)
+    return listed_word(match.group(), MALAYSIAN_WORDS)
 
 
 def address_value(parts: Iterable[str]) -> str:

@@ -18,6 +18,7 @@ from shared.engines.ocr.rules.header import (
     TRAILING_REG_RE,
     find_header,
 )
+from shared.engines.ocr.rules.trades import respell_trades
 
 # Malaysian legal forms as OCR misreads them ("SON BHD", "5DN BND", "SDN DHD", "5/B", "S/D"); no
 # label of either dev set writes them so. The printed dots and spaces are kept, but a space OCR
@@ -81,10 +82,11 @@ _OWNER_RE = re.compile(r"^\W*(OWN(ED)?\s*BY|OPERATED\s*BY|DIMILIKI(\s*OLEH)?)\s*
 
 def clean_name(text: str) -> str:
     """A company text as the name: a counter code before it and a registration number or
-    stray marks after it cut off, a misread legal form spelled right."""
+    stray marks after it cut off, a misread legal form and trade words (``trades.py``) spelled
+    right."""
     text = _OWNER_RE.sub("", _DECORATION_RE.sub("", text))
     text = TRAILING_REG_RE.sub(_registration, LEADING_CODE_RE.sub("", text))
-    return legal_form(_without_tail(_SUFFIX_TAG_RE.sub(r"\1", text.strip())))
+    return respell_trades(legal_form(_without_tail(_SUFFIX_TAG_RE.sub(r"\1", text.strip()))))
 
 
 def _registration(m: re.Match[str]) -> str:

@@ -1,0 +1,39 @@
+"""The trade words of a shop's name, to put right the ones OCR misread.
+
+A shop's name says what it sells ("... HARDWARE", "... STATIONERY & BOOKS", "... CASH & CARRY",
+"99 SPEED MART"), and OCR misreads a letter of those words as of any other: "HARUWARL",
+"BOBKS", "CASH & CARY", "SPEED NART". The words below are the trades of shop names in general
+(Malaysian and English), not any seller's. A word alone is put right only where it is no word
+of the world's ("CARY" and "NART" are words: only the name around them, "CASH & CARY", says they
+were misread); a long word may have two letters misread (``phrases.py``). The rest of a name,
+the seller's own word, is read as printed.
+"""
+
+from __future__ import annotations
+
+import re
+
+from shared.engines.ocr.rules.phrases import Phrasebook, listed_word
+
+# Names of several words whose parts are common words of their own.
+TRADE_NAMES = Phrasebook((
+    "CASH & CARRY", "SPEED MART", "MINI MARKET", "SUPER MARKET", "BOOK STORE", "BOOK SHOP",
+    "FOOD COURT", "COFFEE SHOP", "GIFT SHOP", "CAR WASH", "DEPARTMENT STORE",
+    "CONVENIENCE STORE", "NOODLE HOUSE", "STEAK HOUSE",
+))
+# Words of one's own: what a shop is, in English and Malay.
+TRADE_WORDS = frozenset({
+    "BAKERY", "BAKERIES", "BOOKS", "BOOKSTORE", "BOUTIQUE", "CAFE", "CATERING", "CONFECTIONERY",
+    "DISTRIBUTOR", "DISTRIBUTORS", "ELECTRICAL", "ELECTRONICS", "ENTERPRISE", "ENTERPRISES",
+    "FARMASI", "FURNITURE", "GROCERY", "HARDWARE", "HYPERMARKET", "INDUSTRIES", "KEDAI",
+    "KITCHEN", "LAUNDRY", "MACHINERY", "MARKETING", "MINIMARKET", "PASARAYA", "PHARMACY",
+    "RESTAURANT", "RESTORAN", "STATIONERY", "STATIONERS", "SUPERMARKET", "SUPPLIES", "TRADING",
+    "TAILORING",
+})
+WORD_RE = re.compile(r"\b[^\W\d_]{4,}\b")
+
+
+def respell_trades(name: str) -> str:
+    """A shop's name with its trade words OCR misread put right."""
+    name = TRADE_NAMES.respell(name)
+    return WORD_RE.sub(lambda m: listed_word(m.group(), TRADE_WORDS, edits=2), name)
