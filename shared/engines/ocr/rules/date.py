@@ -36,6 +36,9 @@ COMPACT_RE = re.compile(r"(?<!\d)(\d{2})(\d{2})(20\d{2})(?!\d)")
 # "06/04/1711:43am"): a space is put back first.
 GLUED_TIME_RE = re.compile(
     r"([/.-]\d{4}|\d{4}[/.-]\d{2}[/.-]\d{2}|\d{1,2}[/.-]\d{1,2}[/.-]\d{2})(?=\d{1,2}:\d{2})")
+# A four-digit year with a digit or two glued on, and nothing after ("16-04-20181"): a speck or
+# the time's first digit read onto the date; the year ends where a year's four digits do.
+GLUED_DIGITS_RE = re.compile(r"([/.-](?:19|20)\d{2})(?=\d{1,2}(?:\s|$))")
 # A separator read twice ("26-05--2018"): one.
 DOUBLED_SEPARATOR_RE = re.compile(r"(?<=\d)([/.-])\1(?=\d)")
 # "~" is how OCR often reads a dash between digits ("05~05-17").
@@ -90,7 +93,8 @@ def _cleaned(text: str) -> str:
     text = DOUBLED_SEPARATOR_RE.sub(r"\1", text)
     text = COMMA_SEPARATOR_RE.sub("", COLON_DASH_RE.sub(" ", text))
     text = JUL_RE.sub("JUL", DIGIT_RUN_RE.sub(_zeros, text))
-    return GLUED_CLOCK_RE.sub(r"\1 ", GLUED_TIME_RE.sub(r"\1 ", text))
+    text = GLUED_CLOCK_RE.sub(r"\1 ", GLUED_TIME_RE.sub(r"\1 ", text))
+    return GLUED_DIGITS_RE.sub(r"\1 ", text)
 
 
 def _find(line: TextLine, row: Row) -> list[_Candidate]:
