@@ -34,7 +34,7 @@ from shared.engines.ocr.rules.amount import (
     total_keyword_weight,
 )
 from shared.engines.ocr.rules.company import clean_name
-from shared.engines.ocr.rules.date import DATE_KEYWORD_RE, OTHER_DATE_RE, _find
+from shared.engines.ocr.rules.date import DATE_KEYWORD_RE, OTHER_DATE_RE, find_dates
 from shared.engines.ocr.rules.header import (
     ADDRESS_START_RE,
     COMPANY_SUFFIX_RE,
@@ -166,7 +166,7 @@ def _date_candidates(page: Page) -> Iterator[Candidate]:
         keyword = bool(DATE_KEYWORD_RE.search(row.text))
         above = i > 0 and bool(DATE_KEYWORD_RE.search(page.rows[i - 1].text))
         for line in row.lines:
-            for cand in _find(line, row):
+            for cand in find_dates(line, row):
                 seen[cand.text] += 1
                 yield Candidate(cand.text.upper(), [row], [line], {
                     "strength": cand.strength,

@@ -65,7 +65,7 @@ OTHER_DATE_RE = re.compile(r"\b(EXP|EXPIRY|VALID|UNTIL|BEFORE|PROMO|DUE)\b", re.
 
 
 @dataclass(frozen=True)
-class _Candidate:
+class DateFound:
     text: str
     strength: float  # how sure the pattern is a date (a valid day/month/year)
     line: TextLine
@@ -97,8 +97,8 @@ def _cleaned(text: str) -> str:
     return GLUED_DIGITS_RE.sub(r"\1 ", text)
 
 
-def _find(line: TextLine, row: Row) -> list[_Candidate]:
-    found: list[_Candidate] = []
+def find_dates(line: TextLine, row: Row) -> list[DateFound]:
+    found: list[DateFound] = []
     text = _cleaned(line.text)
     for m in DMY_RE.finditer(text):
         strength = _valid(int(m.group(1)), int(m.group(3)), m.group(4))
@@ -106,31 +106,31 @@ def _find(line: TextLine, row: Row) -> list[_Candidate]:
         if glued and not DATE_KEYWORD_RE.fullmatch(glued.group()):
             strength *= CODE_STRENGTH
         if strength:
-            found.append(_Candidate(m.group(0).replace(" ", ""), strength, line, row))
+            found.append(DateFound(m.group(0).replace(" ", ""), strength, line, row))
     for m in YMD_RE.finditer(text):
         strength = _valid(int(m.group(4)), int(m.group(3)), m.group(1))
         if strength:
-            found.append(_Candidate(m.group(0), strength, line, row))
+            found.append(DateFound(m.group(0), strength, line, row))
     for m in DAY_MONTH_RE.finditer(text):
         strength = _valid(int(m.group(1)), 1, m.group(4))
         if strength:
-            found.append(_Candidate(_as_printed(m.group(0)), strength, line, row))
+            found.append(DateFound(_as_printed(m.group(0)), strength, line, row))
     for m in MONTH_DAY_RE.finditer(text):
         strength = _valid(int(m.group(2)), 1, m.group(3) or m.group(4))
         if strength:
-            found.append(_Candidate(m.group(0), strength, line, row))
+            found.append(DateFound(m.group(0), strength, line, row))
     for m in GLUED_MONTH_DAY_RE.finditer(text):
         strength = 0.6 * _valid(int(m.group(2)), 1, m.group(3))
         if strength:
-            found.append(_Candidate(_as_printed(m.group(0)), strength, line, row))
+            found.append(DateFound(_as_printed(m.group(0)), strength, line, row))
     for m in COMPACT_YMD_RE.finditer(text):
         strength = 0.6 * _valid(int(m.group(3)), int(m.group(2)), m.group(1))
         if strength:
-            found.append(_Candidate(m.group(0), strength, line, row))
+            found.append(DateFound(m.group(0), strength, line, row))
     for m in COMPACT_RE.finditer(text):
         strength = 0.6 * _valid(int(m.group(1)), int(m.group(2)), m.group(3))
         if strength:
-            found.append(_Candidate("/".join(m.groups()), strength, line, row))
+            found.append(DateFound("/".join(m.groups()), strength, line, row))
     return found
 
 
@@ -149,7 +149,7 @@ def _as_printed(date: str) -> str:
 def has_date(text: str) -> bool:
     """Whether ``text`` holds a plausible date (used to skip date rows in the header)."""
     line = TextLine(text=text, box=(0.0, 0.0, 0.0, 0.0))
-    return bool(_find(line, Row(lines=(line,), index=0)))
+    return bool(find_dates(line, Row(lines=(line,), index=0)))
 
 
 def extract_date(rows: list[Row]) -> FieldValue:
@@ -158,7 +158,7 @@ def extract_date(rows: list[Row]) -> FieldValue:
     A date labelled "Date" (on its row or the row above) wins; otherwise the first plausible date
     from the top. Confidence rises with the label and the pattern's plausibility.
     """
-    best: tuple[float, _Candidate] | None = None
+    best: tuple[float, DateFound] | None = None
     for i, row in enumerate(rows):
         keyword = bool(DATE_KEYWORD_RE.search(row.text)) or (
             i > 0 and bool(DATE_KEYWORD_RE.search(rows[i - 1].text))
@@ -166,7 +166,7 @@ def extract_date(rows: list[Row]) -> FieldValue:
         )
         other = bool(OTHER_DATE_RE.search(row.text))
         for line in row.lines:
-            for cand in _find(line, row):
+            for cand in find_dates(line, row):
                 score = cand.strength * (0.55 + (0.35 if keyword else 0.0))
                 score *= 0.5 if other else 1.0
                 score *= 0.8 + 0.2 * line.score
