@@ -27,8 +27,9 @@ TAX_RE = re.compile(
     r"SUMMARY|CODE|SUM))(\s*(PAYABLE|AMT|AMOUNT))?", re.IGNORECASE)
 NOT_TAX_RE = re.compile(r"EXCL|INCLUSIVE|\(INCL|INCL\.?\s*GST\)|INVOICE|SUMMARY|\bID\b|REG|"
                         r"NO\s*[:.]|TOTAL\s*SALES|TOTAL\s*QTY", re.IGNORECASE)
-# What takes away; a total's row ("SUB TOTAL BEFORE DISCOUNT", "TOTAL SAVINGS") is none.
-DISCOUNT_RE = re.compile(r"\bDISC|\bLESS\b|\bOFF\b|\bSAV(E|ING)|COUPON|VOUCHER|RABAT|REMISE|"
+# What takes away ("6%DISC", "PROMO", "10% OFF", "COUPON"); a total's row ("SUB TOTAL BEFORE
+# DISCOUNT", "TOTAL SAVINGS") is none. The line items' reader takes its discounts with it.
+DISCOUNT_RE = re.compile(r"DISC|PROMO|\bLESS\b|\bOFF\b|\bSAV(E|ING)|COUPON|VOUCHER|RABAT|REMISE|"
                          r"SCONTO|DESCUENTO", re.IGNORECASE)
 TOTAL_RE = re.compile(r"T[O0]TAL", re.IGNORECASE)
 

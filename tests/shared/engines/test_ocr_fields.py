@@ -846,3 +846,14 @@ def test_a_customer_row_above_the_name_is_not_the_name() -> None:
     rows = [line("CUSTOMER COPY", 0), line("WAL*MART 1044", 1), line("5050 TROUP HWY", 2),
             line("TYLER, TX 75707", 3)]
     assert values(rows)["company"] == "WAL*MART 1044"
+
+
+@pytest.mark.parametrize("name", ["Stat-Great Saving", "COUPON", "PROMO 10%"])
+def test_a_saving_under_an_item_is_its_discount(name: str) -> None:
+    """sroie-095 prints a promotion's saving under its item ("Stat-Great Saving -9.60"): an
+    item of its own, negative, as "MEMBER DISCOUNT" is (the items then sum to the total). The
+    same words as the printed taxes and discounts that check the total (``values/taxes.py``)."""
+    lines = rows("POPULAR BOOK CO", "ADDRESS", "DESCRIPTION QTY AMOUNT",
+                 "70G P.COPY 450'S 3 @ 13.69  41.07", f"{name}  -9.60", "TOTAL  31.47")
+    items = extract_fields(lines, FIELD_SETS["standard"])["items"]
+    assert [r.cells["amount"].value for r in items.rows] == ["41.07", "-9.60"]

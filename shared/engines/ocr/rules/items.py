@@ -26,6 +26,7 @@ from shared.documents.rows import Row, union_box
 from shared.engines.base import FieldValue, ItemRow
 from shared.engines.ocr.rules.amount import NUMBER_JUNK_RE
 from shared.fields import ColumnSpec
+from shared.values.taxes import DISCOUNT_RE
 
 AMOUNT = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)[.,]\d{2,4}"
 AMOUNT_RE = re.compile(rf"(?<![\d.,]){AMOUNT}(?![\d%])")
@@ -69,8 +70,6 @@ NOT_ITEM_RE = re.compile(
     r"\bDATE\b|\bTIME\b|\bTEL\b|\bINVOICE\b|ADJUST|ROUND|^\W*QTY\b|^\W*@|^\W*AMOUNT\b|"
     r"\bLITRE\b|/LITRE",
     re.IGNORECASE)
-# A discount for the item above: an item with a negative amount.
-DISCOUNT_RE = re.compile(r"DISC|PROMO|\bOFF\b|\bLESS\b", re.IGNORECASE)
 # Column headings ("ITEM QTY PRICE AMOUNT"): the item zone starts after them.
 HEADING_RE = re.compile(
     r"\b(DESC(RIPTION)?|ITEMS?|ITEM\s*NAME|QTY|QUANTITY|PRICE|AMOUNT|AMT|U/?P|S/PRICE|RSP|"
@@ -168,6 +167,7 @@ def _item_row(row: Row) -> _ItemRow | None:
     raw = m.group(1)
     # "1,234.56" and "12,50": the last separator is the decimal point, the others group.
     amount = ("-" if raw.startswith("-") else "") + re.sub(r"\D", "", raw[:-3]) + "." + raw[-2:]
+    # A discount for the item above: an item with a negative amount.
     discount = amount.startswith("-") and DISCOUNT_RE.search(text) and not re.search(
         r"T[O0]TAL", text, re.IGNORECASE)
     if NOT_ITEM_RE.search(text) and not discount:
