@@ -38,8 +38,9 @@ QUOTES = str.maketrans({"’": "'", "‘": "'", "´": "'", "`": "'", "“": '"',
 def normalised(text: object) -> str:
     """The text as compared for an exact match: NFKC, typographic quotes plain, case folded,
     no whitespace."""
-    folded = unicodedata.normalize("NFKC", "" if text is None else str(text))
-    return "".join(folded.translate(QUOTES).casefold().split())
+    # Quotes first: NFKC turns an acute accent ("27Dec´16") into a space and a combining mark.
+    quoted = ("" if text is None else str(text)).translate(QUOTES)
+    return "".join(unicodedata.normalize("NFKC", quoted).casefold().split())
 
 
 # One mark before exactly three digits and nothing after: "197.285" is read as the receipt's

@@ -37,6 +37,9 @@ def test_board_reports_per_field_and_overall_means() -> None:
     ("9.00", "", "amount", False),
     ("2621ORANGETHORPEAVE,FULLERTON.", "2621 Orangethorpe Ave, Fullerton.", "address", True),
     ("12/30/2016", "12/30/2016 FRI", "date", False),     # a date is compared as printed
+    ("ARTIE’S", "ARTIE'S", "company", True),             # a typographic quote is a quote
+    ("27Dec´16", "27DEC'16", "date", True),              # an acute accent for one, too
+    ("CAFÉ", "CAFE", "company", False),                  # a letter's own accent is not
 ])
 def test_exact_match_ignores_only_what_does_not_change_the_value(
         label: str, prediction: str, kind: str, right: bool) -> None:
