@@ -28,6 +28,10 @@ GLUED_YEAR_RE = re.compile(r"\d{1,2}[A-Z]{3,}\d{2}|[A-Z]{3,}\d{4}", re.IGNORECAS
 ONE_SEPARATOR_RE = re.compile(r"(\d{1,2})([A-Z]{3,})([/-])(\d{4}|\d{2})", re.IGNORECASE)
 # "0ct": OCR reads the O of October as a zero.
 ZERO_OCT_RE = re.compile(r"(?<![\d.,])0(?=CT\b|CT\d|CT')", re.IGNORECASE)
+# The same after a day's digits, and a D read as a zero too ("270ec16": 27 DEC 16).
+DAY_ZERO_MONTH_RE = re.compile(r"(?<![\d.,])(\d{1,2})0(?=(CT|EC)['’´]?\d{2}(?!\d))",
+                               re.IGNORECASE)
+ZERO_FOR = {"CT": "O", "EC": "D"}
 # ddmmyyyy with no separators ("27032018"): weaker evidence, accepted for 20xx years only. OCR
 # drops thin slashes ("27/03/2018" in SROIE's ground truth), and slashes are what receipts
 # print most (SROIE labels: 226 "/", 53 "-"; none without): read as dd/mm/yyyy.
@@ -89,6 +93,7 @@ def _zeros(m: re.Match[str]) -> str:
 
 
 def _cleaned(text: str) -> str:
+    text = DAY_ZERO_MONTH_RE.sub(lambda m: m.group(1) + ZERO_FOR[m.group(2).upper()], text)
     text = TILDE_RE.sub("-", ZERO_OCT_RE.sub("O", text))
     text = DOUBLED_SEPARATOR_RE.sub(r"\1", text)
     text = COMMA_SEPARATOR_RE.sub("", COLON_DASH_RE.sub(" ", text))
