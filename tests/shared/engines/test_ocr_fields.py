@@ -858,3 +858,13 @@ def test_a_saving_under_an_item_is_its_discount(name: str) -> None:
                  "70G P.COPY 450'S 3 @ 13.69  41.07", f"{name}  -9.60", "TOTAL  31.47")
     items = extract_fields(lines, FIELD_SETS["standard"])["items"]
     assert [r.cells["amount"].value for r in items.rows] == ["41.07", "-9.60"]
+
+
+@pytest.mark.parametrize(("card", "total"), [
+    ("VISA  5.74", "5.74"),  # OCR lost the total's row: the card was charged it
+    ("VISA  25.00", "5.05"),  # far above the subtotal: another purchase, not its tax
+    ("CASH  5.74", "5.05"),  # cash may be more than the total (change comes back)
+])
+def test_a_card_charged_a_little_over_the_subtotal_is_the_total(card: str, total: str) -> None:
+    lines = rows("FROYO SHOP", "18 MURRAY STREET", "1 YOGURT  5.05", card, "SUBTOTAL  5.05")
+    assert values(lines)["total"] == total

@@ -98,6 +98,11 @@ TAX_INCLUDED_RE = re.compile(
 TENDERED_RE = re.compile(r"\bCASH\b|TEN[DO]ER|\bPAID\b|\bPAY(MENT)?\b|ACCEPTED|RECEIVED",
                          re.IGNORECASE)
 CHANGE_RE = re.compile(r"\bCHANGE\b|\bBAKI\b", re.IGNORECASE)
+# A card charged: it is charged the total, to the cent (cash may be more, and get change back).
+CARD_RE = re.compile(r"\b(VISA|MASTER\s*CARD|MC|AMEX|AMERICAN\s*EXPRESS|DISCOVER|DEBIT|CREDIT"
+                     r"|EFTPOS|MAESTRO|CARTE\s*BANCAIRE|CB|EC[- ]?KARTE)\b", re.IGNORECASE)
+# A charge this much above the subtotal is still its tax and tip, not another purchase.
+CHARGE_OVER_SUBTOTAL = 1.35
 
 
 def total_keyword_weight(text: str) -> float:
@@ -177,6 +182,9 @@ def extract_total(rows: list[Row]) -> FieldValue:
             amount = amount[1:]  # a dash before it ("Total -66.49" under "Subtotal 66.49")
         if best is None or score >= best[0]:
             best = (score, amount, line)
+    if best is not None and best[0] <= SUBTOTAL_WEIGHT and (
+            charged := _charged(rows, best[1])) is not None:
+        return FieldValue(*charged[:1], 0.5, charged[1].box)
     checked = _paid(rows, best[1] if best else None)
     if checked is not None:
         amount, line = checked
@@ -249,6 +257,18 @@ def _paid(rows: list[Row], total: str | None) -> tuple[str, TextLine] | None:
         line = _printed(rows[adjustment.index + 1:], adjusted, set())
         if line is not None:
             return adjusted, line
+    return None
+
+
+def _charged(rows: list[Row], subtotal: str) -> tuple[str, TextLine] | None:
+    """The amount a card was charged, where only a subtotal names an amount ("SUBTOTAL 5.05",
+    "VISA 5.74": OCR lost the total's row): a little more than the subtotal, its tax added."""
+    low = _to_float(subtotal)
+    for row in rows:
+        if not CARD_RE.search(row.text) or (hit := _amount_after(row, rows)) is None:
+            continue
+        if low < _to_float(hit[0]) <= low * CHARGE_OVER_SUBTOTAL:
+            return hit
     return None
 
 
