@@ -10,10 +10,12 @@ those before it (as ``worker/review_memory.py`` gives them to a worker). Reporte
   reliability diagram's points; pooled over the fields, for this split and as the mean (± std)
   over ``--splits`` random halvings of the same receipts; and the floor: what a perfectly
   calibrated confidence would score on as many fields (``ece_floor``: sampling noise alone);
-- the auto-accept threshold each field gets at ``--target`` error, and on the measuring half
-  the share of receipts auto-accepted (every field at or above its threshold and no validation
-  rule failed) with the share of their fields that were wrong; and both as the mean (± std)
-  over the random halvings, since one split's share moves with a threshold's step.
+- the auto-accept cuts the required fields get at ``--target`` error, chosen together as the
+  product chooses them (``calibration.with_cuts``), and on the measuring half the share of
+  receipts auto-accepted (every required field at or above its cut and no validation rule
+  failed) with the share of their fields that were wrong; and both as the mean (± std) over the
+  random halvings, since one split's share moves with a cut's step. ``--own-cuts``: each
+  field's own cut instead (the rule before cuts were chosen together), for comparison.
 
 A field is right when it matches the label exactly (``shared/scoring.exact_match``); with
 ``--errata``, four SROIE total labels the receipt's own print contradicts are corrected first
@@ -112,6 +114,25 @@ def calibrate(name: str, pairs: list[tuple[float, bool]], target: float
     return calibration.fit(name, [c for c, _ in pairs], [r for _, r in pairs], target)
 
 
+def records(receipts: dict[str, dict[str, object]], stems: list[str]
+            ) -> list[calibration.Record]:
+    """The receipts of ``stems`` as the product's reviewed records: field -> (confidence,
+    right)."""
+    return [{n: (receipts[s]["conf"][n], ok)  # type: ignore[index]
+             for n, ok in receipts[s]["right"].items()} for s in stems]  # type: ignore[attr-defined]
+
+
+def calibrate_all(receipts: dict[str, dict[str, object]], stems: list[str], target: float,
+                  required: list[str], own_cuts: bool = False
+                  ) -> dict[str, calibration.Calibration]:
+    """Each field's calibration on ``stems``, the required fields' cuts chosen together."""
+    cals = {name: cal for name in KINDS
+            if (cal := calibrate(name, field_pairs(receipts, stems, name), target)) is not None}
+    if own_cuts:
+        return cals
+    return calibration.with_cuts(cals, records(receipts, stems), required, target)
+
+
 def accepted(receipts: dict[str, dict[str, object]], stems: list[str],
              cals: dict[str, calibration.Calibration], required: list[str]
              ) -> tuple[list[str], int, int]:
@@ -131,7 +152,8 @@ def accepted(receipts: dict[str, dict[str, object]], stems: list[str],
 
 
 def resampled(receipts: dict[str, dict[str, object]], stems: list[str], target: float,
-              splits: int, required: list[str]) -> dict[str, dict[str, float]]:
+              splits: int, required: list[str], own_cuts: bool = False
+              ) -> dict[str, dict[str, float]]:
     """The pooled ECE and the auto-accepted share over ``splits`` random halvings of ``stems``
     (calibrate on one half, measure on the other): with 145 receipts a half, one split's ECE
     moves by about ±0.01 and its share by tens of points (a threshold is met or not); the means
@@ -144,12 +166,8 @@ def resampled(receipts: dict[str, dict[str, object]], stems: list[str], target: 
         order = list(rng.permutation(stems))
         fit_half, measure_half = order[:len(order) // 2], order[len(order) // 2:]
         probs, right = [], []
-        cals = {}
-        for name in KINDS:
-            cal = calibrate(name, field_pairs(receipts, fit_half, name), target)
-            if cal is None:
-                continue
-            cals[name] = cal
+        cals = calibrate_all(receipts, fit_half, target, required, own_cuts)
+        for name, cal in cals.items():
             for confidence, ok in field_pairs(receipts, measure_half, name):
                 probs.append(cal.probability(confidence))
                 right.append(ok)
@@ -204,6 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--errata", type=Path,
                    help="labels the print contradicts, corrected (benchmarks/data/"
                         "sroie-label-errata.json): the threshold's sensitivity to them")
+    p.add_argument("--own-cuts", action="store_true",
+                   help="each field's own cut (at most --target wrong among its fields), not "
+                        "the required fields' cuts chosen together")
     p.add_argument("--out", type=Path)
     args = p.parse_args(argv)
     if args.errata and args.receipts_from:
@@ -237,14 +258,13 @@ def main(argv: list[str] | None = None) -> int:
                                  "errata": earlier.get("errata", []) if earlier else sorted(
                                      f"{stem}/{name}" for stem, fields in ERRATA.items()
                                      for name in fields),
-                                 "target_error": args.target, "trained_on": len(train),
+                                 "target_error": args.target, "own_cuts": args.own_cuts,
+                                 "trained_on": len(train),
                                  "calibrated_on": len(fit_half), "measured_on": len(measure_half),
                                  "fields": {}}
-    cals = {}
-    for name in KINDS:
-        cal = calibrate(name, field_pairs(receipts, fit_half, name), args.target)
-        assert cal is not None, f"too few receipts to calibrate {name}"
-        cals[name] = cal
+    cals = calibrate_all(receipts, fit_half, args.target, required, args.own_cuts)
+    assert set(cals) == set(KINDS), "too few receipts to calibrate every field"
+    for name, cal in cals.items():
         held = field_pairs(receipts, measure_half, name)
         probs = [cal.probability(c) for c, _ in held]
         right = [r for _, r in held]
@@ -267,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     result["ece_floor"] = ece_floor([p for p, _ in pooled])
     if args.splits:
         halvings = resampled(receipts, fit_half + measure_half, args.target, args.splits,
-                             required)
+                             required, args.own_cuts)
         result["ece_pooled_resampled"] = halvings["ece"]
         result["auto_accepted_share_resampled"] = halvings["auto_accepted_share"]
         result["field_error_among_accepted_resampled"] = halvings["field_error_among_accepted"]

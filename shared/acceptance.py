@@ -2,17 +2,20 @@
 
 Each engine and model version (a scope: ``ocr/base``, ``internvl/v7``) gets, per field, a
 calibration fitted on reviewed receipts (``shared/calibration.py``: confidence -> probability of
-being exactly right, and the threshold at which accepted fields were wrong at most
-``RECEIPTFLOW_AUTO_ACCEPT_TARGET_ERROR`` of the time). A finished receipt is accepted ("auto")
-when every text field's confidence passes its field's threshold and no validation rule fails;
+being exactly right), and for the fields a receipt must pass (``RECEIPTFLOW_AUTO_ACCEPT_FIELDS``,
+else all its text fields) cuts on the confidence chosen together, at which the reviewed
+receipts' fields let through were wrong at most ``RECEIPTFLOW_AUTO_ACCEPT_TARGET_ERROR`` of the
+time. A finished receipt is accepted ("auto") when each of those fields passes its cut and no
+validation rule fails;
 a share of those (``RECEIPTFLOW_AUTO_ACCEPT_AUDIT_SHARE``) is still sent to review ("audit"), so
 the error among accepted fields keeps being measured. A field without a calibration (too few
 reviews yet) accepts nothing, so a new deployment or a new model version starts with everything
 in review.
 
 Calibrations are refitted by the reconciler once ``RECEIPTFLOW_CALIBRATION_REFIT_REVIEWS`` new
-reviews came in for a scope, and for a new model version from its training run's held-out
-receipts.
+reviews came in for a scope, or the target error or the required fields changed (until then a
+scope whose cuts were chosen for other fields accepts nothing), and for a new model version from
+its training run's held-out receipts.
 """
 
 from __future__ import annotations
@@ -20,14 +23,14 @@ from __future__ import annotations
 import random
 import time
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from shared import calibration
-from shared.calibration import Calibration
+from shared.calibration import Calibration, Record
 from shared.db.models import CalibrationFit, Correction, Extraction, Receipt, utcnow
 from shared.fields import FieldSpec
 from shared.scoring import exact_match
@@ -59,21 +62,26 @@ def text_kinds(receipt: Receipt) -> dict[str, str]:
     return {f.name: f.kind for f in specs if not f.is_table}
 
 
+def accept_names(chosen: str | None, names: Iterable[str]) -> list[str]:
+    """Of ``names``, the fields that must pass for a receipt to be accepted: the chosen ones
+    (``RECEIPTFLOW_AUTO_ACCEPT_FIELDS``), else all of them; sorted."""
+    wanted = {n.strip() for n in (chosen or "").split(",") if n.strip()}
+    return sorted(n for n in names if not wanted or n in wanted)
+
+
 def required_fields(receipt: Receipt, chosen: str | None) -> list[str]:
-    """The fields that must pass for the receipt to be accepted: the chosen ones it has
-    (``RECEIPTFLOW_AUTO_ACCEPT_FIELDS``), else all its text fields."""
-    names = list(text_kinds(receipt))
-    if not chosen:
-        return names
-    wanted = {n.strip() for n in chosen.split(",") if n.strip()}
-    return [n for n in names if n in wanted]
+    """The fields that must pass for the receipt to be accepted: the chosen ones it has, else
+    all its text fields."""
+    return accept_names(chosen, text_kinds(receipt))
 
 
 def passes(cals: Mapping[str, Calibration], confidences: Mapping[str, float],
            fields: Sequence[str], target_error: float) -> bool:
-    """Every field has a calibration fitted for this target and passes its threshold."""
+    """Every field has a calibration fitted for this target, its cut chosen for these fields,
+    and passes it."""
     return bool(fields) and all(
         name in cals and cals[name].target_error == target_error
+        and cals[name].accept_fields == sorted(fields)
         and cals[name].accepts(float(confidences.get(name, 0.0)))
         for name in fields)
 
@@ -104,34 +112,37 @@ def decide(session: Session, receipts: Sequence[Receipt], *, rng: random.Random 
     return accepted
 
 
-def store(session: Session, engine: str, version_id: int | None,
-          pairs: Mapping[str, Sequence[tuple[float, bool]]], *, source: str,
-          reviews: int) -> list[Calibration]:
-    """Fit each field's calibration from (confidence, right) pairs and replace the scope's rows
-    (a field with too few pairs keeps none)."""
+def store(session: Session, engine: str, version_id: int | None, records: Sequence[Record],
+          *, source: str, reviews: int) -> list[Calibration]:
+    """Fit each field's calibration from the reviewed receipts' (confidence, right) per field,
+    choose the required fields' cuts together, and replace the scope's rows (a field with too
+    few reviews keeps none)."""
     from shared.config import get_settings
 
-    target = get_settings().auto_accept_target_error
+    settings = get_settings()
+    target = settings.auto_accept_target_error
     scope = scope_of(engine, version_id)
     session.execute(delete(CalibrationFit).where(CalibrationFit.scope == scope))
-    fitted = []
-    for name, field_pairs in pairs.items():
-        cal = calibration.fit(name, [c for c, _ in field_pairs], [r for _, r in field_pairs],
-                              target)
-        if cal is None:
-            continue
-        fitted.append(cal)
+    pairs: dict[str, list[tuple[float, bool]]] = defaultdict(list)
+    for record in records:
+        for name, pair in record.items():
+            pairs[name].append(pair)
+    cals = {name: cal for name, field_pairs in pairs.items()
+            if (cal := calibration.fit(name, [c for c, _ in field_pairs],
+                                       [r for _, r in field_pairs], target)) is not None}
+    cals = calibration.with_cuts(cals, records, accept_names(settings.auto_accept_fields, cals),
+                                 target)
+    for name, cal in cals.items():
         session.add(CalibrationFit(scope=scope, engine=engine, model_version_id=version_id,
                                    field=name, data={**cal.to_json(), "reviews": reviews},
                                    samples=cal.samples, source=source, fitted_at=utcnow()))
     _cache.pop(scope, None)
-    return fitted
+    return list(cals.values())
 
 
-def reviewed_pairs(session: Session, engine: str, version_id: int | None
-                   ) -> tuple[dict[str, list[tuple[float, bool]]], int]:
-    """Per text field, (the engine's confidence, whether the reviewer kept the value) for every
-    reviewed receipt this scope extracted; and how many receipts that is."""
+def reviewed_records(session: Session, engine: str, version_id: int | None) -> list[Record]:
+    """Per reviewed receipt this scope extracted, per text field: (the engine's confidence,
+    whether the reviewer kept the value)."""
     latest = (select(func.max(Correction.id)).group_by(Correction.receipt_id)).scalar_subquery()
     version = (Extraction.model_version_id.is_(None) if version_id is None
                else Extraction.model_version_id == version_id)
@@ -140,20 +151,21 @@ def reviewed_pairs(session: Session, engine: str, version_id: int | None
         .join(Extraction, Correction.extraction_id == Extraction.id)
         .join(Receipt, Receipt.id == Correction.receipt_id)
         .where(Correction.id.in_(latest), Extraction.engine == engine, version)).all()
-    pairs: dict[str, list[tuple[float, bool]]] = defaultdict(list)
+    records: list[Record] = []
     kinds_by_batch: dict[int, dict[str, str]] = {}
     for correction, extraction, receipt in rows:
         if receipt.batch_id not in kinds_by_batch:
             kinds_by_batch[receipt.batch_id] = text_kinds(receipt)
+        record = {}
         for name, kind in kinds_by_batch[receipt.batch_id].items():
             got = extraction.fields.get(name)
             if got is None:
                 continue
             value = got.get("value", "")
             truth = correction.fields.get(name, value)
-            pairs[name].append((float(got.get("confidence", 0.0)),
-                                exact_match(truth, value, kind)))
-    return dict(pairs), len(rows)
+            record[name] = (float(got.get("confidence", 0.0)), exact_match(truth, value, kind))
+        records.append(record)
+    return records
 
 
 def review_counts(session: Session) -> dict[tuple[str, int | None], int]:
@@ -178,15 +190,18 @@ def refit_due(session: Session) -> list[str]:
         rows = session.scalars(select(CalibrationFit).where(CalibrationFit.scope == scope)).all()
         last = max((int(r.data.get("reviews", 0)) for r in rows if r.source == "reviews"),
                    default=0)
-        # Fitted for another target error, or before thresholds were cuts on confidence.
+        # Fitted for another target error or other required fields, or before thresholds were
+        # cuts on confidence.
+        required = accept_names(settings.auto_accept_fields, (r.field for r in rows))
         stale_target = any(r.data.get("target_error") != settings.auto_accept_target_error
+                           or r.data.get("accept_fields") != required
                            or "threshold_confidence" not in r.data for r in rows)
         if reviews < calibration.MIN_SAMPLES:
             continue
         if rows and not stale_target and reviews - last < settings.calibration_refit_reviews:
             continue
-        pairs, n = reviewed_pairs(session, engine, version_id)
-        store(session, engine, version_id, pairs, source="reviews", reviews=n)
+        records = reviewed_records(session, engine, version_id)
+        store(session, engine, version_id, records, source="reviews", reviews=len(records))
         done.append(scope)
     session.commit()
     return done

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from tqdm import tqdm
 
+from shared.calibration import Record
 from shared.documents import Document, DocumentRejected, read_document
 from shared.engines.base import Engine
 from shared.scoring import DEFAULT_KINDS, ScoreBoard, exact_match
@@ -116,19 +117,18 @@ def evaluate(engine: Engine, examples: Sequence[Labelled], *, batch_size: int = 
     return report
 
 
-def confidence_pairs(report: EvalReport, examples: Sequence[Labelled],
-                     kinds: dict[str, str]) -> dict[str, list[tuple[float, bool]]]:
-    """Per text field, (the engine's confidence, exactly right) on labelled examples: what a
-    calibration is fitted on (``shared/acceptance.py``)."""
-    pairs: dict[str, list[tuple[float, bool]]] = {}
+def confidence_records(report: EvalReport, examples: Sequence[Labelled],
+                       kinds: dict[str, str]) -> list[Record]:
+    """Per labelled example, per text field: (the engine's confidence, exactly right): what a
+    calibration and its cuts are fitted on (``shared/acceptance.py``)."""
+    records: list[Record] = []
     for ex in examples:
         predicted = report.predictions.get(ex.name)
         confidences = report.confidences.get(ex.name, {})
         if predicted is None:
             continue
         label = text_label(ex.label)
-        for name, kind in kinds.items():
-            if name in label and name in confidences:
-                pairs.setdefault(name, []).append(
-                    (confidences[name], exact_match(label[name], predicted.get(name, ""), kind)))
-    return pairs
+        records.append({
+            name: (confidences[name], exact_match(label[name], predicted.get(name, ""), kind))
+            for name, kind in kinds.items() if name in label and name in confidences})
+    return records

@@ -25,7 +25,7 @@ from shared.config import Settings, get_settings
 from shared.db.models import ModelVersion, RunStatus, TrainingRun, utcnow
 from shared.db.session import session_scope
 from shared.engines.base import Engine
-from shared.evaluation import EvalReport, confidence_pairs, evaluate
+from shared.evaluation import EvalReport, confidence_records, evaluate
 from shared.model_versions import activate, active_version
 from shared.storage import get_storage
 from trainer import data
@@ -157,7 +157,7 @@ def _execute(run: TrainingRun, settings: Settings, show_progress: bool) -> int:
         # auto-accepts from its first receipt, not only after 40 reviews of its own.
         kinds = {f.name: f.kind for f in fields if not f.is_table}
         acceptance.store(session, recipe.engine, version.id,
-                         confidence_pairs(candidate_report, held_out, kinds),
+                         confidence_records(candidate_report, held_out, kinds),
                          source="training", reviews=len(held_out))
         promoted = bool(params.get("auto_promote")) and better
         if promoted:

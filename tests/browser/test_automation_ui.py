@@ -39,11 +39,14 @@ def lenient_calibration():  # type: ignore[no-untyped-def]
     """ocr/base calibrated so that a confident field passes: the worker decides with it. Removed
     after the test (workers started later read the table afresh)."""
     conf = [i / 200 for i in range(200)]
+    names = ["address", "company", "date", "total"]
+    records = [{name: (c, c >= 0.3) for name in names} for c in conf]
+    fitted = {name: calibration.fit(name, conf, [c >= 0.3 for c in conf]) for name in names}
+    cals = calibration.with_cuts(fitted, records, names, 0.01)  # type: ignore[arg-type]
     with session_scope() as session:
         session.execute(delete(CalibrationFit).where(CalibrationFit.scope == "ocr/base"))
-        for name in ("company", "date", "address", "total"):
-            cal = calibration.fit(name, conf, [c >= 0.3 for c in conf])
-            assert cal is not None and cal.threshold is not None
+        for name, cal in cals.items():
+            assert cal.threshold is not None and cal.accept_fields == names
             session.add(CalibrationFit(scope="ocr/base", engine="ocr", field=name,
                                        data=cal.to_json(), samples=cal.samples))
     yield

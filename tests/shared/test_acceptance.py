@@ -174,8 +174,9 @@ def test_auto_accept_can_be_turned_off(batch: int, monkeypatch) -> None:  # type
 
 
 def test_a_deployment_can_require_only_the_fields_it_posts(batch: int, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """Company names reviewers keep changing get no threshold; with only the total required,
-    a confident receipt is accepted all the same."""
+    """Company names reviewers keep changing: with all four fields required no cuts meet the
+    target; with only the date and total required, chosen for them at the next refit, a
+    confident receipt is accepted."""
     with session_scope() as session:
         b = session.get(Batch, batch)
         for i in range(120):
@@ -184,7 +185,8 @@ def test_a_deployment_can_require_only_the_fields_it_posts(batch: int, monkeypat
     with session_scope() as session:
         acceptance.refit_due(session)
         cals = acceptance.load(session, SCOPE, fresh=True)
-        assert cals["company"].threshold is None and cals["total"].threshold is not None
+        assert all(cals[n].threshold is None for n in TEXT)
+        assert cals["total"].accept_fields == sorted(TEXT)
         receipt = _receipt(session, session.get(Batch, batch), 0.97)
         receipts_finished(session, [receipt.id])
         assert receipt.acceptance is None
@@ -192,6 +194,14 @@ def test_a_deployment_can_require_only_the_fields_it_posts(batch: int, monkeypat
     reset_settings_cache()
     try:
         with session_scope() as session:
+            # Cuts chosen for four fields are not the cuts for two: nothing until the refit.
+            receipt = _receipt(session, session.get(Batch, batch), 0.97)
+            receipts_finished(session, [receipt.id])
+            assert receipt.acceptance is None
+            assert SCOPE in acceptance.refit_due(session)
+            cals = acceptance.load(session, SCOPE, fresh=True)
+            assert cals["total"].accept_fields == ["date", "total"]
+            assert cals["total"].threshold is not None and cals["company"].threshold is None
             receipt = _receipt(session, session.get(Batch, batch), 0.97)
             receipts_finished(session, [receipt.id])
             assert receipt.acceptance == "auto"
