@@ -189,11 +189,10 @@ Record = Mapping[str, tuple[float, bool]]  # one reviewed receipt: field -> (con
 def pick_thresholds(records: Sequence[Record], names: Sequence[str], target_error: float
                     ) -> tuple[dict[str, float], float, int] | None:
     """Per field of ``names``, the cut on the engine's confidence, chosen together: the cuts
-    that let the most receipts of ``records`` through (each of ``names`` it has at or above its
-    cut; at least ``MIN_ACCEPTED`` of them) while their fields of ``names`` were wrong at most
-    ``target_error`` of the time, pooled. Returns (cuts, error, receipts let through), or None
-    where no cuts meet the target. ``records`` are the receipts that could be accepted (none a
-    validation rule flagged).
+    that let the most reviewed receipts of ``records`` through (each of ``names`` it has at or
+    above its cut; at least ``MIN_ACCEPTED`` of them per field of ``names``) while their fields
+    of ``names`` were wrong at most ``target_error`` of the time, pooled. Returns (cuts, error,
+    receipts let through), or None where no cuts meet the target.
 
     Coordinate ascent over each field's distinct confidences, from two starts (every field at
     its surest, and every field at its own cut, ``pick_threshold``), keeping the better end: a
