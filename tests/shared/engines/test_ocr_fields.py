@@ -274,6 +274,7 @@ def test_total_in_separate_box_on_same_row_prefers_rounded_total() -> None:
         (":26-05--201815:16:13", "26-05-2018"),  # a dash read twice, the time glued on
         ("16-04-20181", "16-04-2018"),  # a speck read onto the year
         ("270ec16 17:58", "27DEC'16"),  # the D of "Dec" read as a zero
+        ("8108k 4408/07/2017 14:41:44", "08/07/2017"),  # a till's number glued before it
         # The apostrophe of a year OCR did not read, put back where the date is one piece:
         ("29Jan15 20:34", "29JAN'15"),
         ("May0814 12:42PM", "MAY08'14"),

@@ -43,6 +43,10 @@ GLUED_TIME_RE = re.compile(
 # A four-digit year with a digit or two glued on, and nothing after ("16-04-20181"): a speck or
 # the time's first digit read onto the date; the year ends where a year's four digits do.
 GLUED_DIGITS_RE = re.compile(r"([/.-](?:19|20)\d{2})(?=\d{1,2}(?:\s|$))")
+# A date with digits glued before it, a clock time after it ("4408/07/2017 14:41:44"): the
+# till's number read onto the day; the date is the last two digits before its separator.
+GLUED_BEFORE_RE = re.compile(
+    r"(?<=\d)(?=\d{2}([/.-])\d{2}\1(?:19|20)\d{2}\s+\d{1,2}:\d{2})")
 # A separator read twice ("26-05--2018"): one.
 DOUBLED_SEPARATOR_RE = re.compile(r"(?<=\d)([/.-])\1(?=\d)")
 # "~" is how OCR often reads a dash between digits ("05~05-17").
@@ -99,7 +103,7 @@ def _cleaned(text: str) -> str:
     text = COMMA_SEPARATOR_RE.sub("", COLON_DASH_RE.sub(" ", text))
     text = JUL_RE.sub("JUL", DIGIT_RUN_RE.sub(_zeros, text))
     text = GLUED_CLOCK_RE.sub(r"\1 ", GLUED_TIME_RE.sub(r"\1 ", text))
-    return GLUED_DIGITS_RE.sub(r"\1 ", text)
+    return GLUED_BEFORE_RE.sub(" ", GLUED_DIGITS_RE.sub(r"\1 ", text))
 
 
 def find_dates(line: TextLine, row: Row) -> list[DateFound]:
