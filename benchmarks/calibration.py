@@ -109,11 +109,6 @@ def field_pairs(receipts: dict[str, dict[str, object]], stems: list[str], name: 
             for s in stems if name in receipts[s]["right"]]  # type: ignore[operator]
 
 
-def calibrate(name: str, pairs: list[tuple[float, bool]], target: float
-              ) -> calibration.Calibration | None:
-    return calibration.fit(name, [c for c, _ in pairs], [r for _, r in pairs], target)
-
-
 def records(receipts: dict[str, dict[str, object]], stems: list[str]
             ) -> list[calibration.Record]:
     """The receipts of ``stems`` as the product's reviewed records: field -> (confidence,
@@ -125,12 +120,9 @@ def records(receipts: dict[str, dict[str, object]], stems: list[str]
 def calibrate_all(receipts: dict[str, dict[str, object]], stems: list[str], target: float,
                   required: list[str], own_cuts: bool = False
                   ) -> dict[str, calibration.Calibration]:
-    """Each field's calibration on ``stems``, the required fields' cuts chosen together."""
-    cals = {name: cal for name in KINDS
-            if (cal := calibrate(name, field_pairs(receipts, stems, name), target)) is not None}
-    if own_cuts:
-        return cals
-    return calibration.with_cuts(cals, records(receipts, stems), required, target)
+    """Each field's calibration on ``stems``, as the product fits them from reviews."""
+    return calibration.fit_records(records(receipts, stems), required, target,
+                                   together=not own_cuts)
 
 
 def accepted(receipts: dict[str, dict[str, object]], stems: list[str],

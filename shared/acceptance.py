@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import random
 import time
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -123,15 +122,9 @@ def store(session: Session, engine: str, version_id: int | None, records: Sequen
     target = settings.auto_accept_target_error
     scope = scope_of(engine, version_id)
     session.execute(delete(CalibrationFit).where(CalibrationFit.scope == scope))
-    pairs: dict[str, list[tuple[float, bool]]] = defaultdict(list)
-    for record in records:
-        for name, pair in record.items():
-            pairs[name].append(pair)
-    cals = {name: cal for name, field_pairs in pairs.items()
-            if (cal := calibration.fit(name, [c for c, _ in field_pairs],
-                                       [r for _, r in field_pairs], target)) is not None}
-    cals = calibration.with_cuts(cals, records, accept_names(settings.auto_accept_fields, cals),
-                                 target)
+    fielded = {name for record in records for name in record}
+    cals = calibration.fit_records(records, accept_names(settings.auto_accept_fields, fielded),
+                                   target)
     for name, cal in cals.items():
         session.add(CalibrationFit(scope=scope, engine=engine, model_version_id=version_id,
                                    field=name, data={**cal.to_json(), "reviews": reviews},

@@ -270,6 +270,21 @@ def with_cuts(cals: Mapping[str, Calibration], records: Sequence[Record], names:
     return out
 
 
+def fit_records(records: Sequence[Record], required: Sequence[str], target_error: float = 0.01,
+                *, together: bool = True) -> dict[str, Calibration]:
+    """Each field's calibration from reviewed receipts (a field with fewer than
+    ``MIN_SAMPLES`` reviews gets none), the ``required`` fields' cuts chosen together
+    (``with_cuts``; ``together=False``: each field's own cut, the rule before)."""
+    pairs: dict[str, list[tuple[float, bool]]] = {}
+    for record in records:
+        for name, pair in record.items():
+            pairs.setdefault(name, []).append(pair)
+    cals = {name: cal for name, field_pairs in pairs.items()
+            if (cal := fit(name, [c for c, _ in field_pairs], [r for _, r in field_pairs],
+                           target_error)) is not None}
+    return with_cuts(cals, records, required, target_error) if together else cals
+
+
 def fit(name: str, confidences: Sequence[float], right: Sequence[bool],
         target_error: float = 0.01) -> Calibration | None:
     """The field's calibration from its reviewed (confidence, right) pairs; None when there
