@@ -13,7 +13,7 @@ from shared.engines.ocr.rules.header import (
     address_text,
     find_header,
 )
-from shared.engines.ocr.rules.phrases import listed_word
+from shared.engines.ocr.rules.phrases import listed_words
 from shared.engines.ocr.rules.places import TOWN_WORDS, respell_towns
 from shared.engines.ocr.spelling import as_cased
 
@@ -44,8 +44,6 @@ SPECK_RE = re.compile(r"(?:(?<=[\s,])|^)['\"`](?=[^\W\d_])")
 MALAYSIAN_WORDS = frozenset({
     *STREET_WORDS, *(word for name in MALAYSIAN_STATE_NAMES for word in name.split()),
     *TOWN_WORDS, "BATU", "BARU", "JAYA", "FLOOR", "MALAYSIA", "DARUL", "EHSAN"})
-# A word of letters long enough to be one of them.
-LONG_WORD_RE = re.compile(r"\b[^\W\d_]{4,}\b")
 # The street abbreviations' usual misreads: an L read as I or 1, an M as NN, an O as D or C
 # ("JIN", "BIK", "TNN", "ND 2,", "CFF JALAN"); no word of an address's languages.
 ABBREVIATION_MISREADS = {"JIN": "JLN", "J1N": "JLN", "BIK": "BLK", "TNN": "TMN", "ND": "NO",
@@ -55,11 +53,6 @@ ABBREVIATION_RE = re.compile(rf"\b({'|'.join(ABBREVIATION_MISREADS)})\b", re.IGN
 # its word: "LUI", "LEG", "LOP", "L0T", a word of its own before the number. "LVL" (a level) is
 # no lot, nor a unit's code ("LG226").
 LOT_MISREAD_RE = re.compile(r"^L(?!OT\b|VL\b)[A-Z0]{2}(?=\s+(\d|P\.?\s?T\b))", re.IGNORECASE)
-
-
-def _malaysian_word(match: re.Match[str]) -> str:
-    """The Malaysian address word an unknown word was misread from (``MALAYSIAN_WORDS``)."""
-    return listed_word(match.group(), MALAYSIAN_WORDS)
 
 
 def address_value(parts: Iterable[str]) -> str:
@@ -75,7 +68,7 @@ def address_value(parts: Iterable[str]) -> str:
     text = ABBREVIATION_RE.sub(lambda m: as_cased(ABBREVIATION_MISREADS[m.group().upper()],
                                                    m.group()), text)
     text = LOT_MISREAD_RE.sub(lambda m: as_cased("LOT", m.group()), text)
-    text = LONG_WORD_RE.sub(_malaysian_word, respell_towns(text))
+    text = listed_words(respell_towns(text), MALAYSIAN_WORDS)
     return READ_AS_STOP_RE.sub(",", text)
 
 

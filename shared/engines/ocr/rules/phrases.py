@@ -10,9 +10,9 @@ name; "SHAH ALAN" a misread). A short word is as often cut short as misread ("PE
 word put right has at least ``MIN_LETTERS``. Names a letter apart from each other are all
 listed, so none becomes another; a run a letter from two of them stays as read.
 
-``listed_word`` does the same for a word alone, where it is no word of the world's
-("BALAKUNG"). Used for Malaysia's towns in an address (``places.py``) and the trade words in a
-shop's name (``trades.py``).
+``listed_word`` (``listed_words`` over a text) does the same for a word alone, where it is no
+word of the world's ("BALAKUNG"). Used for Malaysia's towns and address words in an address
+(``places.py``, ``address.py``) and the trade words in a shop's name (``trades.py``).
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ MIN_LETTERS = 4
 LONG_WORD = 8
 # A name's words: letters, or an ampersand ("CASH & CARRY"), which must be read as printed.
 WORD_RE = re.compile(r"[^\W\d_]+|&")
+# A word of letters long enough to be put right alone.
+LONG_WORD_RE = re.compile(rf"\b[^\W\d_]{{{MIN_LETTERS},}}\b")
 
 
 def misread(read: str, word: str) -> bool:
@@ -52,6 +54,12 @@ def listed_word(word: str, words: frozenset[str], *, edits: int = 1) -> str:
     found = [w for w in words if Levenshtein.distance(upper, w) <= (
         edits if len(w) >= LONG_WORD else 1)]
     return as_cased(found[0], word) if len(found) == 1 else word
+
+
+def listed_words(text: str, words: frozenset[str], *, edits: int = 1) -> str:
+    """``text`` with each word of it an unknown misread of one of ``words`` put right
+    (``listed_word``)."""
+    return LONG_WORD_RE.sub(lambda m: listed_word(m.group(), words, edits=edits), text)
 
 
 class Phrasebook:

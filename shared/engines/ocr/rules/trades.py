@@ -11,9 +11,7 @@ the seller's own word, is read as printed.
 
 from __future__ import annotations
 
-import re
-
-from shared.engines.ocr.rules.phrases import Phrasebook, listed_word
+from shared.engines.ocr.rules.phrases import Phrasebook, listed_words
 
 # Names of several words whose parts are common words of their own.
 TRADE_NAMES = Phrasebook((
@@ -30,10 +28,8 @@ TRADE_WORDS = frozenset({
     "RESTAURANT", "RESTORAN", "STATIONERY", "STATIONERS", "SUPERMARKET", "SUPPLIES", "TRADING",
     "TAILORING",
 })
-WORD_RE = re.compile(r"\b[^\W\d_]{4,}\b")
 
 
 def respell_trades(name: str) -> str:
     """A shop's name with its trade words OCR misread put right."""
-    name = TRADE_NAMES.respell(name)
-    return WORD_RE.sub(lambda m: listed_word(m.group(), TRADE_WORDS, edits=2), name)
+    return listed_words(TRADE_NAMES.respell(name), TRADE_WORDS, edits=2)
