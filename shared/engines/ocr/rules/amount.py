@@ -184,7 +184,8 @@ def extract_total(rows: list[Row]) -> FieldValue:
             best = (score, amount, line)
     if best is not None and best[0] <= SUBTOTAL_WEIGHT and (
             charged := _charged(rows, best[1])) is not None:
-        return FieldValue(*charged[:1], 0.5, charged[1].box)
+        amount, line = charged
+        return FieldValue(amount, 0.5, line.box)
     checked = _paid(rows, best[1] if best else None)
     if checked is not None:
         amount, line = checked
