@@ -655,6 +655,24 @@ def test_a_store_number_or_an_order_type_above_the_name_is_not_the_name(top: str
     assert values(lines)["company"] == "KELLY BEAUTY SUPPLY"
 
 
+def tall(text: str, y0: float, height: float, x0: float = 50.0) -> TextLine:
+    return TextLine(text=text, box=(x0, y0, x0 + 9.0 * len(text), y0 + height), score=0.98)
+
+
+def test_the_name_in_tall_letters_wins_over_a_promotion_printed_small_above_it() -> None:
+    promo = [tall("Win 1 of 5 prizes of £200", 10, 20), tall("in Morrisons vouchers!", 34, 20),
+             tall("Morrisons", 60, 40), tall("Hadleigh - 01473827021", 106, 18)]
+    assert values(promo)["company"] == "MORRISONS"
+
+
+@pytest.mark.parametrize("rest", [
+    [tall("18 SHATIN CENTRE STREET", 34, 40), tall("Shop 121", 78, 20)],  # a street, tall
+    [tall("Los Angeles Airport", 34, 40), tall("Malibu Al's T5", 44, 20)],  # tilted over a row
+])
+def test_a_tall_row_that_is_no_name_does_not_displace_the_first(rest: list[TextLine]) -> None:
+    assert values([tall("PIZZAEXPRESS", 10, 20), *rest])["company"] == "PIZZAEXPRESS"
+
+
 def test_a_lower_case_logo_word_is_the_company_a_handwritten_name_is_not() -> None:
     store = [line("meijer", 0), line("Sawmill Rd.", 1), line("Dublin, OH 43017", 2)]
     assert values(store)["company"] == "MEIJER"

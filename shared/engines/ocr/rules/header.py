@@ -274,8 +274,9 @@ def _company_rows(top: list[Row], postcode: int | None) -> list[int]:
 
     The name is the first run of consecutive printed rows; when the run holds a legal-form row
     (SDN BHD, ENTERPRISE...) the name ends there, and starts one row earlier only when that row
-    reads as the first half of the name ("POPULAR BOOK" / "CO. (M) SDN BHD"). Without one, a
-    short name goes on over the run's next rows in its print (``_name_goes_on``).
+    reads as the first half of the name ("POPULAR BOOK" / "CO. (M) SDN BHD"). Without one, the
+    name starts at a row printed much taller than the first (``_tallest``), and a short name
+    goes on over the run's next rows in its print (``_name_goes_on``).
     """
     # The street row right above the postcode is the address's, where OCR lost the name above
     # it ("K3-113, JL IBRAHIM SULTAN" / "80300 JOHOR BAHRU").
@@ -286,12 +287,14 @@ def _company_rows(top: list[Row], postcode: int | None) -> list[int]:
                   if not (_skippable(top[i]) or is_stamp(top[i]) or i == street)]
     if not candidates:
         return []
+    legal = [i for i in candidates if LEGAL_FORM_RE.search(top[i].text)]
+    if not legal:
+        candidates = candidates[_tallest(top, candidates):]
     run = [candidates[0]]
     for i in candidates[1:]:
         if i != run[-1] + 1 or ADDRESS_START_RE.match(top[i].text) or len(run) >= 3:
             break
         run.append(i)
-    legal = [i for i in candidates if LEGAL_FORM_RE.search(top[i].text)]
     if legal:
         # A legal name (SDN BHD) wins over a trade name above or below it: it is the seller.
         # It starts higher while the rows above read as its first parts ("AIK HUAT HARDWARE" /
@@ -318,6 +321,29 @@ def _company_rows(top: list[Row], postcode: int | None) -> list[int]:
                                                  " ".join(top[i].text for i in name)):
         name.append(run[len(name)])
     return name
+
+
+# A row this much taller than the first printed one is the name in its sign's letters; the
+# small rows above it are a slogan or a promotion ("Win 1 of 5 prizes of £200" / "Morrisons").
+# Looked for among the first rows only, and not where a legal name (SDN BHD) names the seller.
+TALLER = 1.6
+TALL_ROWS = 6
+
+
+def _tallest(top: list[Row], candidates: list[int]) -> int:
+    """Position in ``candidates`` where the name starts: the first, unless one of the first
+    ``TALL_ROWS`` is ``TALLER`` than it (the tallest of those)."""
+    first = top[candidates[0]].height
+    near = candidates[:TALL_ROWS]
+    best = max(range(len(near)), key=lambda k: top[near[k]].height)
+    tall = top[near[best]]
+    # A street's or a unit's row is printed tall too ("18 SHATIN CENTRE STREET"); a row whose
+    # box holds another row's middle is two rows read as one, or tilted: its height says nothing.
+    y0, y1 = tall.box[1], tall.box[3]
+    if (any(ch.isdigit() for ch in tall.text) or _letters(tall.text) < 4
+            or any(y0 < (row.box[1] + row.box[3]) / 2 < y1 for row in top if row is not tall)):
+        return 0
+    return best if tall.height >= TALLER * max(first, 1e-6) else 0
 
 
 # What ends a name on its row: a store's number, a rule of stars.
