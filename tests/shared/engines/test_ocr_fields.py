@@ -24,6 +24,11 @@ def line(text: str, row: int, x0: float = 50.0, width: float | None = None) -> T
     return TextLine(text=text, box=(x0, y0, x1, y0 + ROW_HEIGHT), score=0.98)
 
 
+def tall(text: str, y0: float, height: float, x0: float = 50.0) -> TextLine:
+    """One OCR box of its own height, ``y0`` px from the top."""
+    return TextLine(text=text, box=(x0, y0, x0 + 9.0 * len(text), y0 + height), score=0.98)
+
+
 RECEIPT = [
     line("tan woon yann", 0),
     line("BOOK TA .K (TAMAN DAYA) SDN BHD", 1),
@@ -112,6 +117,35 @@ def test_a_phone_label_misread_still_ends_the_address(tel: str) -> None:
 ])
 def test_the_postcode_row_is_the_town_s(texts: list[str], address: str) -> None:
     assert values([line(text, i) for i, text in enumerate(texts)])["address"] == address
+
+
+@pytest.mark.parametrize(("texts", "address"), [
+    # The shop's phone under its town closes the address: five digits below are a server's.
+    (["BOBS STEAK & CHOP HOUSE", "DALLAS, TX", "(214) 652-4800", "20008 Paul H", "TBL 62/1"],
+     "DALLAS, TX"),
+    (["MASTORIS DINER", "144 ROUTE 130 BORDENTOWN,NJ", "#(609)-298-4650", "276 ANGELA POWELL"],
+     "144 ROUTE 130 BORDENTOWN,NJ"),
+    # A ticket's number, the items' column heads.
+    (["LA SOLANA RIBADEO S.L.", "ANTONIO OTERO 41 - 2700O RIBADEO", "B27280494",
+      "TIQUET:T002/13840", "CAMARERO:ITO FECHA:02/08/2013"], "ANTONIO OTERO 41 - 27000 RIBADEO"),
+    (["Maple Leaf Restaurant", "Lakes Towers", "QuantityFood Price Total",
+      "Smoked Burger 26.00"], "LAKES TOWERS"),
+])
+def test_where_a_header_s_address_ends_abroad(texts: list[str], address: str) -> None:
+    assert values([line(text, i) for i, text in enumerate(texts)])["address"] == address
+
+
+def test_a_us_territory_closes_a_town_as_a_state_does() -> None:
+    lines = [tall("ROSS", 10, 60), tall("DRESS FOR LESS", 74, 20), tall("TAMUNING, GU", 98, 20),
+             tall("Phone: 671-647-7677", 122, 20)]
+    assert values(lines)["address"] == "TAMUNING, GU"  # the slogan above is not the address
+
+
+def test_a_branch_phone_above_the_head_office_s_address_does_not_end_it() -> None:
+    texts = ["HAI-O RAYA BHD (169199-V)", "KEPONG OUTLET", "TEL / FAX : 03-62636977",
+             "HQ ADD: LOT 11995, BATU 2, JALAN KAPAR", "41400 KLANG, SELANGOR"]
+    assert values([line(text, i) for i, text in enumerate(texts)])["address"].endswith(
+        "LOT 11995, BATU 2, JALAN KAPAR 41400 KLANG, SELANGOR")
 
 
 @pytest.mark.parametrize("after", ["PREPAY CHIT NUMBER", "ESJAY FUEL ENTERPRISE"])
@@ -653,10 +687,6 @@ def test_a_store_number_or_an_order_type_above_the_name_is_not_the_name(top: str
     lines = [line(top, 0), line("Kelly Beauty Supply", 1), line("264 Adams St", 2),
              line("Dorchester, MA 02122", 3)]
     assert values(lines)["company"] == "KELLY BEAUTY SUPPLY"
-
-
-def tall(text: str, y0: float, height: float, x0: float = 50.0) -> TextLine:
-    return TextLine(text=text, box=(x0, y0, x0 + 9.0 * len(text), y0 + height), score=0.98)
 
 
 def test_the_name_in_tall_letters_wins_over_a_promotion_printed_small_above_it() -> None:

@@ -34,7 +34,11 @@ STOP_RE = re.compile(
     r"|ORDER|SALES|OFFICIAL|REG(ISTRATION)?\.?\s*NO|QTY|ITEM|AMOUNT|WELCOME|GUESTS?|THANK"
     # The till's rows under a header: who served, which terminal, which shift.
     r"|SERVER|STAFF|OPERATOR|TERMINAL|MERCHANT|SHIFT|EMPL|TRANS|CHECK|VAT\s*REG|P\.?\s*IVA"
-    r"|DINE\s*IN|TAKE\s*(OUT|AWAY)|C[OA]UNTER|CUSTOMER)\b|\bST[OA]RE\s*(#|:|NO\b)"
+    r"|DINE\s*IN|TAKE\s*(OUT|AWAY)|C[OA]UNTER|CUSTOMER"
+    # A ticket's number: English, Spanish and Catalan ("TIQUET:T002/13840"), French.
+    r"|TICKET|TIQUET|TIQUE"
+    # The items table's column heads ("QuantityFood Price Total").
+    r"|DESCRIPTION|PRICE\s+(TOTAL|AMOUNT|AMT))\b|\bST[OA]RE\s*(#|:|NO\b)"
     r"|INVOICE|RECEIPT|@|\.COM\b|\bT\s*:|\bF\s*:",
     re.IGNORECASE,
 )
@@ -60,7 +64,8 @@ LOT_NUMBER_RE = re.compile(r"\b(LOT|PT|P\.\s?T|NO)\W{0,3}$|\($", re.IGNORECASE)
 # postcode ("NSW 2000"), Singapore ("SINGAPORE 038983"). A Dutch postcode ("1012 AB") starts its
 # row like a Malaysian one.
 US_STATES = ("AL|AK|AZ|AR|CA|CO|CT|DC|DE|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT"
-             "|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY")
+             "|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY"
+             "|GU|PR|VI|AS|MP")  # and the territories ("TAMUNING, GU")
 FINAL_POSTCODE_RE = re.compile(
     rf"\b({US_STATES})\.?,?\s*\d{{5}}(?:-\d{{4}})?(?!\d)"
     r"|\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b"
@@ -165,6 +170,10 @@ STREET_NUMBER_LAST_RE = re.compile(
     r"|LAAN|GRACHT|KADE|PLATZ|DAMM|UFER|VEJ|GATAN|V[AÄ]GEN|KATU)\b))"
     r"[^\W\d][^\d]*?,?\s[1-9]\d{0,3}[A-Z]?(/\d{1,4})?\W*((\s[^\W\d]+)?\W*$|\s\d{4,5}\b)",
     re.IGNORECASE)
+# A row that is a phone number alone ("(214) 652-4800", "#(609)-298-4650"), or starts with one's
+# label ("Tel: 5688 7367 Fax: ...").
+PHONE_ROW_RE = re.compile(r"^\W*\(?\d{3}\)?[\s.-]*\d{3}[\s.-]*\d{4}\W*$")
+CONTACT_START_RE = re.compile(r"^\W*(TEL|TE[1I]|TELEPHONE|PHONE|FAX)\b", re.IGNORECASE)
 # A town and a US state closing an address that prints no ZIP ("EUREKA, CA").
 TOWN_STATE_RE = re.compile(rf"^[^\d]+,\s*({US_STATES})\.?\s*$")
 
@@ -251,7 +260,14 @@ def _postcode_row(top: list[Row]) -> tuple[int, bool] | None:
     whether that postcode ends the address (``FINAL_POSTCODE_RE``). A street number of five
     digits ("10700 FRANCE AVE S") sits a row or two above a state + ZIP row: that row wins."""
     plain = final = None
+    street = False  # a street or a town and state read so far
     for i, row in enumerate(top):
+        if street and plain is None and (PHONE_ROW_RE.match(row.text)
+                                         or CONTACT_START_RE.match(row.text)):
+            # The shop's phone under its street closes its address: five digits below it are
+            # a server's number ("DALLAS, TX" / "(214) 652-4800" / "20008 Paul H"), not a ZIP.
+            break
+        street = street or bool(_starts_address(row) or TOWN_STATE_RE.match(row.text))
         cut = ADDRESS_CUT_RE.sub("", row.text)
         # Two letters are enough for a town ("57000 KL"); an invoice's or a till's number
         # ("Invoice:13834", "05/se200209/42193 06/04/17") is no postcode.
@@ -445,6 +461,8 @@ def find_header(rows: list[Row]) -> Header:
             address.append(top[i])
     else:
         for row in top[first:]:
+            if address and PHONE_ROW_RE.match(row.text):
+                break  # the shop's phone under its address (no letters: it reads as noise)
             # A tax id may sit between the name and the address.
             if is_registration(row) or is_noise(row) or (
                     not address and TAX_ID_RE.search(row.text)):
