@@ -170,3 +170,19 @@ def test_stacked_boxes_map_back_to_their_page() -> None:
     assert [ln.y0 for ln in stack.lines] == [10, 10 + 100 + 32]
     assert stack.locate(stack.lines[1].box) == (2, (0, 10, 5, 20))
     assert stack.locate(stack.lines[0].box) == (1, (0, 10, 5, 20))
+
+
+def test_a_bookkeeper_s_stamp_beside_the_name_is_no_part_of_it(engine) -> None:  # type: ignore[no-untyped-def]
+    from PIL import ImageDraw, ImageFont
+
+    receipt = _image()
+    page = Image.new("RGB", (receipt.width + 260, receipt.height), "white")
+    page.paste(receipt, (0, 0))
+    # "POSTED" stamped level with the seller's name, as on six SROIE scans.
+    ImageDraw.Draw(page).text((receipt.width + 20, 70), "POSTED", fill=(40, 40, 40),
+                              font=ImageFont.load_default(size=44))
+    buf = io.BytesIO()
+    page.save(buf, format="PNG")
+    result = engine.extract([read_document(buf.getvalue(), LIMITS)])[0]
+    assert result.fields["company"].value == "BOOK TA _K (TAMAN DAYA) SDN BHD"  # OCR's "_"
+    assert not any("POSTED" in ln.text for ln in result.pages[0].lines)

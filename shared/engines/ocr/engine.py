@@ -21,6 +21,7 @@ from shared.engines.ocr.learned import LearnedExtractor
 from shared.engines.ocr.orientation import read_upright
 from shared.engines.ocr.reader import LineReader, shared_reader
 from shared.engines.ocr.spelling import respell_lines
+from shared.engines.ocr.stamps import without_stamps
 from shared.fields import FieldSpec
 
 
@@ -78,11 +79,12 @@ class OcrEngine(Engine):
 
 def read_page(reader: LineReader, page: Page) -> PageReading:
     """The page's lines: its text layer when it has one (exact, no OCR), else OCR of the page
-    turned upright, respelled."""
+    turned upright, without a bookkeeper's stamp, respelled."""
     if page.lines is not None:
         return PageReading(page.number, list(page.lines), TEXT_LAYER)
     reading = read_upright(reader, page.image)
-    return PageReading(page.number, respell_lines(reading.lines), f"rapidocr-{version('rapidocr')}",
+    lines = respell_lines(without_stamps(reading.lines))
+    return PageReading(page.number, lines, f"rapidocr-{version('rapidocr')}",
                        reading.transforms, reading.image if reading.turned else None)
 
 
