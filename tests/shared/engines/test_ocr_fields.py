@@ -746,6 +746,8 @@ def test_a_misread_legal_form_is_spelled_right(read: str, name: str) -> None:
     ("AIK HUAT HARUWARL ENTERPRISE", "AIK HUAT HARDWARE ENTERPRISE"),
     ("SEGI CASH & CARY SDN. BHD.", "SEGI CASH & CARRY SDN. BHD."),
     ("99 SPEED NART S/B", "99 SPEED MART S/B"),
+    # A trade name's ampersand lost.
+    ("FIVE STAR CASH CARRY", "FIVE STAR CASH & CARRY"),
     # The same words elsewhere in a name are the seller's own.
     ("CARY HARDWARE SDN BHD", "CARY HARDWARE SDN BHD"),
     ("NART TRADING", "NART TRADING"),
