@@ -35,7 +35,8 @@ STOP_RE = re.compile(
     # The till's rows under a header: who served, which terminal, which shift.
     r"|SERVER|STAFF|OPERATOR|TERMINAL|MERCHANT|SHIFT|EMPL|TRANS|CHECK|VAT\s*REG|P\.?\s*IVA"
     r"|DINE\s*IN|TAKE\s*(OUT|AWAY)|C[OA]UNTER|CUSTOMER"
-    # A ticket's number: English, Spanish and Catalan ("TIQUET:T002/13840"), French.
+    # A ticket's number: English and French TICKET, Catalan TIQUET ("TIQUET:T002/13840"),
+    # Spanish TIQUE.
     r"|TICKET|TIQUET|TIQUE"
     # The items table's column heads ("QuantityFood Price Total").
     r"|DESCRIPTION|PRICE\s+(TOTAL|AMOUNT|AMT))\b|\bST[OA]RE\s*(#|:|NO\b)"
@@ -170,8 +171,8 @@ STREET_NUMBER_LAST_RE = re.compile(
     r"|LAAN|GRACHT|KADE|PLATZ|DAMM|UFER|VEJ|GATAN|V[AÄ]GEN|KATU)\b))"
     r"[^\W\d][^\d]*?,?\s[1-9]\d{0,3}[A-Z]?(/\d{1,4})?\W*((\s[^\W\d]+)?\W*$|\s\d{4,5}\b)",
     re.IGNORECASE)
-# A row that is a phone number alone ("(214) 652-4800", "#(609)-298-4650"), or starts with one's
-# label ("Tel: 5688 7367 Fax: ...").
+# A row that is a North American phone number alone ("(214) 652-4800", "#(609)-298-4650"), or
+# that starts with a phone's label ("Tel: 5688 7367 Fax: ...").
 PHONE_ROW_RE = re.compile(r"^\W*\(?\d{3}\)?[\s.-]*\d{3}[\s.-]*\d{4}\W*$")
 CONTACT_START_RE = re.compile(r"^\W*(TEL|TE[1I]|TELEPHONE|PHONE|FAX)\b", re.IGNORECASE)
 # A town and a US state closing an address that prints no ZIP ("EUREKA, CA").
