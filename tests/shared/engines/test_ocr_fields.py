@@ -135,6 +135,14 @@ def test_where_a_header_s_address_ends_abroad(texts: list[str], address: str) ->
     assert values([line(text, i) for i, text in enumerate(texts)])["address"] == address
 
 
+def test_five_digits_on_the_first_row_are_the_store_s_number() -> None:
+    texts = ["ARCO AMPM 42259", "18972 BEACH BLVD", "HUNTINGTON BEACH CA", "714-593-8516",
+             "ARC042259001", "Description Qty Amount"]
+    got = values([line(text, i) for i, text in enumerate(texts)])
+    assert got["company"] == "ARCO AMPM 42259"
+    assert got["address"] == "18972 BEACH BLVD HUNTINGTON BEACH CA"
+
+
 def test_a_us_territory_closes_a_town_as_a_state_does() -> None:
     lines = [tall("ROSS", 10, 60), tall("DRESS FOR LESS", 74, 20), tall("TAMUNING, GU", 98, 20),
              tall("Phone: 671-647-7677", 122, 20)]

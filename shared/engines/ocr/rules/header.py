@@ -278,7 +278,9 @@ def _postcode_row(top: list[Row]) -> tuple[int, bool] | None:
         if FINAL_POSTCODE_RE.search(cut):
             final = i
             break
-        if plain is None and (has_postcode(cut) or OTHER_POSTCODE_RE.search(cut)):
+        # Five digits on the header's first row, after its name, are a store's number ("ARCO
+        # AMPM 42259"); a state and ZIP there still end an address (above).
+        if plain is None and i > 0 and (has_postcode(cut) or OTHER_POSTCODE_RE.search(cut)):
             plain = i
     if final is not None and (plain is None or final - plain <= 2):
         return final, True
