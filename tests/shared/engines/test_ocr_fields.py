@@ -143,6 +143,16 @@ def test_five_digits_on_the_first_row_are_the_store_s_number() -> None:
     assert got["address"] == "18972 BEACH BLVD HUNTINGTON BEACH CA"
 
 
+def test_mobile_in_a_name_is_the_name_a_mobile_s_number_ends_the_address() -> None:
+    texts = ["China Mobile Hong Kong Co. Ltd.", "Invoice and Receipt No.: 4439245",
+             "Payment Time: 01:40:35 PM"]
+    assert values([line(text, i) for i, text in enumerate(texts)])["company"] == \
+        "CHINA MOBILE HONG KONG CO. LTD."
+    texts = ["KEDAI MAJU", "NO 5, JALAN SAGU", "Mobile: 012-345 6789", "CASH"]
+    assert values([line(text, i) for i, text in enumerate(texts)])["address"] == \
+        "NO 5, JALAN SAGU"
+
+
 def test_a_us_territory_closes_a_town_as_a_state_does() -> None:
     lines = [tall("ROSS", 10, 60), tall("DRESS FOR LESS", 74, 20), tall("TAMUNING, GU", 98, 20),
              tall("Phone: 671-647-7677", 122, 20)]

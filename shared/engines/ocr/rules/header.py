@@ -29,7 +29,9 @@ GST_WORD = r"GST(ID|IN|NO|REG)?"
 # A row ending the header: contact details, tax ids, document titles, the items table. OCR
 # reads "Tel" as "Te1" or "Tei" often enough (13 times in SROIE and wild-dev) to be one.
 STOP_RE = re.compile(
-    rf"\b(TEL|TE[1I]|TELEPHONE|PHONE|FAX|H/?P|MOBILE|HOTLINE|E-?MAIL|WEBSITE|WWW|{GST_WORD}"
+    # A mobile's number ("MOBILE NO", "Mobile: 012..."), not a name's word ("China Mobile").
+    rf"\b(TEL|TE[1I]|TELEPHONE|PHONE|FAX|H/?P|MOBILE(?=\s*(NO\b|[:.#]|\d))|HOTLINE|E-?MAIL"
+    rf"|WEBSITE|WWW|{GST_WORD}"
     r"|SST|TAX|INVOICE|RECEIPT|CASH\s*(BILL|SALES?)|BILL|DOC(UMENT)?\s*NO|CASHIER|DATE|TABLE"
     r"|ORDER|SALES|OFFICIAL|REG(ISTRATION)?\.?\s*NO|QTY|ITEM|AMOUNT|WELCOME|GUESTS?|THANK"
     # The till's rows under a header: who served, which terminal, which shift.
