@@ -26,11 +26,13 @@ HEADER_ROWS = 16
 
 # "GST" and the words OCR glues to it ("GSTID:001018802176"): a tax id, which ends the header.
 GST_WORD = r"GST(ID|IN|NO|REG)?"
-# A row ending the header: contact details, tax ids, document titles, the items table. OCR
-# reads "Tel" as "Te1" or "Tei" often enough (13 times in SROIE and wild-dev) to be one.
+# A phone's label. OCR reads "Tel" as "Te1" or "Tei" often enough (13 times in SROIE and
+# wild-dev) to be one.
+PHONE_WORDS = r"TEL|TE[1I]|TELEPHONE|PHONE|FAX"
+# A row ending the header: contact details, tax ids, document titles, the items table.
 STOP_RE = re.compile(
     # A mobile's number ("MOBILE NO", "Mobile: 012..."), not a name's word ("China Mobile").
-    rf"\b(TEL|TE[1I]|TELEPHONE|PHONE|FAX|H/?P|MOBILE(?=\s*(NO\b|[:.#]|\d))|HOTLINE|E-?MAIL"
+    rf"\b({PHONE_WORDS}|H/?P|MOBILE(?=\s*(NO\b|[:.#]|\d))|HOTLINE|E-?MAIL"
     rf"|WEBSITE|WWW|{GST_WORD}"
     r"|SST|TAX|INVOICE|RECEIPT|CASH\s*(BILL|SALES?)|BILL|DOC(UMENT)?\s*NO|CASHIER|DATE|TABLE"
     r"|ORDER|SALES|OFFICIAL|REG(ISTRATION)?\.?\s*NO|QTY|ITEM|AMOUNT|WELCOME|GUESTS?|THANK"
@@ -176,7 +178,7 @@ STREET_NUMBER_LAST_RE = re.compile(
 # A row that is a North American phone number alone ("(214) 652-4800", "#(609)-298-4650"), or
 # that starts with a phone's label ("Tel: 5688 7367 Fax: ...").
 PHONE_ROW_RE = re.compile(r"^\W*\(?\d{3}\)?[\s.-]*\d{3}[\s.-]*\d{4}\W*$")
-CONTACT_START_RE = re.compile(r"^\W*(TEL|TE[1I]|TELEPHONE|PHONE|FAX)\b", re.IGNORECASE)
+CONTACT_START_RE = re.compile(rf"^\W*({PHONE_WORDS})\b", re.IGNORECASE)
 # A town and a US state closing an address that prints no ZIP ("EUREKA, CA").
 TOWN_STATE_RE = re.compile(rf"^[^\d]+,\s*({US_STATES})\.?\s*$")
 
