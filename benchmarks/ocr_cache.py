@@ -22,8 +22,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from shared.documents.lines import TextLine  # noqa: E402
-from shared.engines.ocr.spelling import respell_lines  # noqa: E402
-from shared.engines.ocr.stamps import without_stamps  # noqa: E402
+from shared.engines.ocr.engine import as_printed  # noqa: E402
 
 CACHE_ROOT = Path.home() / ".cache" / "receiptflow"
 
@@ -42,9 +41,9 @@ def read_lines(image: Path, threads: int = 2) -> list[TextLine]:
 
 def cached_lines(data: Path, stem: str, threads: int = 2, respell: bool = True
                  ) -> list[TextLine]:
-    """The receipt's OCR lines, from the cache (read and stored on first use); respelled as
-    the engine's ``read_page`` respells them (a bookkeeper's stamp dropped) unless ``respell``
-    is False."""
+    """The receipt's OCR lines, from the cache (read and stored on first use); as the engine's
+    ``read_page`` gives them (``as_printed``: a stamp dropped, respelled) unless ``respell`` is
+    False."""
     path = cache_dir(data) / f"{stem}.json"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -53,7 +52,7 @@ def cached_lines(data: Path, stem: str, threads: int = 2, respell: bool = True
         tmp.write_text(json.dumps([ln.to_json() for ln in lines]))
         tmp.replace(path)  # never a half-written cache file
     lines = [TextLine.from_json(ln) for ln in json.loads(path.read_text())]
-    return respell_lines(without_stamps(lines)) if respell else lines
+    return as_printed(lines) if respell else lines
 
 
 def truth_lines(data: Path, stem: str) -> list[TextLine]:

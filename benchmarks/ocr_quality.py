@@ -34,9 +34,9 @@ from ocr_cache import cached_lines  # noqa: E402
 from shared.documents.images import decode  # noqa: E402
 from shared.documents.lines import TextLine  # noqa: E402
 from shared.documents.rows import group_rows  # noqa: E402
+from shared.engines.ocr.engine import as_printed  # noqa: E402
 from shared.engines.ocr.orientation import read_upright  # noqa: E402
 from shared.engines.ocr.reader import LineReader  # noqa: E402
-from shared.engines.ocr.spelling import respell_lines  # noqa: E402
 
 DATA = Path(os.environ.get("RECEIPTFLOW_SROIE_DEV") or HERE.parents[1] / "shared/data/sroie-dev")
 
@@ -64,13 +64,14 @@ def parse_variant(spec: str) -> tuple[str, dict[str, object]]:
 
 
 def _lines(reader: LineReader | None, stem: str, respell: bool) -> list[TextLine]:
-    """The receipt's lines as the engine reads them (``read_page``: upright, then respelled),
-    by ``reader`` or from the OCR cache when it is None."""
+    """The receipt's lines as the engine reads them (``read_page``: upright, then
+    ``as_printed``: a stamp dropped, respelled), by ``reader`` or from the OCR cache when it
+    is None."""
     if reader is None:
         return cached_lines(DATA, stem, respell=respell)
     image = decode((DATA / "images" / f"{stem}.jpg").read_bytes(), 10**9).image
     lines = read_upright(reader, image).lines
-    return respell_lines(lines) if respell else lines
+    return as_printed(lines) if respell else lines
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,7 @@ from pathlib import Path
 from shared.config import get_settings
 from shared.documents import TEXT_LAYER, Document, Page, as_document
 from shared.documents.layout import Stack, stack_lines
+from shared.documents.lines import TextLine
 from shared.engines.base import Engine, ExtractionResult, FieldValue, Input, PageReading
 from shared.engines.ocr.fields import extract_fields
 from shared.engines.ocr.learned import LearnedExtractor
@@ -77,14 +78,19 @@ class OcrEngine(Engine):
                                 raw_output=raw, pages=readings)
 
 
+def as_printed(lines: Sequence[TextLine]) -> list[TextLine]:
+    """OCR's lines as the shop printed them, as the rules read them: a bookkeeper's stamp
+    dropped, the words respelled. The benchmarks' cached lines go through it too."""
+    return respell_lines(without_stamps(lines))
+
+
 def read_page(reader: LineReader, page: Page) -> PageReading:
     """The page's lines: its text layer when it has one (exact, no OCR), else OCR of the page
     turned upright, without a bookkeeper's stamp, respelled."""
     if page.lines is not None:
         return PageReading(page.number, list(page.lines), TEXT_LAYER)
     reading = read_upright(reader, page.image)
-    lines = respell_lines(without_stamps(reading.lines))
-    return PageReading(page.number, lines, f"rapidocr-{version('rapidocr')}",
+    return PageReading(page.number, as_printed(reading.lines), f"rapidocr-{version('rapidocr')}",
                        reading.transforms, reading.image if reading.turned else None)
 
 
