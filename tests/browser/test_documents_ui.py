@@ -72,6 +72,9 @@ def test_pdfs_heic_and_a_sideways_photo_through_the_upload_page(
     page.go_back()
     page.get_by_role("link", name="sideways.jpg").click()
     expect(page.locator("#page-notes")).to_contain_text("turned 270° to read it upright")
+    # The notes can show before the image has loaded (its size reads 0 x 0 until then).
+    page.wait_for_function("() => { const i = document.querySelector('#receipt-image');"
+                           " return i.complete && i.naturalWidth > 0; }")
     natural = page.evaluate("() => { const i = document.querySelector('#receipt-image');"
                             " return [i.naturalWidth, i.naturalHeight]; }")
     assert natural[1] > natural[0], "the page is still shown on its side"
